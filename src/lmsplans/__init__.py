@@ -1,0 +1,3 @@
+"""lmsplans: a self-hosted learning-plan progress service that speaks the Zoho People LMS API."""
+
+__version__ = "0.1.0"

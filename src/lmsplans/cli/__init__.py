@@ -1,0 +1,1 @@
+"""The `lmsplans` command line."""

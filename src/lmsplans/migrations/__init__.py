@@ -1,0 +1,1 @@
+"""Alembic migrations of the lmsplans schema (applied by `lmsplans migrate` and on start)."""

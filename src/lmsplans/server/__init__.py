@@ -1,0 +1,1 @@
+"""The HTTP server: app factory, settings, storage, auth, rate limit and the domain packages."""

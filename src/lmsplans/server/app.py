@@ -1,0 +1,77 @@
+"""The app factory: one `Settings`, one database, one limiter, built at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from lmsplans.server import db as database
+from lmsplans.server.auth import routes as auth_routes
+from lmsplans.server.clock import Clock
+from lmsplans.server.errors import EXCEPTION_HANDLERS
+from lmsplans.server.http import Services
+from lmsplans.server.middleware import Metrics, RequestContextMiddleware
+from lmsplans.server.ops import routes as ops_routes
+from lmsplans.server.plans import routes as plan_routes
+from lmsplans.server.progress import routes as progress_routes
+from lmsplans.server.ratelimit import InProcessLimiter, Limiter
+from lmsplans.server.settings import Settings
+
+logger = logging.getLogger("lmsplans")
+
+
+def all_routes() -> list[BaseRoute]:
+    return [
+        *progress_routes.routes,
+        *plan_routes.routes,
+        *auth_routes.routes,
+        *ops_routes.routes,
+    ]
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, limiter: Limiter | None = None
+) -> Starlette:
+    """The ASGI app. The database is migrated and opened when the app starts (lifespan)."""
+    clock = clock or Clock()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(database.migrate, settings.database_url)
+        db = await database.Database.open(settings.database_url)
+        app.state.services = Services(
+            settings=settings,
+            db=db,
+            limiter=limiter
+            or InProcessLimiter(
+                threshold=settings.rate_limit_threshold,
+                window_seconds=settings.rate_limit_window_seconds,
+                lock_seconds=settings.rate_limit_lock_seconds,
+                clock=clock.monotonic,
+            ),
+            clock=clock,
+        )
+        try:
+            yield
+        finally:
+            await db.close()
+
+    app = Starlette(
+        routes=all_routes(),
+        middleware=[
+            Middleware(
+                RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics
+            )
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.metrics = metrics
+    return app

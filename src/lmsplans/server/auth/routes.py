@@ -1,0 +1,106 @@
+"""The OAuth endpoints, in the shape of Zoho Accounts (`/oauth/v2/token`, `.../revoke`)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from lmsplans.server.auth import service
+from lmsplans.server.auth.schemas import IssuedToken
+from lmsplans.server.errors import (
+    ApiError,
+    InvalidParameter,
+    RateLimited,
+    error_response,
+    request_id_of,
+)
+from lmsplans.server.http import Services, client_address, json_response, ok, public_route, required
+
+
+async def _params(request: Request) -> dict[str, str]:
+    """Zoho takes these as query parameters; a form body works as well."""
+    params = dict(request.query_params)
+    if request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+async def _limited(request: Request, services: Services, error: ApiError) -> Response:
+    """Failed attempts count per client address, so secrets cannot be guessed at speed."""
+    decision = await services.limiter.hit(f"addr:{client_address(request)}:POST /oauth/v2/token")
+    if not decision.allowed:
+        error = RateLimited(headers=decision.headers())
+    return error_response(error, request_id_of(request))
+
+
+async def token(request: Request, services: Services) -> Response:
+    """POST /oauth/v2/token — `refresh_token` and `client_credentials` grants."""
+    settings, now_ms = services.settings, services.clock.now_ms()
+    try:
+        params = await _params(request)
+        grant_type = required(params.get("grant_type"), "grant_type")
+        client_id = required(params.get("client_id"), "client_id")
+        client_secret = required(params.get("client_secret"), "client_secret")
+        async with services.db.transaction() as conn:
+            issued: IssuedToken
+            if grant_type == "refresh_token":
+                issued = await service.refresh_token_grant(
+                    conn,
+                    client_id=client_id,
+                    client_secret=client_secret,
+                    refresh_token=required(params.get("refresh_token"), "refresh_token"),
+                    now_ms=now_ms,
+                    ttl_seconds=settings.access_token_ttl_seconds,
+                    mint_limit=settings.token_mint_limit,
+                    mint_period_seconds=settings.token_mint_period_seconds,
+                )
+            elif grant_type == "client_credentials":
+                issued = await service.client_credentials_grant(
+                    conn,
+                    client_id=client_id,
+                    client_secret=client_secret,
+                    scope=required(params.get("scope"), "scope"),
+                    now_ms=now_ms,
+                    ttl_seconds=settings.access_token_ttl_seconds,
+                )
+            else:
+                raise InvalidParameter("grant_type", "must be refresh_token or client_credentials")
+    except RateLimited as error:
+        return error_response(error, request_id_of(request))
+    except ApiError as error:
+        return await _limited(request, services, error)
+    api_domain = settings.api_domain or str(request.base_url).rstrip("/")
+    return json_response(
+        {
+            "access_token": issued.access_token,
+            "scope": issued.scopes,
+            "api_domain": api_domain,
+            "token_type": "Bearer",
+            "expires_in": issued.expires_in,
+        }
+    )
+
+
+async def revoke(request: Request, services: Services) -> Response:
+    """POST /oauth/v2/token/revoke — a refresh token (with its access tokens) or an access token.
+
+    As RFC 7009 asks, an unknown token is answered like a known one.
+    """
+    try:
+        params = await _params(request)
+        raw = required(params.get("token"), "token")
+    except ApiError as error:
+        return error_response(error, request_id_of(request))
+    async with services.db.transaction() as conn:
+        await service.revoke(conn, token=raw, now_ms=services.clock.now_ms())
+    return ok({}, "Token revoked")
+
+
+routes: list[Route] = [
+    public_route("/oauth/v2/token", token, method="POST"),
+    public_route("/oauth/v2/token/revoke", revoke, method="POST"),
+]

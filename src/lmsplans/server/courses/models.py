@@ -1,0 +1,19 @@
+"""Courses, each one unit of progress."""
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, SmallInteger, String, Table
+
+from lmsplans.server.db import ID, metadata
+
+courses = Table(
+    "courses",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("org_id", BigInteger, ForeignKey("organisations.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("course_type", SmallInteger, nullable=False),  # 1 self-paced, 2 blended, 3 e-material
+    Column("duration_minutes", Integer, nullable=True),
+    Column("created_time", BigInteger, nullable=False),
+    Column("modified_time", BigInteger, nullable=False),
+    Column("deleted_time", BigInteger, nullable=True),
+    Index(None, "org_id"),
+)

@@ -1,0 +1,172 @@
+"""Domain errors and the one place that turns any error into an HTTP response.
+
+Services raise `ApiError` subclasses; nothing else in the server builds an error body.
+Every error, from every layer, answers the documented envelope:
+`{"status": <http status>, "code": <code>, "message": "...", "requestId": "..."}`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+logger = logging.getLogger("lmsplans.errors")
+
+
+class ApiError(Exception):
+    """An error with a documented status and code (spec section 3)."""
+
+    status: int = 500
+    code: int = 7500
+    default_message: str = "Sorry! Server error occured"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra or {}
+        super().__init__(self.message)
+
+
+class MissingParameter(ApiError):
+    status, code = 400, 7019
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Missing parameter: {name}", errors=[{"field": name, "message": "is required"}]
+        )
+
+
+class InvalidParameter(ApiError):
+    status, code = 400, 7204
+
+    def __init__(self, name: str, detail: str = "is not valid") -> None:
+        super().__init__(
+            f"Invalid value for parameter {name}", errors=[{"field": name, "message": detail}]
+        )
+
+
+class InvalidToken(ApiError):
+    status, code, default_message = 401, 7201, "Invalid OAuth token"
+
+
+class ExpiredToken(ApiError):
+    status, code, default_message = 401, 7202, "OAuth token expired"
+
+
+class InvalidScope(ApiError):
+    status, code, default_message = 403, 7218, "Invalid OAuth scope"
+
+
+class PermissionDenied(ApiError):
+    status, code, default_message = 403, 9000, "Permission denied"
+
+
+class NoSuchLearner(ApiError):
+    status, code, default_message = 404, 7048, "No such learner"
+
+
+class NoSuchRecord(ApiError):
+    status, code, default_message = 404, 7049, "No record for the given id"
+
+
+class UnknownPath(ApiError):
+    status, code, default_message = 404, 7050, "Not found"
+
+
+class MethodNotAllowed(ApiError):
+    status, code, default_message = 405, 7051, "Method not allowed"
+
+
+class Conflict(ApiError):
+    status, code, default_message = 409, 7052, "Conflict"
+
+
+class BodyTooLarge(ApiError):
+    status, code, default_message = 413, 7053, "Request body too large"
+
+
+class LimitExceeded(ApiError):
+    status, code, default_message = 422, 7021, "Maximum limit exceeded"
+
+
+class IdempotencyKeyReused(ApiError):
+    status, code = 422, 7054
+    default_message = "Idempotency key reused with a different request"
+
+
+class RateLimited(ApiError):
+    status, code = 429, 7209
+    default_message = (
+        "API access blocked since threshold limit exceeded. Please try after some time"
+    )
+
+
+class ServiceUnavailable(ApiError):
+    status, code, default_message = 503, 7503, "Service unavailable"
+
+
+def request_id_of(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+def error_body(error: ApiError, request_id: str) -> bytes:
+    body: dict[str, Any] = {
+        "status": error.status,
+        "code": error.code,
+        "message": error.message,
+        "requestId": request_id,
+    }
+    if error.errors:
+        body["errors"] = error.errors
+    body.update(error.extra)
+    return orjson.dumps(body)
+
+
+def error_response(error: ApiError, request_id: str) -> Response:
+    return Response(
+        error_body(error, request_id),
+        status_code=error.status,
+        headers=error.headers,
+        media_type="application/json",
+    )
+
+
+def unexpected_error_response(exc: BaseException, request_id: str) -> Response:
+    """A 500 in the envelope; the stack trace goes to the log, never to the client."""
+    logger.error("unhandled error, request %s", request_id, exc_info=exc)
+    return error_response(ApiError(), request_id)
+
+
+async def handle_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc, request_id_of(request))
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    """Errors raised by the framework itself: unknown path, wrong method."""
+    assert isinstance(exc, HTTPException)
+    error: ApiError
+    if exc.status_code == 404:
+        error = UnknownPath()
+    elif exc.status_code == 405:
+        error = MethodNotAllowed(headers=dict(exc.headers or {}))
+    else:
+        error = ApiError(str(exc.detail))
+        error.status = exc.status_code
+    return error_response(error, request_id_of(request))
+
+
+EXCEPTION_HANDLERS = {ApiError: handle_api_error, HTTPException: handle_http_exception}

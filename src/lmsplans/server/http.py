@@ -1,0 +1,210 @@
+"""How a request reaches a handler: the route factory, query parsing and JSON responses.
+
+`api_route` wraps every `/api/v1` handler in the same steps: authenticate (401, with bad
+tokens limited per client address), count the call against the threshold (429), check the
+token's scope (403), run the handler, and add the rate-limit header fields to whatever it
+answers. Routes are authenticated by default; `public=True` is the reviewed opt-out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from lmsplans.server.auth import service as auth_service
+from lmsplans.server.auth.schemas import Operation, Principal
+from lmsplans.server.clock import Clock
+from lmsplans.server.db import Database
+from lmsplans.server.errors import (
+    ApiError,
+    InvalidParameter,
+    InvalidScope,
+    LimitExceeded,
+    MissingParameter,
+    NoSuchRecord,
+    RateLimited,
+    error_response,
+    request_id_of,
+)
+from lmsplans.server.ratelimit import Decision, Limiter
+from lmsplans.server.settings import Settings
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 25
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What handlers need, built once at start-up (`app.state.services`)."""
+
+    settings: Settings
+    db: Database
+    limiter: Limiter
+    clock: Clock
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One authenticated API call, as a handler sees it."""
+
+    request: Request
+    principal: Principal
+    services: Services
+
+    @property
+    def db(self) -> Database:
+        return self.services.db
+
+    def now_ms(self) -> int:
+        return self.services.clock.now_ms()
+
+    def path_param(self, name: str) -> str:
+        return str(self.request.path_params[name])
+
+    def id_param(self, name: str, what: str) -> int:
+        """A decimal id from the path; anything else names no record (404 7049)."""
+        raw = self.path_param(name)
+        if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
+            raise NoSuchRecord(f"No record for the given id: no such {what}")
+        return int(raw)
+
+    def query(self, name: str) -> str | None:
+        return self.request.query_params.get(name)
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+PublicHandler = Callable[[Request, Services], Awaitable[Response]]
+
+
+def json_response(
+    data: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(data), status_code=status_code, headers=headers, media_type="application/json"
+    )
+
+
+def ok(data: dict[str, Any], message: str) -> Response:
+    """The success envelope: the data keys, then `message` and `status` as in the reference."""
+    data["message"] = message
+    data["status"] = 200
+    return json_response(data)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def api_route(
+    path: str,
+    handler: Handler,
+    *,
+    method: str = "GET",
+    operation: Operation = Operation.READ,
+    name: str | None = None,
+) -> Route:
+    """An authenticated, rate-limited `/api/v1` route (see the module docstring)."""
+    api = f"{method} {path}"
+
+    async def endpoint(request: Request) -> Response:
+        services: Services = request.app.state.services
+        decision: Decision | None = None
+        try:
+            try:
+                token = auth_service.token_from_header(request.headers.get("authorization"))
+                async with services.db.read() as conn:
+                    principal = await auth_service.authenticate(
+                        conn, token=token, now_ms=services.clock.now_ms()
+                    )
+            except ApiError:
+                # Bad tokens count per client address, so tokens cannot be guessed at speed.
+                decision = await services.limiter.hit(f"addr:{client_address(request)}:{api}")
+                if not decision.allowed:
+                    raise RateLimited(headers=decision.headers()) from None
+                raise
+            decision = await services.limiter.hit(f"{principal.org_id}:{principal.user_id}:{api}")
+            if not decision.allowed:
+                raise RateLimited(headers=decision.headers())
+            if not principal.allows(operation):
+                raise InvalidScope(
+                    f"Invalid OAuth scope: this API needs ZOHOPEOPLE.training.{operation.value}"
+                )
+            response = await handler(Call(request, principal, services))
+        except ApiError as error:
+            response = error_response(error, request_id_of(request))
+        if decision is not None:
+            response.headers.update(decision.headers())
+        return response
+
+    return Route(path, endpoint, methods=[method], name=name or handler.__name__)
+
+
+def public_route(path: str, handler: PublicHandler, *, method: str = "GET") -> Route:
+    """A route without a token (OAuth, health). Each use is an explicit, reviewed opt-out."""
+
+    async def endpoint(request: Request) -> Response:
+        services: Services = request.app.state.services
+        return await handler(request, services)
+
+    return Route(path, endpoint, methods=[method], name=handler.__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of records: `offset` rows skipped, at most `limit` returned."""
+
+    offset: int
+    limit: int
+
+    def sql(self) -> dict[str, int]:
+        """LIMIT one more than asked, to know whether a next page exists."""
+        return {"page_limit": self.limit + 1, "page_offset": self.offset}
+
+    def cut(self, rows: list[Any]) -> tuple[list[Any], bool]:
+        """The page's rows and whether another page follows."""
+        return rows[: self.limit], len(rows) > self.limit
+
+
+def _non_negative_int(request: Request, *names: str) -> int | None:
+    for name in names:
+        raw = request.query_params.get(name)
+        if raw is None:
+            continue
+        value = raw.strip()
+        if not (value.isascii() and value.isdigit()):
+            raise InvalidParameter(names[0], "must be a non-negative integer")
+        return int(value)
+    return None
+
+
+def page_of(request: Request, *, first_index: int) -> Page:
+    """`startIndex` and `limit` as spec section 3 says.
+
+    `first_index` is 0 where Zoho's documentation defaults `startIndex` to 0, and 1 where it
+    defaults it to 1 (there 0 is accepted as the first record too).
+    """
+    start = _non_negative_int(request, "startIndex")
+    limit = _non_negative_int(request, "limit", "Limit")
+    if limit is None:
+        limit = DEFAULT_LIMIT
+    elif limit > MAX_LIMIT:
+        raise LimitExceeded(
+            f"Maximum limit exceeded: limit may be at most {MAX_LIMIT}",
+            errors=[{"field": "limit", "message": f"must be at most {MAX_LIMIT}"}],
+        )
+    elif limit == 0:
+        raise InvalidParameter("limit", "must be at least 1")
+    offset = 0 if start is None else max(0, start - first_index)
+    return Page(offset=offset, limit=limit)
+
+
+def required(value: str | None, name: str) -> str:
+    if value is None or value == "":
+        raise MissingParameter(name)
+    return value

@@ -1,0 +1,17 @@
+"""Every table, imported in one place so Alembic and tests see the whole schema."""
+
+from lmsplans.server.auth import models as auth_models
+from lmsplans.server.courses import models as course_models
+from lmsplans.server.db import metadata
+from lmsplans.server.learners import models as learner_models
+from lmsplans.server.plans import models as plan_models
+from lmsplans.server.progress import models as progress_models
+
+__all__ = [
+    "auth_models",
+    "course_models",
+    "learner_models",
+    "metadata",
+    "plan_models",
+    "progress_models",
+]

@@ -1,0 +1,43 @@
+"""Operations endpoints: liveness, readiness and Prometheus metrics. Public by design."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from lmsplans.server.errors import ServiceUnavailable, error_response, request_id_of
+from lmsplans.server.http import Services, json_response, public_route
+
+
+async def healthz(request: Request, services: Services) -> Response:
+    """Alive: the process answers."""
+    return json_response({"status": "ok"})
+
+
+async def readyz(request: Request, services: Services) -> Response:
+    """Ready: the database and the limiter answer. 503 names whichever does not."""
+    checks = {
+        "database": "ok" if await services.db.ping() else "down",
+        "limiter": "ok" if await services.limiter.ping() else "down",
+    }
+    down = [name for name, state in checks.items() if state != "ok"]
+    if down:
+        error = ServiceUnavailable(
+            f"Service unavailable: {', '.join(down)} down", extra={"checks": checks}
+        )
+        return error_response(error, request_id_of(request))
+    return json_response({"status": "ok", "checks": checks})
+
+
+async def metrics(request: Request, services: Services) -> Response:
+    registry = request.app.state.metrics.registry
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+routes: list[Route] = [
+    public_route("/healthz", healthz),
+    public_route("/readyz", readyz),
+    public_route("/metrics", metrics),
+]

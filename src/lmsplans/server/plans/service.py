@@ -1,0 +1,143 @@
+"""Learning plans: creating, setting their courses, publishing, enrolling learners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lmsplans.server.db import Connection
+from lmsplans.server.errors import Conflict
+from lmsplans.server.progress import service as progress
+
+
+@dataclass(frozen=True, slots=True)
+class PlanCourse:
+    course_id: int
+    level: int
+    is_mandatory: bool
+    is_locked: bool = False
+
+
+async def create_plan(
+    conn: Connection,
+    *,
+    org_id: int,
+    name: str,
+    owner_id: int,
+    duration: int,
+    duration_type: int,
+    image: str,
+    now_ms: int,
+    description: str = "",
+    plan_id: int | None = None,
+) -> int:
+    """A draft plan with a system image (`image` is the number of a built-in picture)."""
+    return await conn.insert(
+        """INSERT INTO learning_plans (id, org_id, name, description, image_is_system, image,
+                                       image_url, duration, duration_type, publish_state,
+                                       disabled, owner_id, created_time, modified_time)
+           VALUES (:id, :org_id, :name, :description, TRUE, :image, :image_url, :duration,
+                   :duration_type, 0, FALSE, :owner_id, :now, :now)""",
+        {
+            "id": plan_id,
+            "org_id": org_id,
+            "name": name,
+            "description": description,
+            "image": image,
+            "image_url": f"/newhr/images/lmsbg/cat{image}.png",
+            "duration": duration,
+            "duration_type": duration_type,
+            "owner_id": owner_id,
+            "now": now_ms,
+        },
+    )
+
+
+async def set_plan_courses(conn: Connection, *, plan_id: int, courses: list[PlanCourse]) -> None:
+    await conn.execute("DELETE FROM plan_courses WHERE plan_id = :plan_id", {"plan_id": plan_id})
+    await conn.execute_many(
+        """INSERT INTO plan_courses (plan_id, course_id, level, is_mandatory, is_locked, position)
+           VALUES (:plan_id, :course_id, :level, :is_mandatory, :is_locked, :position)""",
+        [
+            {
+                "plan_id": plan_id,
+                "course_id": c.course_id,
+                "level": c.level,
+                "is_mandatory": c.is_mandatory,
+                "is_locked": c.is_locked,
+                "position": position,
+            }
+            for position, c in enumerate(courses)
+        ],
+    )
+
+
+async def add_plan_admin(conn: Connection, *, plan_id: int, learner_id: int) -> None:
+    await conn.execute(
+        "INSERT INTO plan_admins (plan_id, learner_id) VALUES (:plan_id, :learner_id)",
+        {"plan_id": plan_id, "learner_id": learner_id},
+    )
+
+
+async def publish_plan(conn: Connection, *, plan_id: int, now_ms: int) -> None:
+    """Publish a plan; it needs at least one mandatory course (409 7052 otherwise)."""
+    mandatory = await conn.fetch_value(
+        "SELECT count(*) FROM plan_courses WHERE plan_id = :plan_id AND is_mandatory",
+        {"plan_id": plan_id},
+    )
+    if not mandatory:
+        raise Conflict("Conflict: a plan needs at least one mandatory course to be published")
+    await conn.execute(
+        """UPDATE learning_plans SET publish_state = 1, published_time = :now, modified_time = :now
+            WHERE id = :plan_id""",
+        {"plan_id": plan_id, "now": now_ms},
+    )
+
+
+async def enrol(
+    conn: Connection,
+    *,
+    org_id: int,
+    plan_id: int,
+    learner_id: int,
+    enrolled_by: int | None,
+    now_ms: int,
+    source: str,
+    planuser_id: int | None = None,
+) -> int:
+    """Enrol a learner in a plan and in each of its courses (not started), with events.
+
+    Enrolled by an admin, the learner has not joined yet; enrolled by themself, they have.
+    """
+    joined = enrolled_by == learner_id
+    enrolment_id = await conn.insert(
+        """INSERT INTO plan_enrolments (id, org_id, plan_id, learner_id, user_type, enrolled_time,
+                                        enrolled_by, is_joined, joined_time, is_completed)
+           VALUES (:id, :org_id, :plan_id, :learner_id, 1, :now, :enrolled_by, :joined,
+                   :joined_time, FALSE)""",
+        {
+            "id": planuser_id,
+            "org_id": org_id,
+            "plan_id": plan_id,
+            "learner_id": learner_id,
+            "now": now_ms,
+            "enrolled_by": enrolled_by,
+            "joined": joined,
+            "joined_time": now_ms if joined else None,
+        },
+    )
+    await progress.append_event(
+        conn,
+        org_id=org_id,
+        learner_id=learner_id,
+        plan_id=plan_id,
+        kind="enrolled",
+        actor_id=enrolled_by,
+        source=source,
+        before=None,
+        after={"planuserId": enrolment_id, "isJoined": joined},
+        now_ms=now_ms,
+    )
+    await progress.enrol_in_plan_courses(
+        conn, org_id=org_id, plan_id=plan_id, learner_id=learner_id, now_ms=now_ms
+    )
+    return enrolment_id

@@ -1,0 +1,225 @@
+"""Progress reads: the reference endpoint, a learner's courses in a plan, course progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from lmsplans.server.errors import NoSuchRecord
+from lmsplans.server.http import Call, api_route, ok, page_of
+from lmsplans.server.learners.service import (
+    LEARNER_COLUMNS,
+    Learner,
+    ensure_can_read,
+    resolve_learner,
+    visibility_sql,
+)
+from lmsplans.server.plans.schemas import plan_info
+from lmsplans.server.progress.schemas import CourseStatus, zoho_time
+from lmsplans.server.progress.service import (
+    enrolment_progress_info,
+    enrolment_progress_sql,
+    locked_levels,
+    user_info,
+)
+
+_LEARNER_PLANS_SQL = (
+    enrolment_progress_sql(where="e.learner_id = :learner_id AND p.publish_state = 1")
+    + " LIMIT :page_limit OFFSET :page_offset"
+)
+
+
+async def _readable_learner(call: Call, conn: Any) -> Learner:
+    learner = await resolve_learner(
+        conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
+    )
+    ensure_can_read(call.principal, learner)
+    return learner
+
+
+async def learner_plans_progress(call: Call) -> Response:
+    """GET /api/v1/learners/{learnerId}/learning-plans/progress — the reference endpoint."""
+    page = page_of(call.request, first_index=0)
+    now_ms = call.now_ms()
+    async with call.db.read() as conn:
+        learner = await _readable_learner(call, conn)
+        rows = await conn.fetch_all(_LEARNER_PLANS_SQL, {"learner_id": learner.id, **page.sql()})
+    rows, more = page.cut(rows)
+    plans = [
+        {
+            "userInfo": user_info(row),
+            "planId": str(row["plan_id"]),
+            "planInfo": plan_info(row, viewer_id=learner.id),
+            "progressInfo": enrolment_progress_info(row, now_ms=now_ms),
+        }
+        for row in rows
+    ]
+    return ok(
+        {"learningPlans": plans, "isNextAvailable": more}, "Learning plans fetched successfully"
+    )
+
+
+_PLAN_COURSES_SQL = """
+SELECT c.id AS course_id, c.name AS course_name, c.course_type, pc.level, pc.is_mandatory,
+       pc.is_locked, cp.status, cp.percentage, cp.enrolled_time, cp.completed_time
+  FROM plan_courses pc
+  JOIN courses c ON c.id = pc.course_id
+  LEFT JOIN course_progress cp ON cp.course_id = pc.course_id AND cp.learner_id = :learner_id
+ WHERE pc.plan_id = :plan_id
+ ORDER BY pc.level, pc.position, c.id
+"""
+
+
+async def learner_plan_courses_progress(call: Call) -> Response:
+    """GET /api/v1/learners/{learnerId}/learning-plans/{planId}/courses/progress"""
+    page = page_of(call.request, first_index=1)
+    plan_id = call.id_param("planId", "learning plan")
+    async with call.db.read() as conn:
+        learner = await _readable_learner(call, conn)
+        enrolment = await conn.fetch_one(
+            """SELECT e.enrolled_time FROM plan_enrolments e JOIN learning_plans p
+                   ON p.id = e.plan_id
+                WHERE e.plan_id = :plan_id AND e.learner_id = :learner_id
+                  AND e.unenrolled_time IS NULL AND p.org_id = :org_id""",
+            {"plan_id": plan_id, "learner_id": learner.id, "org_id": call.principal.org_id},
+        )
+        if enrolment is None:
+            raise NoSuchRecord("No record for the given id: the learner is not in this plan")
+        rows = await conn.fetch_all(
+            _PLAN_COURSES_SQL, {"plan_id": plan_id, "learner_id": learner.id}
+        )
+
+    def status_of(row: Any) -> CourseStatus:
+        return CourseStatus(row["status"] or CourseStatus.NOT_STARTED)
+
+    locked = locked_levels([(r["level"], bool(r["is_mandatory"]), status_of(r)) for r in rows])
+    courses = [
+        {
+            "courseId": str(row["course_id"]),
+            "courseName": row["course_name"],
+            "courseType": str(row["course_type"]),
+            "level": str(row["level"]),
+            "isMandatory": bool(row["is_mandatory"]),
+            "isLocked": bool(row["is_locked"]) and row["level"] in locked,
+            "completionStatus": status_of(row).value,
+            "completionPercentage": str(row["percentage"] or 0),
+            "enrolledDate": zoho_time(row["enrolled_time"] or enrolment["enrolled_time"]),
+            "completionDate": zoho_time(row["completed_time"]),
+        }
+        for row in rows
+    ]
+    window = courses[page.offset : page.offset + page.limit]
+    more = len(courses) > page.offset + page.limit
+    return ok({"courses": window, "isNextAvailable": more}, "Courses fetched successfully")
+
+
+_COURSE_PROGRESS_COLUMNS = f"""
+    c.id AS course_id, c.name AS course_name, c.course_type, cp.status, cp.percentage,
+    cp.enrolled_time, cp.completed_time, {LEARNER_COLUMNS}"""
+
+
+def course_progress_record(row: Any) -> dict[str, Any]:
+    """One learner's progress in one course."""
+    return {
+        "courseId": str(row["course_id"]),
+        "courseName": row["course_name"],
+        "courseType": str(row["course_type"]),
+        "userId": str(row["id"]),
+        "emailId": row["email"],
+        "displayName": row["display_name"],
+        "completionStatus": row["status"],
+        "completionPercentage": str(row["percentage"]),
+        "enrolledDate": zoho_time(row["enrolled_time"]),
+        "completionDate": zoho_time(row["completed_time"]),
+    }
+
+
+async def learner_course_progress(call: Call) -> Response:
+    """GET /api/v1/learners/{learnerId}/course-progress — every course of one learner."""
+    page = page_of(call.request, first_index=1)
+    async with call.db.read() as conn:
+        learner = await _readable_learner(call, conn)
+        rows = await conn.fetch_all(
+            f"""SELECT {_COURSE_PROGRESS_COLUMNS}
+                  FROM course_progress cp
+                  JOIN courses c ON c.id = cp.course_id
+                  JOIN learners l ON l.id = cp.learner_id
+                 WHERE cp.learner_id = :learner_id AND c.deleted_time IS NULL
+                 ORDER BY c.id LIMIT :page_limit OFFSET :page_offset""",
+            {"learner_id": learner.id, **page.sql()},
+        )
+    rows, more = page.cut(rows)
+    return ok(
+        {"courseProgress": [course_progress_record(r) for r in rows], "isNextAvailable": more},
+        "Course progress fetched successfully",
+    )
+
+
+async def _course(call: Call, conn: Any) -> int:
+    course_id = call.id_param("courseId", "course")
+    found = await conn.fetch_value(
+        "SELECT id FROM courses WHERE id = :id AND org_id = :org_id AND deleted_time IS NULL",
+        {"id": course_id, "org_id": call.principal.org_id},
+    )
+    if found is None:
+        raise NoSuchRecord("No record for the given id: no such course")
+    return course_id
+
+
+async def course_progress(call: Call) -> Response:
+    """GET /api/v1/courses/{courseId}/course-progress — every visible learner in one course."""
+    page = page_of(call.request, first_index=1)
+    visible, params = visibility_sql(call.principal)
+    async with call.db.read() as conn:
+        course_id = await _course(call, conn)
+        rows = await conn.fetch_all(
+            f"""SELECT {_COURSE_PROGRESS_COLUMNS}
+                  FROM course_progress cp
+                  JOIN courses c ON c.id = cp.course_id
+                  JOIN learners l ON l.id = cp.learner_id
+                 WHERE cp.course_id = :course_id AND {visible}
+                 ORDER BY l.id LIMIT :page_limit OFFSET :page_offset""",
+            {"course_id": course_id, **params, **page.sql()},
+        )
+    rows, more = page.cut(rows)
+    return ok(
+        {"courseProgress": [course_progress_record(r) for r in rows], "isNextAvailable": more},
+        "Course progress fetched successfully",
+    )
+
+
+async def course_learner_progress(call: Call) -> Response:
+    """GET /api/v1/courses/{courseId}/learners/{learnerId}/course-progress — one record."""
+    async with call.db.read() as conn:
+        learner = await _readable_learner(call, conn)
+        course_id = await _course(call, conn)
+        row = await conn.fetch_one(
+            f"""SELECT {_COURSE_PROGRESS_COLUMNS}
+                  FROM course_progress cp
+                  JOIN courses c ON c.id = cp.course_id
+                  JOIN learners l ON l.id = cp.learner_id
+                 WHERE cp.course_id = :course_id AND cp.learner_id = :learner_id""",
+            {"course_id": course_id, "learner_id": learner.id},
+        )
+    if row is None:
+        raise NoSuchRecord("No record for the given id: the learner is not in this course")
+    return ok(
+        {"courseProgress": course_progress_record(row)}, "Course progress fetched successfully"
+    )
+
+
+routes: list[Route] = [
+    api_route("/api/v1/learners/{learnerId}/learning-plans/progress", learner_plans_progress),
+    api_route(
+        "/api/v1/learners/{learnerId}/learning-plans/{planId}/courses/progress",
+        learner_plan_courses_progress,
+    ),
+    api_route("/api/v1/learners/{learnerId}/course-progress", learner_course_progress),
+    api_route("/api/v1/courses/{courseId}/course-progress", course_progress),
+    api_route(
+        "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
+        course_learner_progress,
+    ),
+]
