@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from lmsplans.server.demo import DemoTokens
     from lmsplans.server.settings import Settings
 
 app = typer.Typer(
@@ -126,7 +127,7 @@ def demo(
         _serve(settings)
 
 
-async def _demo_tokens(settings: Settings, *, learners: int) -> object:
+async def _demo_tokens(settings: Settings, *, learners: int) -> DemoTokens:
     from lmsplans.server.clock import Clock
     from lmsplans.server.db import Database, migrate
     from lmsplans.server.demo import build_demo, mint_demo_tokens
