@@ -1,0 +1,97 @@
+"""Shared fixtures: the real app on a real SQLite file, driven in-process over ASGI.
+
+Time is a `ManualClock` so tests can move it (token expiry, the lock) without waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from starlette.applications import Starlette
+
+from lmsplans.server.app import create_app
+from lmsplans.server.clock import ManualClock
+from lmsplans.server.demo import DemoTokens, build_demo, mint_demo_tokens
+from lmsplans.server.http import Services
+from lmsplans.server.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_FILE = REPO_ROOT.parent / "shared" / "reference" / "learning-plan-progress-api.txt"
+
+# Small enough to build in a blink, large enough for several pages everywhere.
+DEMO_LEARNERS = 60
+
+
+def reference_sample() -> dict[str, Any]:
+    """The SAMPLE RESPONSE of the Zoho reference documentation, parsed from the file itself."""
+    text = REFERENCE_FILE.read_text()
+    body = text.split("SAMPLE RESPONSE", 1)[1]
+    body = body[body.index("{") :]
+    sample: dict[str, Any] = json.loads(body)
+    return sample
+
+
+def auth(token: str, scheme: str = "Zoho-oauthtoken") -> dict[str, str]:
+    return {"Authorization": f"{scheme} {token}"}
+
+
+def assert_error(response: httpx.Response, status: int, code: int) -> dict[str, Any]:
+    """The documented error envelope, with the given status and code."""
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert isinstance(body["message"], str) and body["message"]
+    assert body["requestId"] == response.headers["x-request-id"]
+    assert re.fullmatch(r"[A-Za-z0-9._:-]+", body["requestId"])
+    return body
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(wall_ms=time.time_ns() // 1_000_000)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 'lmsplans.db'}")
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: ManualClock) -> AsyncIterator[Starlette]:
+    application = create_app(settings, clock=clock)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+def services(app: Starlette) -> Services:
+    services: Services = app.state.services
+    return services
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def demo(services: Services, clock: ManualClock) -> DemoTokens:
+    """The demo organisations (small), with an admin, a manager and a learner token."""
+    people = await build_demo(services.db, now_ms=clock.now_ms(), learners=DEMO_LEARNERS)
+    return await mint_demo_tokens(
+        services.db,
+        people=people,
+        now_ms=clock.now_ms(),
+        ttl_seconds=services.settings.access_token_ttl_seconds,
+    )
