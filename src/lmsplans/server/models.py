@@ -3,6 +3,7 @@
 from lmsplans.server.auth import models as auth_models
 from lmsplans.server.courses import models as course_models
 from lmsplans.server.db import metadata
+from lmsplans.server.idempotency import models as idempotency_models
 from lmsplans.server.learners import models as learner_models
 from lmsplans.server.plans import models as plan_models
 from lmsplans.server.progress import models as progress_models
@@ -10,6 +11,7 @@ from lmsplans.server.progress import models as progress_models
 __all__ = [
     "auth_models",
     "course_models",
+    "idempotency_models",
     "learner_models",
     "metadata",
     "plan_models",

@@ -1,0 +1,41 @@
+"""The migrations build exactly the schema the models describe, on a fresh database."""
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+
+from lmsplans.server import db as db_module
+from lmsplans.server.db import migrate
+from lmsplans.server.models import metadata
+
+
+def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    migrate(url)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection)
+        assert compare_metadata(context, metadata) == []
+        assert set(inspect(connection).get_table_names()) >= set(metadata.tables)
+        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+    engine.dispose()
+    assert mode == "wal"
+
+
+def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'again.db'}"
+    migrate(url)
+    migrate(url)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+    engine.dispose()
+    config = Config()
+    config.set_main_option(
+        "script_location", str(Path(db_module.__file__).parent.parent / "migrations")
+    )
+    assert version == ScriptDirectory.from_config(config).get_current_head()
