@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lmsplans.server.db import Connection
-from lmsplans.server.errors import Conflict
+from lmsplans.server.errors import Conflict, NoSuchRecord
 from lmsplans.server.progress import service as progress
 
 
@@ -103,28 +103,54 @@ async def enrol(
     now_ms: int,
     source: str,
     planuser_id: int | None = None,
+    idempotency_key: str | None = None,
 ) -> int:
     """Enrol a learner in a plan and in each of its courses (not started), with events.
 
     Enrolled by an admin, the learner has not joined yet; enrolled by themself, they have.
+    A learner unenrolled earlier is enrolled again on the same record (its history stays);
+    a completion is kept (completion is sticky). Answers the enrolment id (planuserId).
     """
     joined = enrolled_by == learner_id
-    enrolment_id = await conn.insert(
-        """INSERT INTO plan_enrolments (id, org_id, plan_id, learner_id, user_type, enrolled_time,
-                                        enrolled_by, is_joined, joined_time, is_completed)
-           VALUES (:id, :org_id, :plan_id, :learner_id, 1, :now, :enrolled_by, :joined,
-                   :joined_time, FALSE)""",
-        {
-            "id": planuser_id,
-            "org_id": org_id,
-            "plan_id": plan_id,
-            "learner_id": learner_id,
-            "now": now_ms,
-            "enrolled_by": enrolled_by,
-            "joined": joined,
-            "joined_time": now_ms if joined else None,
-        },
+    previous = await conn.fetch_one(
+        """SELECT id, is_completed, completed_time FROM plan_enrolments
+            WHERE plan_id = :plan_id AND learner_id = :learner_id""",
+        {"plan_id": plan_id, "learner_id": learner_id},
     )
+    state = {
+        "enrolledTime": now_ms,
+        "isJoined": joined,
+        "joinedTime": now_ms if joined else None,
+        "isCompleted": bool(previous["is_completed"]) if previous else False,
+        "completedTime": previous["completed_time"] if previous else None,
+    }
+    params = {
+        "org_id": org_id,
+        "plan_id": plan_id,
+        "learner_id": learner_id,
+        "now": now_ms,
+        "enrolled_by": enrolled_by,
+        "joined": joined,
+        "joined_time": state["joinedTime"],
+    }
+    if previous is None:
+        enrolment_id = await conn.insert(
+            """INSERT INTO plan_enrolments (id, org_id, plan_id, learner_id, user_type,
+                                            enrolled_time, enrolled_by, is_joined, joined_time,
+                                            is_completed)
+               VALUES (:id, :org_id, :plan_id, :learner_id, 1, :now, :enrolled_by, :joined,
+                       :joined_time, FALSE)""",
+            {"id": planuser_id, **params},
+        )
+    else:
+        enrolment_id = previous["id"]
+        await conn.execute(
+            """UPDATE plan_enrolments
+                  SET enrolled_time = :now, enrolled_by = :enrolled_by, is_joined = :joined,
+                      joined_time = :joined_time, unenrolled_time = NULL
+                WHERE id = :id""",
+            {"id": enrolment_id, **params},
+        )
     await progress.append_event(
         conn,
         org_id=org_id,
@@ -134,10 +160,55 @@ async def enrol(
         actor_id=enrolled_by,
         source=source,
         before=None,
-        after={"planuserId": enrolment_id, "isJoined": joined},
+        after={"planuserId": enrolment_id, **state},
         now_ms=now_ms,
+        idempotency_key=idempotency_key,
     )
     await progress.enrol_in_plan_courses(
-        conn, org_id=org_id, plan_id=plan_id, learner_id=learner_id, now_ms=now_ms
+        conn,
+        org_id=org_id,
+        plan_id=plan_id,
+        learner_id=learner_id,
+        now_ms=now_ms,
+        source=source,
+        actor_id=enrolled_by,
+    )
+    # Courses the learner completed before may already complete the plan.
+    await progress.complete_finished_plans(
+        conn, org_id=org_id, learner_id=learner_id, source=source, now_ms=now_ms, plan_id=plan_id
     )
     return enrolment_id
+
+
+async def unenrol(
+    conn: Connection,
+    *,
+    org_id: int,
+    plan_id: int,
+    learner_id: int,
+    actor_id: int | None,
+    source: str,
+    now_ms: int,
+    idempotency_key: str | None = None,
+) -> None:
+    """Take a learner out of a plan. The enrolment, its progress and history are kept."""
+    changed = await conn.execute(
+        """UPDATE plan_enrolments SET unenrolled_time = :now
+            WHERE plan_id = :plan_id AND learner_id = :learner_id AND unenrolled_time IS NULL""",
+        {"plan_id": plan_id, "learner_id": learner_id, "now": now_ms},
+    )
+    if not changed:
+        raise NoSuchRecord("No record for the given id: the learner is not in this plan")
+    await progress.append_event(
+        conn,
+        org_id=org_id,
+        learner_id=learner_id,
+        plan_id=plan_id,
+        kind="unenrolled",
+        actor_id=actor_id,
+        source=source,
+        before={"unenrolledTime": None},
+        after={"unenrolledTime": now_ms},
+        now_ms=now_ms,
+        idempotency_key=idempotency_key,
+    )
