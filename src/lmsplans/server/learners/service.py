@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lmsplans.server.auth.schemas import Principal, Role
 from lmsplans.server.db import Connection
-from lmsplans.server.errors import NoSuchLearner, PermissionDenied
+from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchLearner, PermissionDenied
+from lmsplans.server.learners.schemas import LearnerIn, LearnerPatch
 
 _MAX_ID = 2**63 - 1
 
@@ -109,4 +111,158 @@ async def create_learner(
             "manager_id": manager_id,
             "now": now_ms,
         },
+    )
+
+
+def ensure_admin(principal: Principal) -> None:
+    if principal.role is not Role.ADMIN:
+        raise PermissionDenied("Permission denied: only admins may do this")
+
+
+async def _ensure_unique(
+    conn: Connection,
+    *,
+    org_id: int,
+    email: str | None,
+    employee_id: str | None,
+    zuid: int | None,
+    except_id: int | None = None,
+    field_prefix: str = "",
+) -> None:
+    """409 7052 naming the field when another learner of the organisation has the value."""
+    for field, column, value in (
+        ("emailId", "email", email),
+        ("employeeId", "employee_id", employee_id),
+        ("zuid", "zuid", zuid),
+    ):
+        if value is None:
+            continue
+        taken = await conn.fetch_value(
+            f"SELECT id FROM learners WHERE org_id = :org_id AND {column} = :value"
+            " AND (:except_id IS NULL OR id <> :except_id)",
+            {"org_id": org_id, "value": value, "except_id": except_id},
+        )
+        if taken is not None:
+            raise Conflict(
+                f"Conflict: another learner already has this {field}",
+                errors=[{"field": field_prefix + field, "message": f"{value!r} is taken"}],
+            )
+
+
+async def create_learners(
+    conn: Connection, *, org_id: int, items: list[LearnerIn], now_ms: int
+) -> list[int]:
+    """Create learners in order (a learner may name an earlier one of the batch as manager).
+    Any refusal refuses the whole batch: the caller's transaction is rolled back."""
+    created: list[int] = []
+    next_zuid = int(
+        await conn.fetch_value(
+            "SELECT coalesce(max(zuid), 60000000) FROM learners WHERE org_id = :org_id",
+            {"org_id": org_id},
+        )
+    )
+    for index, item in enumerate(items):
+        prefix = f"{index}." if len(items) > 1 else ""
+        email = item.emailId.lower()
+        await _ensure_unique(
+            conn,
+            org_id=org_id,
+            email=email,
+            employee_id=item.employeeId,
+            zuid=item.zuid,
+            field_prefix=prefix,
+        )
+        manager_id = None
+        if item.managerId is not None:
+            manager_id = (await resolve_learner(conn, org_id=org_id, learner_ref=item.managerId)).id
+        if item.zuid is None:
+            next_zuid += 1
+        created.append(
+            await create_learner(
+                conn,
+                org_id=org_id,
+                zuid=item.zuid if item.zuid is not None else next_zuid,
+                employee_id=item.employeeId,
+                email=email,
+                display_name=item.displayName,
+                role=Role(item.role),
+                manager_id=manager_id,
+                now_ms=now_ms,
+            )
+        )
+    return created
+
+
+async def learner_row(conn: Connection, *, learner_id: int) -> Any:
+    return await conn.fetch_one("SELECT * FROM learners WHERE id = :id", {"id": learner_id})
+
+
+async def update_learner(
+    conn: Connection, *, learner: Learner, patch: LearnerPatch, now_ms: int
+) -> None:
+    changes: dict[str, Any] = {}
+    fields = patch.model_fields_set
+    email = patch.emailId.lower() if patch.emailId is not None else None
+    await _ensure_unique(
+        conn,
+        org_id=learner.org_id,
+        email=email,
+        employee_id=patch.employeeId,
+        zuid=None,
+        except_id=learner.id,
+    )
+    for field, column, value in (
+        ("emailId", "email", email),
+        ("displayName", "display_name", patch.displayName),
+        ("employeeId", "employee_id", patch.employeeId),
+        ("role", "role", patch.role),
+        ("status", "status", patch.status),
+    ):
+        if field in fields:
+            if value is None:
+                raise InvalidParameter(field, "may not be null")
+            changes[column] = value
+    if "managerId" in fields:
+        if patch.managerId is None:
+            changes["manager_id"] = None
+        else:
+            manager = await resolve_learner(
+                conn, org_id=learner.org_id, learner_ref=patch.managerId
+            )
+            if manager.id == learner.id or await _reports_to(
+                conn, manager_id=manager.id, learner_id=learner.id
+            ):
+                raise Conflict(
+                    "Conflict: a learner cannot be managed by themself or their own reportee",
+                    errors=[{"field": "managerId", "message": "would make a reporting loop"}],
+                )
+            changes["manager_id"] = manager.id
+    if not changes:
+        return
+    assignments = ", ".join(f"{column} = :{column}" for column in changes)
+    await conn.execute(
+        f"UPDATE learners SET {assignments}, modified_time = :now WHERE id = :id",
+        {**changes, "now": now_ms, "id": learner.id},
+    )
+
+
+async def _reports_to(conn: Connection, *, manager_id: int, learner_id: int) -> bool:
+    """Whether `manager_id` is (transitively) a reportee of `learner_id`."""
+    seen: set[int] = set()
+    current: int | None = manager_id
+    while current is not None and current not in seen:
+        seen.add(current)
+        current = await conn.fetch_value(
+            "SELECT manager_id FROM learners WHERE id = :id", {"id": current}
+        )
+        if current == learner_id:
+            return True
+    return False
+
+
+async def deactivate_learner(conn: Connection, *, learner: Learner, now_ms: int) -> None:
+    """Deactivate: every record and the history stay; the learner can no longer sign in."""
+    await conn.execute(
+        "UPDATE learners SET status = 'inactive', modified_time = :now WHERE id = :id",
+        {"now": now_ms, "id": learner.id},
     )

@@ -1,0 +1,88 @@
+"""Managing courses: create, list, read, update, delete."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from lmsplans.server.auth.schemas import Operation
+from lmsplans.server.courses import service
+from lmsplans.server.courses.schemas import CourseIn, CoursePatch, course_record
+from lmsplans.server.db import Connection
+from lmsplans.server.http import Call, api_route, ok, page_of
+from lmsplans.server.learners.service import ensure_admin
+from lmsplans.server.writes import payload, write_route
+
+
+async def create_course(call: Call, conn: Connection) -> Response:
+    """POST /api/v1/courses — admins only."""
+    ensure_admin(call.principal)
+    course = await payload(call.request, "courseData", CourseIn)
+    course_id = await service.create_course(
+        conn,
+        org_id=call.principal.org_id,
+        name=course.courseName,
+        course_type=course.courseType,
+        duration_minutes=course.duration,
+        now_ms=call.now_ms(),
+    )
+    row = await service.course_row(conn, org_id=call.principal.org_id, course_id=course_id)
+    return ok({"course": course_record(row)}, "Course created successfully")
+
+
+async def list_courses(call: Call) -> Response:
+    """GET /api/v1/courses — the organisation's courses, oldest first."""
+    page = page_of(call.request, first_index=1)
+    async with call.db.read() as conn:
+        rows = await conn.fetch_all(
+            """SELECT * FROM courses WHERE org_id = :org_id AND deleted_time IS NULL
+                ORDER BY id LIMIT :page_limit OFFSET :page_offset""",
+            {"org_id": call.principal.org_id, **page.sql()},
+        )
+    rows, more = page.cut(rows)
+    return ok(
+        {"courses": [course_record(r) for r in rows], "isNextAvailable": more},
+        "Courses fetched successfully",
+    )
+
+
+async def read_course(call: Call) -> Response:
+    """GET /api/v1/courses/{courseId}"""
+    async with call.db.read() as conn:
+        row = await service.course_row(
+            conn, org_id=call.principal.org_id, course_id=call.id_param("courseId", "course")
+        )
+    return ok({"course": course_record(row)}, "Course fetched successfully")
+
+
+async def update_course(call: Call, conn: Connection) -> Response:
+    """PATCH /api/v1/courses/{courseId} — admins only."""
+    ensure_admin(call.principal)
+    patch = await payload(call.request, "courseData", CoursePatch)
+    org_id, course_id = call.principal.org_id, call.id_param("courseId", "course")
+    await service.course_row(conn, org_id=org_id, course_id=course_id)
+    await service.update_course(conn, course_id=course_id, patch=patch, now_ms=call.now_ms())
+    row = await service.course_row(conn, org_id=org_id, course_id=course_id)
+    return ok({"course": course_record(row)}, "Course updated successfully")
+
+
+async def delete_course(call: Call, conn: Connection) -> Response:
+    """DELETE /api/v1/courses/{courseId} — refused (409) while a published plan uses it."""
+    ensure_admin(call.principal)
+    org_id, course_id = call.principal.org_id, call.id_param("courseId", "course")
+    row = await service.course_row(conn, org_id=org_id, course_id=course_id)
+    await service.delete_course(conn, course_id=course_id, now_ms=call.now_ms())
+    return ok({"course": course_record(row)}, "Course deleted successfully")
+
+
+routes: list[Route] = [
+    write_route("/api/v1/courses", create_course, method="POST", operation=Operation.CREATE),
+    api_route("/api/v1/courses", list_courses),
+    api_route("/api/v1/courses/{courseId}", read_course),
+    write_route(
+        "/api/v1/courses/{courseId}", update_course, method="PATCH", operation=Operation.UPDATE
+    ),
+    write_route(
+        "/api/v1/courses/{courseId}", delete_course, method="DELETE", operation=Operation.DELETE
+    ),
+]

@@ -1,0 +1,39 @@
+"""Course payloads (`courseData`) and the course record."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# 1 self-paced, 2 blended (classroom), 3 e-material.
+CourseType = Literal[1, 2, 3]
+# Course types whose learners may record their own progress; blended courses need an admin.
+SELF_RECORDED_TYPES = frozenset({1, 3})
+
+
+class CourseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    courseName: str = Field(min_length=1, max_length=200)
+    courseType: CourseType = 1
+    duration: int | None = Field(default=None, ge=0, description="Length in minutes.")
+
+
+class CoursePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    courseName: str | None = Field(default=None, min_length=1, max_length=200)
+    courseType: CourseType | None = None
+    duration: int | None = Field(default=None, ge=0)
+
+
+def course_record(row: Any) -> dict[str, Any]:
+    return {
+        "courseId": str(row["id"]),
+        "courseName": row["name"],
+        "courseType": str(row["course_type"]),
+        "duration": "null" if row["duration_minutes"] is None else str(row["duration_minutes"]),
+        "createdTime": str(row["created_time"]),
+        "modifiedTime": str(row["modified_time"]),
+    }

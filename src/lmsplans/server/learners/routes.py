@@ -1,0 +1,152 @@
+"""Managing learners: create (up to 200 at once), list and search, read, update, deactivate."""
+
+from __future__ import annotations
+
+from typing import Any, get_args
+
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+from starlette.responses import Response
+from starlette.routing import Route
+
+from lmsplans.server.auth.schemas import Operation
+from lmsplans.server.db import Connection
+from lmsplans.server.errors import Conflict, InvalidParameter, LimitExceeded, MissingParameter
+from lmsplans.server.http import Call, api_route, ok, page_of
+from lmsplans.server.learners import service
+from lmsplans.server.learners.schemas import (
+    MAX_BATCH,
+    LearnerIn,
+    LearnerPatch,
+    RoleName,
+    learner_record,
+)
+from lmsplans.server.writes import payload, raw_payload, validation_errors, write_route
+
+_NEW_LEARNERS = TypeAdapter(list[LearnerIn])
+
+
+async def create_learners(call: Call, conn: Connection) -> Response:
+    """POST /api/v1/learners — one learner (an object) or up to 200 (a list)."""
+    service.ensure_admin(call.principal)
+    document = await raw_payload(call.request, "learnerData")
+    if document is None:
+        raise MissingParameter("learnerData")
+    items = document if isinstance(document, list) else [document]
+    if len(items) > MAX_BATCH:
+        raise LimitExceeded(
+            f"Maximum limit exceeded: at most {MAX_BATCH} learners at once",
+            errors=[{"field": "learnerData", "message": f"has {len(items)} learners"}],
+        )
+    if not items:
+        raise InvalidParameter("learnerData", "holds no learner")
+    try:
+        learners = _NEW_LEARNERS.validate_python(items)
+    except PydanticValidationError as exc:
+        error = InvalidParameter("learnerData")
+        error.errors = validation_errors(exc, "learnerData")
+        raise error from None
+    ids = await service.create_learners(
+        conn, org_id=call.principal.org_id, items=learners, now_ms=call.now_ms()
+    )
+    rows = [await service.learner_row(conn, learner_id=learner_id) for learner_id in ids]
+    return ok({"learners": [learner_record(r) for r in rows]}, "Learners created successfully")
+
+
+async def list_learners(call: Call) -> Response:
+    """GET /api/v1/learners — the learners the caller may see; `search` matches name, email
+    or employee id; `role` and `status` filter."""
+    page = page_of(call.request, first_index=1)
+    conditions = ["l.org_id = :org_id"]
+    params: dict[str, Any] = {"org_id": call.principal.org_id}
+    visible, visible_params = service.visibility_sql(call.principal)
+    conditions.append(visible)
+    params.update(visible_params)
+    search = (call.query("search") or "").strip().lower()
+    if search:
+        conditions.append(
+            "(lower(l.display_name) LIKE :search ESCAPE '\\' OR l.email LIKE :search ESCAPE '\\'"
+            " OR lower(l.employee_id) LIKE :search ESCAPE '\\')"
+        )
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["search"] = f"%{escaped}%"
+    role = call.query("role")
+    if role is not None:
+        if role not in get_args(RoleName):
+            raise InvalidParameter("role", "must be admin, manager or learner")
+        conditions.append("l.role = :role")
+        params["role"] = role
+    status = call.query("status")
+    if status is not None:
+        if status not in ("active", "inactive"):
+            raise InvalidParameter("status", "must be active or inactive")
+        conditions.append("l.status = :status")
+        params["status"] = status
+    async with call.db.read() as conn:
+        rows = await conn.fetch_all(
+            f"SELECT l.* FROM learners l WHERE {' AND '.join(conditions)}"
+            " ORDER BY l.id LIMIT :page_limit OFFSET :page_offset",
+            {**params, **page.sql()},
+        )
+    rows, more = page.cut(rows)
+    return ok(
+        {"learners": [learner_record(r) for r in rows], "isNextAvailable": more},
+        "Learners fetched successfully",
+    )
+
+
+async def read_learner(call: Call) -> Response:
+    """GET /api/v1/learners/{learnerId}"""
+    async with call.db.read() as conn:
+        learner = await service.resolve_learner(
+            conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
+        )
+        service.ensure_can_read(call.principal, learner)
+        row = await service.learner_row(conn, learner_id=learner.id)
+    return ok({"learner": learner_record(row)}, "Learner fetched successfully")
+
+
+async def update_learner(call: Call, conn: Connection) -> Response:
+    """PATCH /api/v1/learners/{learnerId} — admins only."""
+    service.ensure_admin(call.principal)
+    patch = await payload(call.request, "learnerData", LearnerPatch)
+    learner = await service.resolve_learner(
+        conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
+    )
+    if learner.id == call.principal.user_id and patch.status == "inactive":
+        raise Conflict("Conflict: you cannot deactivate yourself")
+    await service.update_learner(conn, learner=learner, patch=patch, now_ms=call.now_ms())
+    row = await service.learner_row(conn, learner_id=learner.id)
+    return ok({"learner": learner_record(row)}, "Learner updated successfully")
+
+
+async def deactivate_learner(call: Call, conn: Connection) -> Response:
+    """DELETE /api/v1/learners/{learnerId} — deactivates; records and history are kept."""
+    service.ensure_admin(call.principal)
+    learner = await service.resolve_learner(
+        conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
+    )
+    if learner.id == call.principal.user_id:
+        raise Conflict("Conflict: you cannot deactivate yourself")
+    await service.deactivate_learner(conn, learner=learner, now_ms=call.now_ms())
+    row = await service.learner_row(conn, learner_id=learner.id)
+    return ok({"learner": learner_record(row)}, "Learner deactivated successfully")
+
+
+routes: list[Route] = [
+    write_route("/api/v1/learners", create_learners, method="POST", operation=Operation.CREATE),
+    api_route("/api/v1/learners", list_learners),
+    api_route("/api/v1/learners/{learnerId}", read_learner),
+    write_route(
+        "/api/v1/learners/{learnerId}",
+        update_learner,
+        method="PATCH",
+        operation=Operation.UPDATE,
+    ),
+    write_route(
+        "/api/v1/learners/{learnerId}",
+        deactivate_learner,
+        method="DELETE",
+        operation=Operation.DELETE,
+    ),
+]

@@ -1,0 +1,54 @@
+"""Learner payloads (`learnerData`) and the learner record, in Zoho's string conventions."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+RoleName = Literal["admin", "manager", "learner"]
+MAX_BATCH = 200
+
+
+class LearnerIn(BaseModel):
+    """One learner to create."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    emailId: str = Field(pattern=EMAIL_PATTERN, max_length=320)
+    displayName: str = Field(min_length=1, max_length=200)
+    employeeId: str = Field(min_length=1, max_length=64)
+    zuid: int | None = Field(default=None, ge=1, description="Account id; assigned if absent.")
+    role: RoleName = "learner"
+    managerId: str | None = Field(
+        default=None, description="The manager's userId, zuid or email (in this organisation)."
+    )
+
+
+class LearnerPatch(BaseModel):
+    """Fields to change; absent fields stay as they are. `managerId: null` removes the manager."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    emailId: str | None = Field(default=None, pattern=EMAIL_PATTERN, max_length=320)
+    displayName: str | None = Field(default=None, min_length=1, max_length=200)
+    employeeId: str | None = Field(default=None, min_length=1, max_length=64)
+    role: RoleName | None = None
+    managerId: str | None = None
+    status: Literal["active", "inactive"] | None = None
+
+
+def learner_record(row: Any) -> dict[str, Any]:
+    return {
+        "userId": str(row["id"]),
+        "zuid": str(row["zuid"]),
+        "employeeId": row["employee_id"],
+        "emailId": row["email"],
+        "displayName": row["display_name"],
+        "role": row["role"],
+        "managerId": "null" if row["manager_id"] is None else str(row["manager_id"]),
+        "isActive": row["status"] == "active",
+        "createdTime": str(row["created_time"]),
+        "modifiedTime": str(row["modified_time"]),
+    }
