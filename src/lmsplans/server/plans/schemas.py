@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 # The columns `plan_info` reads, for queries that select a plan (table alias `p`).
 PLAN_INFO_COLUMNS = (
@@ -33,4 +35,77 @@ def plan_info(row: Any, *, viewer_id: int) -> dict[str, Any]:
         "durationType": str(row["duration_type"]),
         "mandatoryCourseCount": str(row["mandatory_count"]),
         "isPlanOwner": row["owner_id"] == viewer_id,
+    }
+
+
+# --- Payloads (`planData`, `courses`, `erecnosList`) -----------------------------------------
+
+MAX_ENROL_BATCH = 200
+
+
+class PlanIn(BaseModel):
+    """A new plan (created as a draft)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    planName: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    duration: int = Field(default=0, ge=0, le=3650, description="0: no due date.")
+    durationType: Literal[0, 1, 2] = Field(default=0, description="0 days, 1 weeks, 2 months.")
+    image: str = Field(default="1", pattern=r"^[0-9]{1,3}$", description="A built-in picture.")
+    planAdmins: list[str] = Field(
+        default_factory=list, max_length=50, description="userIds, zuids or emails."
+    )
+
+
+class PlanPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    planName: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    duration: int | None = Field(default=None, ge=0, le=3650)
+    durationType: Literal[0, 1, 2] | None = None
+    image: str | None = Field(default=None, pattern=r"^[0-9]{1,3}$")
+    planAdmins: list[str] | None = Field(default=None, max_length=50)
+    disabled: bool | None = None
+
+
+class PlanCourseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    courseId: int = Field(ge=1)
+    level: int = Field(default=1, ge=1, le=100)
+    isMandatory: bool = False
+    isLocked: bool = Field(
+        default=False, description="Locked until the previous level is complete."
+    )
+
+
+class PlanCoursesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    courses: list[PlanCourseIn] = Field(max_length=500)
+
+
+def plan_detail(
+    row: Any, *, viewer_id: int, courses: list[Any], admin_ids: list[int]
+) -> dict[str, Any]:
+    """A plan with its description, courses and admins (the management read)."""
+    return {
+        "planInfo": plan_info(row, viewer_id=viewer_id),
+        "description": row["description"],
+        "publishedTime": "null" if row["published_time"] is None else str(row["published_time"]),
+        "modifiedTime": str(row["modified_time"]),
+        "planAdmins": [str(learner_id) for learner_id in admin_ids],
+        "courses": [
+            {
+                "courseId": str(course["course_id"]),
+                "courseName": course["course_name"],
+                "courseType": str(course["course_type"]),
+                "level": str(course["level"]),
+                "isMandatory": bool(course["is_mandatory"]),
+                "isLocked": bool(course["is_locked"]),
+            }
+            for course in courses
+        ],
     }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lmsplans.server.db import Connection
-from lmsplans.server.errors import Conflict, NoSuchRecord
+from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord
+from lmsplans.server.plans.schemas import PLAN_INFO_COLUMNS
 from lmsplans.server.progress import service as progress
 
 
@@ -210,5 +212,180 @@ async def unenrol(
         before={"unenrolledTime": None},
         after={"unenrolledTime": now_ms},
         now_ms=now_ms,
+        idempotency_key=idempotency_key,
+    )
+
+
+# --- Management ------------------------------------------------------------------------------
+
+
+async def plan_row(conn: Connection, *, org_id: int, plan_id: int) -> Any:
+    """A plan of the organisation with its counts (`PLAN_INFO_COLUMNS`), or 404 7049."""
+    row = await conn.fetch_one(
+        f"""SELECT {PLAN_INFO_COLUMNS}, p.description, p.published_time, p.modified_time
+              FROM learning_plans p WHERE p.id = :plan_id AND p.org_id = :org_id""",
+        {"plan_id": plan_id, "org_id": org_id},
+    )
+    if row is None:
+        raise NoSuchRecord("No record for the given id: no such learning plan")
+    return row
+
+
+async def plan_courses_of(conn: Connection, *, plan_id: int) -> list[Any]:
+    return await conn.fetch_all(
+        """SELECT c.id AS course_id, c.name AS course_name, c.course_type, pc.level,
+                  pc.is_mandatory, pc.is_locked
+             FROM plan_courses pc JOIN courses c ON c.id = pc.course_id
+            WHERE pc.plan_id = :plan_id ORDER BY pc.level, pc.position""",
+        {"plan_id": plan_id},
+    )
+
+
+async def plan_admin_ids(conn: Connection, *, plan_id: int) -> list[int]:
+    rows = await conn.fetch_all(
+        "SELECT learner_id FROM plan_admins WHERE plan_id = :plan_id ORDER BY learner_id",
+        {"plan_id": plan_id},
+    )
+    return [row["learner_id"] for row in rows]
+
+
+async def set_plan_admins(conn: Connection, *, plan_id: int, learner_ids: list[int]) -> None:
+    await conn.execute("DELETE FROM plan_admins WHERE plan_id = :plan_id", {"plan_id": plan_id})
+    for learner_id in dict.fromkeys(learner_ids):
+        await add_plan_admin(conn, plan_id=plan_id, learner_id=learner_id)
+
+
+async def update_plan(
+    conn: Connection, *, plan_id: int, changes: dict[str, Any], now_ms: int
+) -> None:
+    """Change plan columns (already validated; keys are column names); always touches
+    `modified_time`."""
+    assignments = "".join(f"{column} = :{column}, " for column in changes)
+    await conn.execute(
+        f"UPDATE learning_plans SET {assignments}modified_time = :now WHERE id = :id",
+        {**changes, "now": now_ms, "id": plan_id},
+    )
+
+
+async def delete_draft(conn: Connection, *, plan: Any) -> None:
+    """Delete a draft plan. Published plans keep their history: disable them instead."""
+    if plan["publish_state"] == 1:
+        raise Conflict("Conflict: a published plan cannot be deleted; disable it instead")
+    for table in ("plan_courses", "plan_admins"):
+        await conn.execute(f"DELETE FROM {table} WHERE plan_id = :id", {"id": plan["plan_id"]})
+    await conn.execute("DELETE FROM learning_plans WHERE id = :id", {"id": plan["plan_id"]})
+
+
+async def replace_plan_courses(
+    conn: Connection,
+    *,
+    org_id: int,
+    plan: Any,
+    courses: list[PlanCourse],
+    actor_id: int,
+    source: str,
+    now_ms: int,
+) -> None:
+    """Set the plan's courses. Enrolled learners are enrolled in courses new to them, and
+    incomplete enrolments are measured against the plan as it now is (they may complete);
+    completed ones stay completed."""
+    plan_id = plan["plan_id"]
+    seen: set[int] = set()
+    for index, course in enumerate(courses):
+        if course.course_id in seen:
+            raise InvalidParameter(f"courses.{index}.courseId", "appears twice")
+        seen.add(course.course_id)
+        found = await conn.fetch_value(
+            """SELECT id FROM courses
+                WHERE id = :id AND org_id = :org_id AND deleted_time IS NULL""",
+            {"id": course.course_id, "org_id": org_id},
+        )
+        if found is None:
+            raise NoSuchRecord(
+                f"No record for the given id: no such course {course.course_id}",
+                errors=[{"field": f"courses.{index}.courseId", "message": "no such course"}],
+            )
+    if plan["publish_state"] == 1 and not any(course.is_mandatory for course in courses):
+        raise Conflict("Conflict: a published plan needs at least one mandatory course")
+    await set_plan_courses(conn, plan_id=plan_id, courses=courses)
+    await update_plan(conn, plan_id=plan_id, changes={}, now_ms=now_ms)
+    enrolled = await conn.fetch_all(
+        """SELECT learner_id FROM plan_enrolments
+            WHERE plan_id = :plan_id AND unenrolled_time IS NULL ORDER BY id""",
+        {"plan_id": plan_id},
+    )
+    for row in enrolled:
+        await progress.enrol_in_plan_courses(
+            conn,
+            org_id=org_id,
+            plan_id=plan_id,
+            learner_id=row["learner_id"],
+            now_ms=now_ms,
+            source=source,
+            actor_id=actor_id,
+        )
+        await progress.complete_finished_plans(
+            conn,
+            org_id=org_id,
+            learner_id=row["learner_id"],
+            source=source,
+            now_ms=now_ms,
+            plan_id=plan_id,
+        )
+
+
+def ensure_open_for_enrolment(plan: Any) -> None:
+    if plan["publish_state"] != 1:
+        raise Conflict("Conflict: learners can only be enrolled in a published plan")
+    if plan["disabled"]:
+        raise Conflict("Conflict: the plan is disabled")
+
+
+async def active_enrolment(conn: Connection, *, plan_id: int, learner_id: int) -> Any:
+    return await conn.fetch_one(
+        """SELECT id, is_joined FROM plan_enrolments
+            WHERE plan_id = :plan_id AND learner_id = :learner_id AND unenrolled_time IS NULL""",
+        {"plan_id": plan_id, "learner_id": learner_id},
+    )
+
+
+async def join_plan(
+    conn: Connection,
+    *,
+    org_id: int,
+    plan: Any,
+    learner_id: int,
+    actor_id: int,
+    source: str,
+    now_ms: int,
+    idempotency_key: str | None = None,
+) -> int:
+    """The learner joins: enrolled by themself when not yet enrolled (joined at once),
+    or joined now when an admin had enrolled them. Joining twice changes nothing."""
+    current = await active_enrolment(conn, plan_id=plan["plan_id"], learner_id=learner_id)
+    if current is not None:
+        if not current["is_joined"]:
+            await progress.join_enrolment(
+                conn,
+                org_id=org_id,
+                learner_id=learner_id,
+                plan_id=plan["plan_id"],
+                enrolment_id=current["id"],
+                actor_id=actor_id,
+                source=source,
+                at_ms=now_ms,
+                now_ms=now_ms,
+                idempotency_key=idempotency_key,
+            )
+        return int(current["id"])
+    ensure_open_for_enrolment(plan)
+    return await enrol(
+        conn,
+        org_id=org_id,
+        plan_id=plan["plan_id"],
+        learner_id=learner_id,
+        enrolled_by=learner_id,
+        now_ms=now_ms,
+        source=source,
         idempotency_key=idempotency_key,
     )
