@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class CourseStatus(StrEnum):
@@ -23,3 +30,161 @@ class EnrolmentStatus(StrEnum):
 def zoho_time(epoch_ms: int | None) -> str:
     """Epoch milliseconds as a string, `"null"` when absent (the reference's convention)."""
     return "null" if epoch_ms is None else str(epoch_ms)
+
+
+class ProgressIn(BaseModel):
+    """A progress record for one learner in one course.
+
+    Give a percentage, a status, or both (they must agree: 100 is completed, 0 is not
+    started); `completionTime` (epoch ms) dates it, default now. `reset: true` takes the
+    course back to not started, the only way out of `completed`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    completionPercentage: int | None = Field(default=None, ge=0, le=100)
+    completionStatus: CourseStatus | None = None
+    completionTime: int | None = Field(default=None, ge=0)
+    reset: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProgressIn:
+        if self.reset:
+            if self.completionPercentage is not None or self.completionStatus is not None:
+                raise ValueError("reset takes no percentage or status")
+            return self
+        pct, status = self.completionPercentage, self.completionStatus
+        if pct is None and status is None:
+            raise ValueError("give completionPercentage, completionStatus or reset")
+        if pct is not None and status is not None:
+            expected = status_for(pct)
+            if expected is not status and not (status is CourseStatus.IN_PROGRESS and pct == 0):
+                raise ValueError(f"completionPercentage {pct} contradicts status {status.value}")
+        return self
+
+    def resolved(self, current_percentage: int) -> tuple[CourseStatus, int]:
+        """The status and percentage to record."""
+        if self.completionStatus is None:
+            assert self.completionPercentage is not None
+            return status_for(self.completionPercentage), self.completionPercentage
+        if self.completionPercentage is not None:
+            return self.completionStatus, self.completionPercentage
+        percentage = {
+            CourseStatus.COMPLETED: 100,
+            CourseStatus.NOT_STARTED: 0,
+        }.get(self.completionStatus, min(current_percentage, 99))
+        return self.completionStatus, percentage
+
+
+def status_for(percentage: int) -> CourseStatus:
+    if percentage >= 100:
+        return CourseStatus.COMPLETED
+    return CourseStatus.IN_PROGRESS if percentage > 0 else CourseStatus.NOT_STARTED
+
+
+def event_record(row: Any) -> dict[str, Any]:
+    """One progress event, in the same string conventions."""
+    return {
+        "eventId": str(row["id"]),
+        "kind": row["kind"],
+        "planId": "null" if row["plan_id"] is None else str(row["plan_id"]),
+        "courseId": "null" if row["course_id"] is None else str(row["course_id"]),
+        "actorId": "null" if row["actor_id"] is None else str(row["actor_id"]),
+        "source": row["source"],
+        "idempotencyKey": row["idempotency_key"] or "null",
+        "before": orjson.loads(row["before_state"]) if row["before_state"] else None,
+        "after": orjson.loads(row["after_state"]) if row["after_state"] else None,
+        "time": str(row["created_time"]),
+    }
+
+
+# --- The documented shapes (OpenAPI components); `extra="forbid"` keeps them honest ----------
+
+Digits = Annotated[str, Field(pattern=r"^[0-9]+$")]
+ZohoId = Annotated[str, Field(pattern=r"^[0-9]+$", description="A decimal id, as a string")]
+EpochMs = Annotated[str, Field(pattern=r"^[0-9]+$", description="Epoch milliseconds")]
+ZohoTime = Annotated[
+    str,
+    Field(pattern=r"^([0-9]+|null)$", description='Epoch milliseconds; "null" when absent'),
+]
+Percent = Annotated[str, Field(pattern=r"^(100|[1-9]?[0-9])$", description="0 to 100")]
+
+
+class ZohoRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Envelope(ZohoRecord):
+    """The success envelope: the data keys, then `message` and `status`."""
+
+    message: str
+    status: Literal[200]
+
+
+class UserInfo(ZohoRecord):
+    """The reference's `userInfo`: the learner's enrolment in one plan."""
+
+    planuserId: ZohoId
+    isUserJoinedPlan: bool
+    isUserCompletedPlan: bool
+    userType: Digits
+    userId: ZohoId
+    isPlanAdmin: bool
+    enrolledTime: ZohoTime
+
+
+class ProgressInfo(ZohoRecord):
+    """Where the learner stands in the plan, measured against the plan as it is now."""
+
+    status: Literal["completed", "inProgress", "notStarted"]
+    completedCourseCount: Digits
+    courseCount: Digits
+    completedMandatoryCourseCount: Digits
+    mandatoryCourseCount: Digits
+    progressPercentage: Percent = Field(description="Completed mandatory / mandatory courses")
+    allCoursesPercentage: Percent
+    dueTime: ZohoTime
+    isOverdue: bool
+    completedTime: ZohoTime
+
+
+class PlanCourseProgress(ZohoRecord):
+    courseId: ZohoId
+    courseName: str
+    courseType: Literal["1", "2", "3"] = Field(description="1 self-paced, 2 blended, 3 e-material")
+    level: Digits
+    isMandatory: bool
+    isLocked: bool
+    completionStatus: CourseStatus
+    completionPercentage: Percent
+    enrolledDate: ZohoTime
+    completionDate: ZohoTime
+
+
+class PlanCoursesProgressPage(Envelope):
+    courses: list[PlanCourseProgress]
+    isNextAvailable: bool
+
+
+class CourseProgressRecord(ZohoRecord):
+    """One learner's progress in one course."""
+
+    courseId: ZohoId
+    courseName: str
+    courseType: Literal["1", "2", "3"]
+    userId: ZohoId
+    emailId: str
+    displayName: str
+    completionStatus: CourseStatus
+    completionPercentage: Percent
+    enrolledDate: ZohoTime
+    completionDate: ZohoTime
+
+
+class CourseProgressPage(Envelope):
+    courseProgress: list[CourseProgressRecord]
+    isNextAvailable: bool
+
+
+class CourseProgressOne(Envelope):
+    courseProgress: CourseProgressRecord
