@@ -14,8 +14,10 @@ from starlette.routing import BaseRoute
 from lmsplans.server import db as database
 from lmsplans.server.auth import routes as auth_routes
 from lmsplans.server.clock import Clock
+from lmsplans.server.courses import routes as course_routes
 from lmsplans.server.errors import EXCEPTION_HANDLERS
 from lmsplans.server.http import Services
+from lmsplans.server.learners import routes as learner_routes
 from lmsplans.server.middleware import Metrics, RequestContextMiddleware
 from lmsplans.server.ops import routes as ops_routes
 from lmsplans.server.plans import routes as plan_routes
@@ -29,7 +31,11 @@ logger = logging.getLogger("lmsplans")
 def all_routes() -> list[BaseRoute]:
     return [
         *progress_routes.routes,
+        *progress_routes.write_routes,
         *plan_routes.routes,
+        *plan_routes.management_routes,
+        *learner_routes.routes,
+        *course_routes.routes,
         *auth_routes.routes,
         *ops_routes.routes,
     ]

@@ -67,11 +67,9 @@ def validation_errors(exc: PydanticValidationError, name: str) -> list[dict[str,
     return errors
 
 
-async def payload(request: Request, name: str, shape: type[T]) -> T:
-    """The payload validated as `shape` (a pydantic model, or e.g. `list[Model]`)."""
-    document = await raw_payload(request, name)
-    if document is None:
-        raise MissingParameter(name)
+def validate(shape: Any, document: Any, name: str) -> Any:
+    """`document` validated as `shape` (a pydantic model, or e.g. `list[Model]`); 400 7204
+    naming each bad field otherwise."""
     try:
         if isinstance(shape, type) and issubclass(shape, BaseModel):
             return shape.model_validate(document)
@@ -80,6 +78,15 @@ async def payload(request: Request, name: str, shape: type[T]) -> T:
         error = InvalidParameter(name)
         error.errors = validation_errors(exc, name)
         raise error from None
+
+
+async def payload(request: Request, name: str, shape: type[T]) -> T:
+    """The payload named `name`, validated as `shape`; 400 7019 when there is none."""
+    document = await raw_payload(request, name)
+    if document is None:
+        raise MissingParameter(name)
+    result: T = validate(shape, document, name)
+    return result
 
 
 def write_route(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, get_args
 
-from pydantic import TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -21,9 +19,7 @@ from lmsplans.server.learners.schemas import (
     RoleName,
     learner_record,
 )
-from lmsplans.server.writes import payload, raw_payload, validation_errors, write_route
-
-_NEW_LEARNERS = TypeAdapter(list[LearnerIn])
+from lmsplans.server.writes import payload, raw_payload, validate, write_route
 
 
 async def create_learners(call: Call, conn: Connection) -> Response:
@@ -40,12 +36,7 @@ async def create_learners(call: Call, conn: Connection) -> Response:
         )
     if not items:
         raise InvalidParameter("learnerData", "holds no learner")
-    try:
-        learners = _NEW_LEARNERS.validate_python(items)
-    except PydanticValidationError as exc:
-        error = InvalidParameter("learnerData")
-        error.errors = validation_errors(exc, "learnerData")
-        raise error from None
+    learners = validate(list[LearnerIn], items, "learnerData")
     ids = await service.create_learners(
         conn, org_id=call.principal.org_id, items=learners, now_ms=call.now_ms()
     )

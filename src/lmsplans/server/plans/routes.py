@@ -8,17 +8,36 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from lmsplans.server.auth.schemas import Role
-from lmsplans.server.errors import InvalidParameter, NoSuchRecord, PermissionDenied
+from lmsplans.server.auth.schemas import Operation, Role
+from lmsplans.server.db import Connection
+from lmsplans.server.errors import (
+    InvalidParameter,
+    LimitExceeded,
+    MissingParameter,
+    NoSuchLearner,
+    NoSuchRecord,
+    PermissionDenied,
+)
 from lmsplans.server.http import Call, api_route, ok, page_of
-from lmsplans.server.learners.service import visibility_sql
-from lmsplans.server.plans.schemas import PLAN_INFO_COLUMNS, plan_info
+from lmsplans.server.learners.service import ensure_admin, resolve_learner, visibility_sql
+from lmsplans.server.plans import service
+from lmsplans.server.plans.schemas import (
+    MAX_ENROL_BATCH,
+    PLAN_INFO_COLUMNS,
+    PlanCoursesIn,
+    PlanIn,
+    PlanPatch,
+    plan_detail,
+    plan_info,
+    system_image_url,
+)
 from lmsplans.server.progress.schemas import EnrolmentStatus
 from lmsplans.server.progress.service import (
     enrolment_progress_info,
     enrolment_progress_sql,
     user_info,
 )
+from lmsplans.server.writes import payload, raw_payload, validate, write_route
 
 
 async def list_plans(call: Call) -> Response:
@@ -122,4 +141,288 @@ routes: list[Route] = [
     api_route("/api/v1/learning-plans", list_plans),
     api_route("/api/v1/learning-plans/{planId}/learners", plan_roster),
     api_route("/api/v1/learning-plans/{planId}/members", plan_roster, name="plan_members"),
+]
+
+
+# --- Management (this product's own; Zoho documents none of these) --------------------------
+
+
+async def _resolve_refs(conn: Connection, *, org_id: int, refs: list[str], field: str) -> list[int]:
+    ids = []
+    for index, ref in enumerate(refs):
+        try:
+            ids.append((await resolve_learner(conn, org_id=org_id, learner_ref=str(ref))).id)
+        except NoSuchLearner:
+            raise NoSuchLearner(
+                f"No such learner: {ref}",
+                errors=[{"field": f"{field}.{index}", "message": "no such learner"}],
+            ) from None
+    return ids
+
+
+async def _detail(call: Call, conn: Connection, plan_id: int, message: str) -> Response:
+    row = await service.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
+    courses = await service.plan_courses_of(conn, plan_id=plan_id)
+    admins = await service.plan_admin_ids(conn, plan_id=plan_id)
+    detail = plan_detail(row, viewer_id=call.principal.user_id, courses=courses, admin_ids=admins)
+    return ok({"learningPlan": detail}, message)
+
+
+async def _managed_plan(call: Call, conn: Connection) -> Any:
+    """The plan in the path, for an admin of the organisation or of the plan."""
+    plan = await service.plan_row(
+        conn, org_id=call.principal.org_id, plan_id=call.id_param("planId", "learning plan")
+    )
+    if call.principal.role is not Role.ADMIN and call.principal.user_id not in (
+        await service.plan_admin_ids(conn, plan_id=plan["plan_id"])
+    ):
+        raise PermissionDenied("Permission denied: only admins and plan admins manage a plan")
+    return plan
+
+
+async def create_plan(call: Call, conn: Connection) -> Response:
+    """POST /api/v1/learning-plans — a draft plan (admins only)."""
+    ensure_admin(call.principal)
+    data = await payload(call.request, "planData", PlanIn)
+    org_id = call.principal.org_id
+    admins = await _resolve_refs(conn, org_id=org_id, refs=data.planAdmins, field="planAdmins")
+    plan_id = await service.create_plan(
+        conn,
+        org_id=org_id,
+        name=data.planName,
+        description=data.description,
+        owner_id=call.principal.user_id,
+        duration=data.duration,
+        duration_type=data.durationType,
+        image=data.image,
+        now_ms=call.now_ms(),
+    )
+    await service.set_plan_admins(conn, plan_id=plan_id, learner_ids=admins)
+    return await _detail(call, conn, plan_id, "Learning plan created successfully")
+
+
+async def read_plan(call: Call) -> Response:
+    """GET /api/v1/learning-plans/{planId} — with its courses and admins. Drafts are
+    visible to admins only."""
+    async with call.db.read() as conn:
+        plan_id = call.id_param("planId", "learning plan")
+        row = await service.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
+        if row["publish_state"] != 1 and call.principal.role is not Role.ADMIN:
+            raise NoSuchRecord("No record for the given id: no such learning plan")
+        return await _detail(call, conn, plan_id, "Learning plan fetched successfully")
+
+
+_PLAN_COLUMNS = {
+    "planName": "name",
+    "description": "description",
+    "duration": "duration",
+    "durationType": "duration_type",
+    "disabled": "disabled",
+}
+
+
+async def update_plan(call: Call, conn: Connection) -> Response:
+    """PATCH /api/v1/learning-plans/{planId}"""
+    patch = await payload(call.request, "planData", PlanPatch)
+    plan = await _managed_plan(call, conn)
+    changes: dict[str, Any] = {}
+    for field in patch.model_fields_set:
+        value = getattr(patch, field)
+        if value is None:
+            raise InvalidParameter(field, "may not be null")
+        if field in _PLAN_COLUMNS:
+            changes[_PLAN_COLUMNS[field]] = value
+        elif field == "image":
+            changes.update(image=value, image_is_system=True, image_url=system_image_url(value))
+    if patch.planAdmins is not None:
+        admins = await _resolve_refs(
+            conn, org_id=call.principal.org_id, refs=patch.planAdmins, field="planAdmins"
+        )
+        await service.set_plan_admins(conn, plan_id=plan["plan_id"], learner_ids=admins)
+    await service.update_plan(conn, plan_id=plan["plan_id"], changes=changes, now_ms=call.now_ms())
+    return await _detail(call, conn, plan["plan_id"], "Learning plan updated successfully")
+
+
+async def delete_plan(call: Call, conn: Connection) -> Response:
+    """DELETE /api/v1/learning-plans/{planId} — drafts only; disable a published plan."""
+    ensure_admin(call.principal)
+    plan = await _managed_plan(call, conn)
+    await service.delete_draft(conn, plan=plan)
+    return ok({"planId": str(plan["plan_id"])}, "Learning plan deleted successfully")
+
+
+async def publish_plan(call: Call, conn: Connection) -> Response:
+    """POST /api/v1/learning-plans/{planId}/publish — needs a mandatory course (409)."""
+    plan = await _managed_plan(call, conn)
+    if plan["publish_state"] != 1:
+        await service.publish_plan(conn, plan_id=plan["plan_id"], now_ms=call.now_ms())
+    return await _detail(call, conn, plan["plan_id"], "Learning plan published successfully")
+
+
+async def disable_plan(call: Call, conn: Connection) -> Response:
+    """POST /api/v1/learning-plans/{planId}/disable — no new enrolments; history stays."""
+    plan = await _managed_plan(call, conn)
+    await service.update_plan(
+        conn, plan_id=plan["plan_id"], changes={"disabled": True}, now_ms=call.now_ms()
+    )
+    return await _detail(call, conn, plan["plan_id"], "Learning plan disabled successfully")
+
+
+async def set_plan_courses(call: Call, conn: Connection) -> Response:
+    """PUT /api/v1/learning-plans/{planId}/courses — the plan's whole course list."""
+    document = await raw_payload(call.request, "courses")
+    if isinstance(document, list):
+        document = {"courses": document}
+    if document is None:
+        raise MissingParameter("courses")
+    data = validate(PlanCoursesIn, document, "courses")
+    plan = await _managed_plan(call, conn)
+    await service.replace_plan_courses(
+        conn,
+        org_id=call.principal.org_id,
+        plan=plan,
+        courses=[
+            service.PlanCourse(c.courseId, c.level, c.isMandatory, c.isLocked) for c in data.courses
+        ],
+        actor_id=call.principal.user_id,
+        source="api",
+        now_ms=call.now_ms(),
+    )
+    return await _detail(call, conn, plan["plan_id"], "Learning plan courses updated successfully")
+
+
+async def enrol_learners(call: Call, conn: Connection) -> Response:
+    """PUT /api/v1/learning-plans/{planId}/learners — enrol the learners of `erecnosList`
+    (userIds, zuids or emails; up to 200). Learners already enrolled are left as they are."""
+    refs = await payload(call.request, "erecnosList", list[str | int])
+    if len(refs) > MAX_ENROL_BATCH:
+        raise LimitExceeded(
+            f"Maximum limit exceeded: at most {MAX_ENROL_BATCH} learners at once",
+            errors=[{"field": "erecnosList", "message": f"has {len(refs)} learners"}],
+        )
+    if not refs:
+        raise InvalidParameter("erecnosList", "holds no learner")
+    plan = await _managed_plan(call, conn)
+    service.ensure_open_for_enrolment(plan)
+    learner_ids = await _resolve_refs(
+        conn, org_id=call.principal.org_id, refs=[str(r) for r in refs], field="erecnosList"
+    )
+    enrolled, already = [], []
+    key = call.request.headers.get("idempotency-key")
+    for learner_id in dict.fromkeys(learner_ids):
+        if await service.active_enrolment(conn, plan_id=plan["plan_id"], learner_id=learner_id):
+            already.append(str(learner_id))
+            continue
+        await service.enrol(
+            conn,
+            org_id=call.principal.org_id,
+            plan_id=plan["plan_id"],
+            learner_id=learner_id,
+            enrolled_by=call.principal.user_id,
+            now_ms=call.now_ms(),
+            source="api",
+            idempotency_key=key,
+        )
+        enrolled.append(str(learner_id))
+    return ok(
+        {"planId": str(plan["plan_id"]), "enrolled": enrolled, "alreadyEnrolled": already},
+        "Learners enrolled successfully",
+    )
+
+
+async def unenrol_learner(call: Call, conn: Connection) -> Response:
+    """DELETE /api/v1/learning-plans/{planId}/learners/{learnerId} — history is kept."""
+    plan = await _managed_plan(call, conn)
+    learner = await resolve_learner(
+        conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
+    )
+    await service.unenrol(
+        conn,
+        org_id=call.principal.org_id,
+        plan_id=plan["plan_id"],
+        learner_id=learner.id,
+        actor_id=call.principal.user_id,
+        source="api",
+        now_ms=call.now_ms(),
+        idempotency_key=call.request.headers.get("idempotency-key"),
+    )
+    return ok(
+        {"planId": str(plan["plan_id"]), "userId": str(learner.id)},
+        "Learner unenrolled successfully",
+    )
+
+
+async def join_plan(call: Call, conn: Connection) -> Response:
+    """POST /api/v1/learners/{learnerId}/learning-plans/{planId}/join — the learner joins
+    (enrolling themself if needed). Admins may join a learner on their behalf."""
+    org_id = call.principal.org_id
+    learner = await resolve_learner(conn, org_id=org_id, learner_ref=call.path_param("learnerId"))
+    if learner.id != call.principal.user_id and call.principal.role is not Role.ADMIN:
+        raise PermissionDenied("Permission denied: learners join plans themselves")
+    plan = await service.plan_row(
+        conn, org_id=org_id, plan_id=call.id_param("planId", "learning plan")
+    )
+    if plan["publish_state"] != 1:
+        raise NoSuchRecord("No record for the given id: no such learning plan")
+    planuser_id = await service.join_plan(
+        conn,
+        org_id=org_id,
+        plan=plan,
+        learner_id=learner.id,
+        actor_id=call.principal.user_id,
+        source="api",
+        now_ms=call.now_ms(),
+        idempotency_key=call.request.headers.get("idempotency-key"),
+    )
+    return ok(
+        {"planId": str(plan["plan_id"]), "userId": str(learner.id), "planuserId": str(planuser_id)},
+        "Joined the learning plan successfully",
+    )
+
+
+management_routes: list[Route] = [
+    write_route("/api/v1/learning-plans", create_plan, method="POST", operation=Operation.CREATE),
+    api_route("/api/v1/learning-plans/{planId}", read_plan),
+    write_route(
+        "/api/v1/learning-plans/{planId}", update_plan, method="PATCH", operation=Operation.UPDATE
+    ),
+    write_route(
+        "/api/v1/learning-plans/{planId}", delete_plan, method="DELETE", operation=Operation.DELETE
+    ),
+    write_route(
+        "/api/v1/learning-plans/{planId}/publish",
+        publish_plan,
+        method="POST",
+        operation=Operation.UPDATE,
+    ),
+    write_route(
+        "/api/v1/learning-plans/{planId}/disable",
+        disable_plan,
+        method="POST",
+        operation=Operation.UPDATE,
+    ),
+    write_route(
+        "/api/v1/learning-plans/{planId}/courses",
+        set_plan_courses,
+        method="PUT",
+        operation=Operation.UPDATE,
+    ),
+    write_route(
+        "/api/v1/learning-plans/{planId}/learners",
+        enrol_learners,
+        method="PUT",
+        operation=Operation.UPDATE,
+    ),
+    write_route(
+        "/api/v1/learning-plans/{planId}/learners/{learnerId}",
+        unenrol_learner,
+        method="DELETE",
+        operation=Operation.DELETE,
+    ),
+    write_route(
+        "/api/v1/learners/{learnerId}/learning-plans/{planId}/join",
+        join_plan,
+        method="POST",
+        operation=Operation.CREATE,
+    ),
 ]

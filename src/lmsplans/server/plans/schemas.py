@@ -6,6 +6,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lmsplans.server.progress.schemas import (
+    Digits,
+    Envelope,
+    EpochMs,
+    ProgressInfo,
+    UserInfo,
+    ZohoId,
+    ZohoRecord,
+)
+
 # The columns `plan_info` reads, for queries that select a plan (table alias `p`).
 PLAN_INFO_COLUMNS = (
     "p.id AS plan_id, p.name AS plan_name, p.duration, p.duration_type, p.publish_state,"
@@ -15,6 +25,11 @@ PLAN_INFO_COLUMNS = (
     " (SELECT count(*) FROM plan_courses pc WHERE pc.plan_id = p.id AND pc.is_mandatory)"
     " AS mandatory_count"
 )
+
+
+def system_image_url(image: str) -> str:
+    """Where Zoho serves its built-in plan pictures."""
+    return f"/newhr/images/lmsbg/cat{image}.png"
 
 
 def plan_info(row: Any, *, viewer_id: int) -> dict[str, Any]:
@@ -109,3 +124,76 @@ def plan_detail(
             for course in courses
         ],
     }
+
+
+# --- The documented answers (OpenAPI components) ---------------------------------------------
+
+
+class PlanImageInfo(ZohoRecord):
+    isSystem: bool
+    image: str
+    imageUrl: str
+
+
+class PlanInfo(ZohoRecord):
+    """The reference's `planInfo`, key for key and type for type."""
+
+    duration: Digits
+    publishState: Literal["0", "1"] = Field(description="0 draft, 1 published")
+    planImageInfo: PlanImageInfo
+    activeCourseCount: Digits
+    planName: str
+    createdTime: EpochMs
+    planId: ZohoId
+    disabled: Literal["true", "false"]
+    durationType: Literal["0", "1", "2"] = Field(description="0 days, 1 weeks, 2 months")
+    mandatoryCourseCount: Digits
+    isPlanOwner: bool
+
+
+class PlansPage(Envelope):
+    learningPlans: list[PlanInfo]
+    isNextAvailable: bool
+
+
+class LearnerPlanProgress(ZohoRecord):
+    """One plan of the reference endpoint's `learningPlans`, plus `progressInfo`."""
+
+    userInfo: UserInfo
+    planId: ZohoId
+    planInfo: PlanInfo
+    progressInfo: ProgressInfo
+
+
+class LearnerPlansProgressPage(Envelope):
+    learningPlans: list[LearnerPlanProgress]
+    isNextAvailable: bool
+
+
+class RosterUserInfo(UserInfo):
+    emailId: str
+    displayName: str
+    employeeId: str
+    isActive: bool
+
+
+class RosterMember(ZohoRecord):
+    userInfo: RosterUserInfo
+    progressInfo: ProgressInfo
+
+
+class RosterSummary(ZohoRecord):
+    """Counts over the whole roster the caller may see; `matchingCount` after the filter."""
+
+    totalCount: Digits
+    completedCount: Digits
+    inProgressCount: Digits
+    notStartedCount: Digits
+    overdueCount: Digits
+    matchingCount: Digits
+
+
+class RosterPage(Envelope):
+    learners: list[RosterMember]
+    summary: RosterSummary
+    isNextAvailable: bool

@@ -7,7 +7,7 @@ from typing import Any
 
 from lmsplans.server.db import Connection
 from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord
-from lmsplans.server.plans.schemas import PLAN_INFO_COLUMNS
+from lmsplans.server.plans.schemas import PLAN_INFO_COLUMNS, system_image_url
 from lmsplans.server.progress import service as progress
 
 
@@ -45,7 +45,7 @@ async def create_plan(
             "name": name,
             "description": description,
             "image": image,
-            "image_url": f"/newhr/images/lmsbg/cat{image}.png",
+            "image_url": system_image_url(image),
             "duration": duration,
             "duration_type": duration_type,
             "owner_id": owner_id,

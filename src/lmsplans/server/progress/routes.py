@@ -7,7 +7,11 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from lmsplans.server.errors import NoSuchRecord
+from lmsplans.server.auth.schemas import Operation, Role
+from lmsplans.server.courses.schemas import SELF_RECORDED_TYPES
+from lmsplans.server.courses.service import course_row
+from lmsplans.server.db import Connection
+from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord, PermissionDenied
 from lmsplans.server.http import Call, api_route, ok, page_of
 from lmsplans.server.learners.service import (
     LEARNER_COLUMNS,
@@ -17,13 +21,17 @@ from lmsplans.server.learners.service import (
     visibility_sql,
 )
 from lmsplans.server.plans.schemas import plan_info
-from lmsplans.server.progress.schemas import CourseStatus, zoho_time
+from lmsplans.server.progress.schemas import CourseStatus, ProgressIn, event_record, zoho_time
 from lmsplans.server.progress.service import (
+    course_state,
     enrolment_progress_info,
     enrolment_progress_sql,
     locked_levels,
+    record_course_progress,
+    reset_course_progress,
     user_info,
 )
+from lmsplans.server.writes import payload, write_route
 
 _LEARNER_PLANS_SQL = (
     enrolment_progress_sql(where="e.learner_id = :learner_id AND p.publish_state = 1")
@@ -222,4 +230,115 @@ routes: list[Route] = [
         "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
         course_learner_progress,
     ),
+]
+
+
+# --- Recording progress, and the history behind it -------------------------------------------
+
+
+async def record_progress(call: Call, conn: Connection) -> Response:
+    """PUT /api/v1/courses/{courseId}/learners/{learnerId}/course-progress
+
+    Admins record anyone's progress in the organisation; learners (and managers) their own,
+    in courses whose type allows it (not blended courses). A completed course goes back
+    only through `reset: true`.
+    """
+    data = await payload(call.request, "progressData", ProgressIn)
+    principal, org_id = call.principal, call.principal.org_id
+    learner = await resolve_learner(conn, org_id=org_id, learner_ref=call.path_param("learnerId"))
+    course = await course_row(conn, org_id=org_id, course_id=call.id_param("courseId", "course"))
+    if principal.role is not Role.ADMIN:
+        if learner.id != principal.user_id:
+            ensure_can_read(principal, learner)
+            raise PermissionDenied("Permission denied: only admins record others' progress")
+        if course["course_type"] not in SELF_RECORDED_TYPES:
+            raise PermissionDenied(
+                "Permission denied: progress in a blended course is recorded by an admin"
+            )
+    current = await course_state(conn, learner_id=learner.id, course_id=course["id"])
+    if current is None:
+        raise NoSuchRecord("No record for the given id: the learner is not in this course")
+    now_ms = call.now_ms()
+    at_ms = now_ms if data.completionTime is None else data.completionTime
+    if at_ms > now_ms:
+        raise InvalidParameter("completionTime", "may not be in the future")
+    key = call.request.headers.get("idempotency-key")
+    if data.reset:
+        await reset_course_progress(
+            conn,
+            org_id=org_id,
+            learner_id=learner.id,
+            course_id=course["id"],
+            actor_id=principal.user_id,
+            source="api",
+            now_ms=now_ms,
+            idempotency_key=key,
+        )
+    else:
+        status, percentage = data.resolved(current["percentage"])
+        if current["status"] == CourseStatus.COMPLETED and status is not CourseStatus.COMPLETED:
+            raise Conflict("Conflict: the course is completed; send reset: true to take it back")
+        await record_course_progress(
+            conn,
+            org_id=org_id,
+            learner_id=learner.id,
+            course_id=course["id"],
+            status=status,
+            percentage=percentage,
+            at_ms=at_ms,
+            actor_id=principal.user_id,
+            source="api",
+            now_ms=now_ms,
+            idempotency_key=key,
+        )
+    row = await conn.fetch_one(
+        f"""SELECT {_COURSE_PROGRESS_COLUMNS}
+              FROM course_progress cp
+              JOIN courses c ON c.id = cp.course_id
+              JOIN learners l ON l.id = cp.learner_id
+             WHERE cp.course_id = :course_id AND cp.learner_id = :learner_id""",
+        {"course_id": course["id"], "learner_id": learner.id},
+    )
+    return ok(
+        {"courseProgress": course_progress_record(row)}, "Course progress recorded successfully"
+    )
+
+
+async def plan_history(call: Call) -> Response:
+    """GET /api/v1/learners/{learnerId}/learning-plans/{planId}/history — every event of the
+    learner's enrolment in the plan and their progress in its courses, oldest first."""
+    page = page_of(call.request, first_index=1)
+    plan_id = call.id_param("planId", "learning plan")
+    async with call.db.read() as conn:
+        learner = await _readable_learner(call, conn)
+        known = await conn.fetch_value(
+            "SELECT 1 FROM learning_plans WHERE id = :plan_id AND org_id = :org_id",
+            {"plan_id": plan_id, "org_id": call.principal.org_id},
+        )
+        if known is None:
+            raise NoSuchRecord("No record for the given id: no such learning plan")
+        rows = await conn.fetch_all(
+            """SELECT * FROM progress_events
+                WHERE learner_id = :learner_id
+                  AND (plan_id = :plan_id
+                       OR (plan_id IS NULL AND course_id IN
+                           (SELECT course_id FROM plan_courses WHERE plan_id = :plan_id)))
+                ORDER BY id LIMIT :page_limit OFFSET :page_offset""",
+            {"learner_id": learner.id, "plan_id": plan_id, **page.sql()},
+        )
+    rows, more = page.cut(rows)
+    return ok(
+        {"events": [event_record(r) for r in rows], "isNextAvailable": more},
+        "History fetched successfully",
+    )
+
+
+write_routes: list[Route] = [
+    write_route(
+        "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
+        record_progress,
+        method="PUT",
+        operation=Operation.UPDATE,
+    ),
+    api_route("/api/v1/learners/{learnerId}/learning-plans/{planId}/history", plan_history),
 ]
