@@ -4,12 +4,11 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
-from alembic.script import ScriptDirectory
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
-from lmsplans.server import db as db_module
-from lmsplans.server.db import migrate
+from lmsplans.server.db import MIGRATIONS_DIR, migrate
 from lmsplans.server.models import metadata
 
 
@@ -35,7 +34,5 @@ def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     engine.dispose()
     config = Config()
-    config.set_main_option(
-        "script_location", str(Path(db_module.__file__).parent.parent / "migrations")
-    )
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
     assert version == ScriptDirectory.from_config(config).get_current_head()

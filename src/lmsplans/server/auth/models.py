@@ -2,12 +2,12 @@
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table
 
-from lmsplans.server.db import ID, metadata
+from lmsplans.server.db import id_column, metadata
 
 oauth_clients = Table(
     "oauth_clients",
     metadata,
-    Column("id", ID, primary_key=True),
+    id_column(),
     Column("client_id", String(64), nullable=False, unique=True),
     Column("secret_hash", String(64), nullable=False),
     Column("org_id", BigInteger, ForeignKey("organisations.id"), nullable=False),
@@ -21,7 +21,7 @@ oauth_clients = Table(
 refresh_tokens = Table(
     "refresh_tokens",
     metadata,
-    Column("id", ID, primary_key=True),
+    id_column(),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("client_pk", BigInteger, ForeignKey("oauth_clients.id"), nullable=False),
     Column("scopes", String(500), nullable=False),

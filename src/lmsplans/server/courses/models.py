@@ -2,12 +2,12 @@
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, SmallInteger, String, Table
 
-from lmsplans.server.db import ID, metadata
+from lmsplans.server.db import id_column, metadata
 
 courses = Table(
     "courses",
     metadata,
-    Column("id", ID, primary_key=True),
+    id_column(),
     Column("org_id", BigInteger, ForeignKey("organisations.id"), nullable=False),
     Column("name", String(200), nullable=False),
     Column("course_type", SmallInteger, nullable=False),  # 1 self-paced, 2 blended, 3 e-material

@@ -19,17 +19,16 @@ async def create_course(
     now_ms: int,
     course_id: int | None = None,
 ) -> int:
-    return await conn.insert(
-        """INSERT INTO courses (id, org_id, name, course_type, duration_minutes, created_time,
-                                modified_time)
-           VALUES (:id, :org_id, :name, :course_type, :duration, :now, :now)""",
+    return await conn.insert_row(
+        "courses",
         {
             "id": course_id,
             "org_id": org_id,
             "name": name,
             "course_type": course_type,
-            "duration": duration_minutes,
-            "now": now_ms,
+            "duration_minutes": duration_minutes,
+            "created_time": now_ms,
+            "modified_time": now_ms,
         },
     )
 

@@ -2,12 +2,12 @@
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, UniqueConstraint
 
-from lmsplans.server.db import ID, metadata
+from lmsplans.server.db import id_column, metadata
 
 organisations = Table(
     "organisations",
     metadata,
-    Column("id", ID, primary_key=True),
+    id_column(),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_time", BigInteger, nullable=False),
 )
@@ -16,7 +16,7 @@ learners = Table(
     "learners",
     metadata,
     # `id` is Zoho's userId / erecno.
-    Column("id", ID, primary_key=True),
+    id_column(),
     Column("org_id", BigInteger, ForeignKey("organisations.id"), nullable=False),
     Column("zuid", BigInteger, nullable=False),
     Column("employee_id", String(64), nullable=False),

@@ -95,11 +95,8 @@ async def create_learner(
     now_ms: int,
     learner_id: int | None = None,
 ) -> int:
-    return await conn.insert(
-        """INSERT INTO learners (id, org_id, zuid, employee_id, email, display_name, role,
-                                 manager_id, status, created_time, modified_time)
-           VALUES (:id, :org_id, :zuid, :employee_id, :email, :display_name, :role,
-                   :manager_id, 'active', :now, :now)""",
+    return await conn.insert_row(
+        "learners",
         {
             "id": learner_id,
             "org_id": org_id,
@@ -109,7 +106,9 @@ async def create_learner(
             "display_name": display_name,
             "role": role.value,
             "manager_id": manager_id,
-            "now": now_ms,
+            "status": "active",
+            "created_time": now_ms,
+            "modified_time": now_ms,
         },
     )
 
@@ -139,7 +138,7 @@ async def _ensure_unique(
             continue
         taken = await conn.fetch_value(
             f"SELECT id FROM learners WHERE org_id = :org_id AND {column} = :value"
-            " AND (:except_id IS NULL OR id <> :except_id)",
+            " AND (CAST(:except_id AS BIGINT) IS NULL OR id <> :except_id)",
             {"org_id": org_id, "value": value, "except_id": except_id},
         )
         if taken is not None:

@@ -14,12 +14,12 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from lmsplans.server.db import ID, metadata
+from lmsplans.server.db import id_column, metadata
 
 learning_plans = Table(
     "learning_plans",
     metadata,
-    Column("id", ID, primary_key=True),
+    id_column(),
     Column("org_id", BigInteger, ForeignKey("organisations.id"), nullable=False),
     Column("name", String(200), nullable=False),
     Column("description", Text, nullable=False, default=""),
@@ -62,7 +62,7 @@ plan_enrolments = Table(
     "plan_enrolments",
     metadata,
     # `id` is Zoho's planuserId.
-    Column("id", ID, primary_key=True),
+    id_column(),
     Column("org_id", BigInteger, ForeignKey("organisations.id"), nullable=False),
     Column("plan_id", BigInteger, ForeignKey("learning_plans.id"), nullable=False),
     Column("learner_id", BigInteger, ForeignKey("learners.id"), nullable=False),

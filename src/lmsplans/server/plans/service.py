@@ -33,23 +33,23 @@ async def create_plan(
     plan_id: int | None = None,
 ) -> int:
     """A draft plan with a system image (`image` is the number of a built-in picture)."""
-    return await conn.insert(
-        """INSERT INTO learning_plans (id, org_id, name, description, image_is_system, image,
-                                       image_url, duration, duration_type, publish_state,
-                                       disabled, owner_id, created_time, modified_time)
-           VALUES (:id, :org_id, :name, :description, TRUE, :image, :image_url, :duration,
-                   :duration_type, 0, FALSE, :owner_id, :now, :now)""",
+    return await conn.insert_row(
+        "learning_plans",
         {
             "id": plan_id,
             "org_id": org_id,
             "name": name,
             "description": description,
+            "image_is_system": True,
             "image": image,
             "image_url": system_image_url(image),
             "duration": duration,
             "duration_type": duration_type,
+            "publish_state": 0,
+            "disabled": False,
             "owner_id": owner_id,
-            "now": now_ms,
+            "created_time": now_ms,
+            "modified_time": now_ms,
         },
     )
 
@@ -136,13 +136,20 @@ async def enrol(
         "joined_time": state["joinedTime"],
     }
     if previous is None:
-        enrolment_id = await conn.insert(
-            """INSERT INTO plan_enrolments (id, org_id, plan_id, learner_id, user_type,
-                                            enrolled_time, enrolled_by, is_joined, joined_time,
-                                            is_completed)
-               VALUES (:id, :org_id, :plan_id, :learner_id, 1, :now, :enrolled_by, :joined,
-                       :joined_time, FALSE)""",
-            {"id": planuser_id, **params},
+        enrolment_id = await conn.insert_row(
+            "plan_enrolments",
+            {
+                "id": planuser_id,
+                "org_id": org_id,
+                "plan_id": plan_id,
+                "learner_id": learner_id,
+                "user_type": 1,
+                "enrolled_time": now_ms,
+                "enrolled_by": enrolled_by,
+                "is_joined": joined,
+                "joined_time": state["joinedTime"],
+                "is_completed": False,
+            },
         )
     else:
         enrolment_id = previous["id"]

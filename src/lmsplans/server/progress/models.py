@@ -11,7 +11,7 @@ from sqlalchemy import (
     Text,
 )
 
-from lmsplans.server.db import ID, metadata
+from lmsplans.server.db import id_column, metadata
 
 course_progress = Table(
     "course_progress",
@@ -30,7 +30,7 @@ course_progress = Table(
 progress_events = Table(
     "progress_events",
     metadata,
-    Column("id", ID, primary_key=True),
+    id_column(),
     Column("org_id", BigInteger, ForeignKey("organisations.id"), nullable=False),
     Column("learner_id", BigInteger, ForeignKey("learners.id"), nullable=False),
     Column("plan_id", BigInteger, ForeignKey("learning_plans.id"), nullable=True),

@@ -554,7 +554,7 @@ async def complete_finished_plans(
              LEFT JOIN course_progress cp
                     ON cp.learner_id = e.learner_id AND cp.course_id = pc.course_id
             WHERE e.learner_id = :learner_id AND e.unenrolled_time IS NULL
-              AND NOT e.is_completed AND (:plan_id IS NULL OR e.plan_id = :plan_id)
+              AND NOT e.is_completed AND (CAST(:plan_id AS BIGINT) IS NULL OR e.plan_id = :plan_id)
             GROUP BY e.id, e.plan_id""",
         {"learner_id": learner_id, "plan_id": plan_id},
     )

@@ -1,0 +1,169 @@
+"""Storage: the schema's shared metadata, connections, transactions and migrations.
+
+The read path uses hand-written SQL over the raw drivers (sqlite3, asyncpg): an ORM there
+costs several times the reference endpoint's throughput (see
+`shared/reference/stack-measurements.md`). SQLAlchemy describes the schema (each domain's
+`models.py`) and Alembic migrates it. SQL is written once, with `:name` placeholders and
+dict parameters, in the dialect SQLite and PostgreSQL share.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Identity, Integer, MetaData
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+# A 64-bit id. On SQLite it must be spelled INTEGER to be the rowid and grow by itself.
+ID = BigInteger().with_variant(Integer, "sqlite")
+
+# Where generated ids start, so they look like Zoho's (PostgreSQL; SQLite numbers rows
+# after the largest id present).
+FIRST_ID = 100_002_000_000_100_000
+
+
+def id_column() -> Column[int]:
+    """The `id` primary key of a table whose rows get generated ids."""
+    return Column("id", ID, Identity(start=FIRST_ID), primary_key=True)
+
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+
+Params = Mapping[str, Any]
+# A result row: both drivers' rows answer row["column"], row[index] and dict(row).
+Row = Any
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or opened."""
+
+
+class Connection(abc.ABC):
+    """One connection, used by one request at a time."""
+
+    @abc.abstractmethod
+    async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]: ...
+
+    @abc.abstractmethod
+    async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None: ...
+
+    async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else row[0]
+
+    @abc.abstractmethod
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        """Run one statement; answers the number of rows it changed."""
+
+    async def insert(self, sql: str, params: Params | None = None) -> int:
+        """Run one INSERT into a table with an `id`; answers the new row's id."""
+        row_id = await self.fetch_value(sql + " RETURNING id", params)
+        assert row_id is not None
+        return int(row_id)
+
+    async def insert_row(self, table: str, values: Mapping[str, Any]) -> int:
+        """Insert one row; an `id` of None is left to the database. Answers the row's id."""
+        columns = [name for name, value in values.items() if not (name == "id" and value is None)]
+        return await self.insert(
+            f"INSERT INTO {table} ({', '.join(columns)})"
+            f" VALUES ({', '.join(':' + name for name in columns)})",
+            values,
+        )
+
+    @abc.abstractmethod
+    async def execute_many(self, sql: str, rows: Sequence[Params]) -> None: ...
+
+    @abc.abstractmethod
+    async def lock(self, key: int) -> None:
+        """Serialise transactions on `key` (e.g. a learner id) until this one ends."""
+
+
+class Database(abc.ABC):
+    """Connections for reads and for write transactions."""
+
+    dialect: str
+
+    @staticmethod
+    async def open(database_url: str, *, pool_size: int = 16) -> Database:
+        """The database behind a `sqlite:///...` or `postgresql://...` URL."""
+        if database_url.startswith("sqlite:"):
+            from lmsplans.server.db.sqlite import SqliteDatabase
+
+            return await SqliteDatabase.connect(database_url)
+        if database_url.startswith(("postgresql:", "postgres:")):
+            from lmsplans.server.db.postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(database_url, pool_size=pool_size)
+        raise ValueError(f"unsupported database URL: {database_url!r}")
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def read(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection for reads; each statement sees committed data."""
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+
+    async def ping(self) -> bool:
+        try:
+            async with self.read() as conn:
+                return bool(await conn.fetch_value("SELECT 1"))
+        except Exception:
+            return False
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """The URL SQLAlchemy (Alembic) needs for the same database."""
+    for prefix in ("postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+asyncpg://" + database_url[len(prefix) :]
+    return database_url
+
+
+def migrate(database_url: str) -> None:
+    """Create the database if needed and apply every migration (Alembic `upgrade head`)."""
+    from alembic import command
+    from alembic.config import Config
+
+    if database_url.startswith("sqlite:"):
+        from lmsplans.server.db.sqlite import sqlite_path
+
+        path = sqlite_path(database_url)
+        if path.parent != Path():
+            path.parent.mkdir(parents=True, exist_ok=True)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
+    command.upgrade(config, "head")
+
+
+__all__ = [
+    "FIRST_ID",
+    "ID",
+    "MIGRATIONS_DIR",
+    "AsyncIterator",
+    "Connection",
+    "Database",
+    "DatabaseUnavailable",
+    "Params",
+    "Row",
+    "id_column",
+    "metadata",
+    "migrate",
+]

@@ -1,0 +1,90 @@
+"""PostgreSQL over asyncpg: a pool, one connection per request, `:name` SQL translated once."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+
+from lmsplans.server.db import Connection, Database, DatabaseUnavailable, Params
+
+_PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=1024)
+def translate(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`:name` placeholders to asyncpg's `$n`; answers the SQL and the names in order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _PLACEHOLDER.sub(number, sql), tuple(names)
+
+
+def _args(names: tuple[str, ...], params: Params | None) -> list[Any]:
+    params = params or {}
+    return [params[name] for name in names]
+
+
+class PostgresConnection(Connection):
+    def __init__(self, raw: asyncpg.Connection) -> None:
+        self._raw = raw
+
+    async def fetch_all(self, sql: str, params: Params | None = None) -> list[Any]:
+        query, names = translate(sql)
+        return list(await self._raw.fetch(query, *_args(names, params)))
+
+    async def fetch_one(self, sql: str, params: Params | None = None) -> Any:
+        query, names = translate(sql)
+        return await self._raw.fetchrow(query, *_args(names, params))
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        query, names = translate(sql)
+        status: str = await self._raw.execute(query, *_args(names, params))
+        count = status.rsplit(" ", 1)[-1]
+        return int(count) if count.isdigit() else 0
+
+    async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
+        query, names = translate(sql)
+        await self._raw.executemany(query, [_args(names, row) for row in rows])
+
+    async def lock(self, key: int) -> None:
+        await self._raw.execute("SELECT pg_advisory_xact_lock($1)", key)
+
+
+class PostgresDatabase(Database):
+    dialect = "postgresql"
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, database_url: str, *, pool_size: int) -> PostgresDatabase:
+        try:
+            pool = await asyncpg.create_pool(
+                database_url, min_size=1, max_size=pool_size, command_timeout=30
+            )
+        except (OSError, asyncpg.PostgresError) as exc:
+            raise DatabaseUnavailable(str(exc)) from exc
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Connection]:
+        async with self._pool.acquire() as raw:
+            yield PostgresConnection(raw)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        async with self._pool.acquire() as raw, raw.transaction():
+            yield PostgresConnection(raw)
