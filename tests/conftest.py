@@ -1,5 +1,8 @@
-"""Shared fixtures: the real app on a real SQLite file, driven in-process over ASGI.
+"""Shared fixtures: the real app on a real database, driven in-process over ASGI.
 
+Every test that uses the database runs once per backend: on a SQLite file and on
+PostgreSQL (see `tests/databases.py`). Each gets a fresh copy of a migrated template, with
+the small demo organisations already in it when the test asks for `demo`.
 Time is a `ManualClock` so tests can move it (token expiry, the lock) without waiting.
 """
 
@@ -8,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +25,13 @@ from lmsplans.server.clock import ManualClock
 from lmsplans.server.demo import DemoTokens, build_demo, mint_demo_tokens
 from lmsplans.server.http import Services
 from lmsplans.server.settings import Settings
+from tests.databases import DEMO_LEARNERS, Templates, postgres_unavailable_reason
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_FILE = REPO_ROOT.parent / "shared" / "reference" / "learning-plan-progress-api.txt"
 
-# Small enough to build in a blink, large enough for several pages everywhere.
-DEMO_LEARNERS = 60
+BACKENDS = ("sqlite", "postgresql")
+__all__ = ["BACKENDS", "DEMO_LEARNERS"]
 
 
 def reference_sample() -> dict[str, Any]:
@@ -60,9 +64,41 @@ def clock() -> ManualClock:
     return ManualClock(wall_ms=time.time_ns() // 1_000_000)
 
 
+@pytest.fixture(scope="session")
+def database_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    templates = Templates(tmp_path_factory.mktemp("templates"))
+    yield templates
+    templates.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_skip_reason() -> str | None:
+    return postgres_unavailable_reason()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The storage backend of this test run: "sqlite" or "postgresql"."""
+    backend: str = request.param
+    if backend == "postgresql":
+        reason = request.getfixturevalue("postgres_skip_reason")
+        if reason:
+            pytest.skip(reason)
+    return backend
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(database_url=f"sqlite:///{tmp_path / 'lmsplans.db'}")
+def database_url(
+    request: pytest.FixtureRequest, backend: str, tmp_path: Path, database_templates: Templates
+) -> str:
+    """A fresh, migrated database; with the small demo in it when the test uses `demo`."""
+    kind = "demo" if "demo" in request.fixturenames else "empty"
+    return database_templates.new_database(backend, kind, tmp_path)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
 
 
 @pytest.fixture
@@ -87,7 +123,8 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def demo(services: Services, clock: ManualClock) -> DemoTokens:
-    """The demo organisations (small), with an admin, a manager and a learner token."""
+    """The demo organisations (small, from the template), with an admin, a manager and a
+    learner token."""
     people = await build_demo(services.db, now_ms=clock.now_ms(), learners=DEMO_LEARNERS)
     return await mint_demo_tokens(
         services.db,
