@@ -9,11 +9,14 @@ import asyncio
 import json
 import os
 import shlex
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+from lmsplans.cli.client_commands import register as register_client_commands
 
 if TYPE_CHECKING:
     from lmsplans.server.demo import DemoTokens
@@ -27,6 +30,7 @@ app = typer.Typer(
 client_app = typer.Typer(help="Manage OAuth self clients.", no_args_is_help=True)
 app.add_typer(client_app, name="client")
 console = Console(soft_wrap=True)  # tokens and curl lines must stay on one line
+errors = Console(soft_wrap=True, stderr=True)  # keeps stdout clean for `--json`
 
 HostOption = Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")]
 PortOption = Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")]
@@ -43,7 +47,7 @@ def _serve(settings: Settings, *, workers: int = 1) -> None:
     import uvicorn
 
     if workers > 1 and not settings.redis_url:
-        console.print(
+        errors.print(
             "[red]Refusing to start several workers with a per-process rate limiter:[/red] "
             "each worker would allow the full threshold. Set LMSPLANS_REDIS_URL, or run one "
             "worker."
@@ -51,6 +55,9 @@ def _serve(settings: Settings, *, workers: int = 1) -> None:
         raise typer.Exit(2)
     # Workers re-read the settings from the environment; pass the command-line ones down.
     os.environ["LMSPLANS_HOST"], os.environ["LMSPLANS_PORT"] = settings.host, str(settings.port)
+    # uvicorn stops gracefully on SIGTERM, then re-raises it to the handler that was in place
+    # before; the default one would make a clean stop exit -15 instead of 0.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "lmsplans.server.main:app_from_env",
         factory=True,
@@ -61,6 +68,10 @@ def _serve(settings: Settings, *, workers: int = 1) -> None:
         access_log=False,
         proxy_headers=False,
     )
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 @app.command()
@@ -171,7 +182,7 @@ async def _create_client(
     from lmsplans.server.auth.service import create_client
     from lmsplans.server.clock import Clock
     from lmsplans.server.db import Database, migrate
-    from lmsplans.server.errors import ApiError
+    from lmsplans.server.errors import ApiError, NoSuchLearner
     from lmsplans.server.learners.service import resolve_learner
 
     migrate(settings.database_url)
@@ -183,7 +194,7 @@ async def _create_client(
                 {"org": org},
             )
             if org_row is None:
-                console.print(f"[red]No organisation named {org!r}.[/red]")
+                errors.print(f"[red]No organisation named {org!r}.[/red]")
                 raise typer.Exit(1)
             try:
                 learner = await resolve_learner(conn, org_id=org_row["id"], learner_ref=user)
@@ -196,8 +207,12 @@ async def _create_client(
                     now_ms=Clock().now_ms(),
                     ttl_seconds=settings.access_token_ttl_seconds,
                 )
+            except NoSuchLearner:
+                errors.print(f"[red]No user {user!r} in organisation {org!r}.[/red]")
+                raise typer.Exit(1) from None
             except ApiError as error:
-                console.print(f"[red]{error.message}[/red] ({user!r}, {scope!r})")
+                details = "; ".join(e["message"] for e in error.errors or [])
+                errors.print(f"[red]{error.message}: {details or scope}[/red]", highlight=False)
                 raise typer.Exit(1) from None
     finally:
         await db.close()
@@ -209,6 +224,9 @@ async def _create_client(
         "expires_in": new.expires_in,
         "scope": scope,
     }
+
+
+register_client_commands(app)  # progress, export: the client half (no server imports)
 
 
 def main() -> None:

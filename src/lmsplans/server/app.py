@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from lmsplans.server import db as database
+from lmsplans.server import openapi
 from lmsplans.server.auth import routes as auth_routes
 from lmsplans.server.clock import Clock
 from lmsplans.server.courses import routes as course_routes
@@ -38,6 +39,7 @@ def all_routes() -> list[BaseRoute]:
         *course_routes.routes,
         *auth_routes.routes,
         *ops_routes.routes,
+        *openapi.routes,
     ]
 
 
@@ -80,4 +82,5 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.metrics = metrics
+    app.state.openapi_json = openapi.document_json(app.routes)
     return app

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -118,6 +119,25 @@ class ServiceUnavailable(ApiError):
     status, code, default_message = 503, 7503, "Service unavailable"
 
 
+class FieldError(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    field: str
+    message: str
+
+
+class ErrorEnvelope(BaseModel):
+    """The error body `error_body` writes, as documented in the OpenAPI description."""
+
+    model_config = ConfigDict(extra="forbid")
+    status: int = Field(description="The HTTP status, repeated")
+    code: int = Field(description="The error code (see the error table)")
+    message: str
+    requestId: str = Field(description="The request id, also in the X-Request-Id header")
+    errors: list[FieldError] = Field(
+        default_factory=list, description="Validation errors, one per bad field (when any)"
+    )
+
+
 def request_id_of(request: Request) -> str:
     return str(request.scope.get("state", {}).get("request_id", ""))
 
@@ -163,6 +183,8 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
         error = UnknownPath()
     elif exc.status_code == 405:
         error = MethodNotAllowed(headers=dict(exc.headers or {}))
+    elif exc.status_code == 400:  # a body the framework cannot parse (e.g. bad multipart)
+        error = InvalidParameter("body", str(exc.detail))
     else:
         error = ApiError(str(exc.detail))
         error.status = exc.status_code

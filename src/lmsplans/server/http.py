@@ -31,7 +31,9 @@ from lmsplans.server.errors import (
     RateLimited,
     error_response,
     request_id_of,
+    unexpected_error_response,
 )
+from lmsplans.server.openapi import DocumentedRoute, OperationDoc
 from lmsplans.server.ratelimit import Decision, Limiter
 from lmsplans.server.settings import Settings
 
@@ -108,6 +110,7 @@ def api_route(
     method: str = "GET",
     operation: Operation = Operation.READ,
     name: str | None = None,
+    doc: OperationDoc | None = None,
 ) -> Route:
     """An authenticated, rate-limited `/api/v1` route (see the module docstring)."""
     api = f"{method} {path}"
@@ -138,21 +141,30 @@ def api_route(
             response = await handler(Call(request, principal, services))
         except ApiError as error:
             response = error_response(error, request_id_of(request))
+        except Exception as exc:
+            # Still an /api/v1 answer: the logged 500 envelope, with the rate-limit fields.
+            response = unexpected_error_response(exc, request_id_of(request))
         if decision is not None:
             response.headers.update(decision.headers())
         return response
 
-    return Route(path, endpoint, methods=[method], name=name or handler.__name__)
+    return DocumentedRoute(
+        path, endpoint, methods=[method], name=name or handler.__name__, doc=doc, scope=operation
+    )
 
 
-def public_route(path: str, handler: PublicHandler, *, method: str = "GET") -> Route:
+def public_route(
+    path: str, handler: PublicHandler, *, method: str = "GET", doc: OperationDoc | None = None
+) -> Route:
     """A route without a token (OAuth, health). Each use is an explicit, reviewed opt-out."""
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
         return await handler(request, services)
 
-    return Route(path, endpoint, methods=[method], name=handler.__name__)
+    return DocumentedRoute(
+        path, endpoint, methods=[method], name=handler.__name__, doc=doc, scope=None
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +213,9 @@ def page_of(request: Request, *, first_index: int) -> Page:
     elif limit == 0:
         raise InvalidParameter("limit", "must be at least 1")
     offset = 0 if start is None else max(0, start - first_index)
-    return Page(offset=offset, limit=limit)
+    # Any offset past the last possible row is simply beyond the end (SQLite's integers stop
+    # at 2**63 - 1; a larger one must not reach the driver).
+    return Page(offset=min(offset, 2**62), limit=limit)
 
 
 def required(value: str | None, name: str) -> str:

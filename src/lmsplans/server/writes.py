@@ -62,7 +62,10 @@ async def raw_payload(request: Request, name: str) -> Any | None:
 def validation_errors(exc: PydanticValidationError, name: str) -> list[dict[str, str]]:
     errors = []
     for error in exc.errors(include_url=False):
-        field = ".".join(str(part) for part in error["loc"]) or name
+        loc = error["loc"]
+        if loc and isinstance(loc[0], int):  # an item of a list payload: "erecnosList.2"
+            loc = (name, *loc)
+        field = ".".join(str(part) for part in loc) or name
         errors.append({"field": field, "message": error["msg"]})
     return errors
 

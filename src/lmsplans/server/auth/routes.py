@@ -7,15 +7,26 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lmsplans.server.auth import service
-from lmsplans.server.auth.schemas import IssuedToken
+from lmsplans.server.auth.schemas import (
+    IssuedToken,
+    OAuthError,
+    RevokeRequest,
+    RevokeResponse,
+    TokenRequest,
+    TokenResponse,
+)
 from lmsplans.server.errors import (
     ApiError,
     InvalidParameter,
+    InvalidScope,
+    InvalidToken,
+    MissingParameter,
     RateLimited,
     error_response,
     request_id_of,
 )
 from lmsplans.server.http import Services, client_address, json_response, ok, public_route, required
+from lmsplans.server.openapi import OperationDoc, Param
 
 
 async def _params(request: Request) -> dict[str, str]:
@@ -24,8 +35,8 @@ async def _params(request: Request) -> dict[str, str]:
     if request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        form = await request.form()
-        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+        async with request.form() as form:  # closes any uploaded file it spooled
+            params.update({k: v for k, v in form.items() if isinstance(v, str)})
     return params
 
 
@@ -100,7 +111,45 @@ async def revoke(request: Request, services: Services) -> Response:
     return ok({}, "Token revoked")
 
 
+_FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
+_TAGS = ("OAuth",)
+
 routes: list[Route] = [
-    public_route("/oauth/v2/token", token, method="POST"),
-    public_route("/oauth/v2/token/revoke", revoke, method="POST"),
+    public_route(
+        "/oauth/v2/token",
+        token,
+        method="POST",
+        doc=OperationDoc(
+            "An access token (refresh_token or client_credentials grant)",
+            TokenResponse,
+            description="As Zoho Accounts: the parameters go in the query string or as form "
+            "fields. At most 10 access tokens per refresh token in 10 minutes (429). Failed "
+            "attempts are limited per client address.",
+            tags=_TAGS,
+            params=tuple(
+                Param(name, str, "Or as a form field.") for name in TokenRequest.model_fields
+            ),
+            body=TokenRequest,
+            body_media=_FORM,
+            body_required=False,
+            errors=(MissingParameter, InvalidParameter, InvalidToken, InvalidScope, RateLimited),
+            error_model=OAuthError,
+        ),
+    ),
+    public_route(
+        "/oauth/v2/token/revoke",
+        revoke,
+        method="POST",
+        doc=OperationDoc(
+            "Revoke a refresh token (with its access tokens) or an access token",
+            RevokeResponse,
+            description="An unknown token is answered like a known one (RFC 7009).",
+            tags=_TAGS,
+            params=(Param("token", str, "Or as a form field."),),
+            body=RevokeRequest,
+            body_media=_FORM,
+            body_required=False,
+            errors=(MissingParameter,),
+        ),
+    ),
 ]

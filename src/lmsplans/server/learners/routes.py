@@ -36,7 +36,11 @@ async def create_learners(call: Call, conn: Connection) -> Response:
         )
     if not items:
         raise InvalidParameter("learnerData", "holds no learner")
-    learners = validate(list[LearnerIn], items, "learnerData")
+    # A single learner's errors name its fields; a batch's the item too: "learnerData.1.emailId".
+    if isinstance(document, list):
+        learners = validate(list[LearnerIn], items, "learnerData")
+    else:
+        learners = [validate(LearnerIn, document, "learnerData")]
     ids = await service.create_learners(
         conn, org_id=call.principal.org_id, items=learners, now_ms=call.now_ms()
     )

@@ -161,7 +161,7 @@ async def create_learners(
         )
     )
     for index, item in enumerate(items):
-        prefix = f"{index}." if len(items) > 1 else ""
+        prefix = f"learnerData.{index}." if len(items) > 1 else ""
         email = item.emailId.lower()
         await _ensure_unique(
             conn,

@@ -9,6 +9,8 @@ from starlette.routing import Route
 
 from lmsplans.server.errors import ServiceUnavailable, error_response, request_id_of
 from lmsplans.server.http import Services, json_response, public_route
+from lmsplans.server.openapi import OperationDoc
+from lmsplans.server.ops.schemas import Health, NotReady, Readiness
 
 
 async def healthz(request: Request, services: Services) -> Response:
@@ -36,8 +38,28 @@ async def metrics(request: Request, services: Services) -> Response:
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 
+_TAGS = ("Operations",)
+
 routes: list[Route] = [
-    public_route("/healthz", healthz),
-    public_route("/readyz", readyz),
-    public_route("/metrics", metrics),
+    public_route(
+        "/healthz", healthz, doc=OperationDoc("Alive: the process answers", Health, tags=_TAGS)
+    ),
+    public_route(
+        "/readyz",
+        readyz,
+        doc=OperationDoc(
+            "Ready: the database and the limiter answer",
+            Readiness,
+            tags=_TAGS,
+            errors=(ServiceUnavailable,),
+            error_model=NotReady,
+        ),
+    ),
+    public_route(
+        "/metrics",
+        metrics,
+        doc=OperationDoc(
+            "Prometheus metrics", None, tags=_TAGS, media_type=CONTENT_TYPE_LATEST.split(";")[0]
+        ),
+    ),
 ]

@@ -20,13 +20,17 @@ from lmsplans.server.errors import (
 )
 from lmsplans.server.http import Call, api_route, ok, page_of
 from lmsplans.server.learners.service import ensure_admin, resolve_learner, visibility_sql
+from lmsplans.server.openapi import PAGING_ERRORS, OperationDoc, Param, paging
 from lmsplans.server.plans import service
 from lmsplans.server.plans.schemas import (
     MAX_ENROL_BATCH,
     PLAN_INFO_COLUMNS,
+    ErecnoRef,
     PlanCoursesIn,
     PlanIn,
     PlanPatch,
+    PlansPage,
+    RosterPage,
     plan_detail,
     plan_info,
     system_image_url,
@@ -137,10 +141,37 @@ async def plan_roster(call: Call) -> Response:
     )
 
 
+_ROSTER_DOC = OperationDoc(
+    "A plan's roster, with summary counts",
+    RosterPage,
+    description="Each enrolled learner the caller may see (admins and plan admins: all; "
+    "managers: reportees and self) with `userInfo` and `progressInfo`; `summary` counts the "
+    "whole roster, before the `status` filter. `/members` is an alias of `/learners`.",
+    tags=("Learning plans",),
+    params=(
+        *paging(1),
+        Param("status", EnrolmentStatus, "Only the learners in this state (overdue: late)."),
+    ),
+    errors=(*PAGING_ERRORS, NoSuchRecord, PermissionDenied),
+)
+
 routes: list[Route] = [
-    api_route("/api/v1/learning-plans", list_plans),
-    api_route("/api/v1/learning-plans/{planId}/learners", plan_roster),
-    api_route("/api/v1/learning-plans/{planId}/members", plan_roster, name="plan_members"),
+    api_route(
+        "/api/v1/learning-plans",
+        list_plans,
+        doc=OperationDoc(
+            "The organisation's learning plans",
+            PlansPage,
+            description="Admins see drafts too; everyone else published plans only.",
+            tags=("Learning plans",),
+            params=paging(1),
+            errors=PAGING_ERRORS,
+        ),
+    ),
+    api_route("/api/v1/learning-plans/{planId}/learners", plan_roster, doc=_ROSTER_DOC),
+    api_route(
+        "/api/v1/learning-plans/{planId}/members", plan_roster, name="plan_members", doc=_ROSTER_DOC
+    ),
 ]
 
 
@@ -294,7 +325,7 @@ async def set_plan_courses(call: Call, conn: Connection) -> Response:
 async def enrol_learners(call: Call, conn: Connection) -> Response:
     """PUT /api/v1/learning-plans/{planId}/learners — enrol the learners of `erecnosList`
     (userIds, zuids or emails; up to 200). Learners already enrolled are left as they are."""
-    refs = await payload(call.request, "erecnosList", list[str | int])
+    refs = await payload(call.request, "erecnosList", list[ErecnoRef])
     if len(refs) > MAX_ENROL_BATCH:
         raise LimitExceeded(
             f"Maximum limit exceeded: at most {MAX_ENROL_BATCH} learners at once",

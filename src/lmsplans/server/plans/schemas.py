@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from lmsplans.server.progress.schemas import (
     Digits,
@@ -56,6 +56,15 @@ def plan_info(row: Any, *, viewer_id: int) -> dict[str, Any]:
 # --- Payloads (`planData`, `courses`, `erecnosList`) -----------------------------------------
 
 MAX_ENROL_BATCH = 200
+
+
+def _ref_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+# One learner of `erecnosList`: userId, zuid or email (ids may come as JSON numbers). One
+# type, not `str | int`, so a bad item's error names the item, not each union member.
+ErecnoRef = Annotated[str, BeforeValidator(_ref_text)]
 
 
 class PlanIn(BaseModel):

@@ -20,7 +20,9 @@ from lmsplans.server.learners.service import (
     resolve_learner,
     visibility_sql,
 )
-from lmsplans.server.plans.schemas import plan_info
+from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, paging
+from lmsplans.server.plans.schemas import LearnerPlansProgressPage, plan_info
+from lmsplans.server.progress import schemas
 from lmsplans.server.progress.schemas import CourseStatus, ProgressIn, event_record, zoho_time
 from lmsplans.server.progress.service import (
     course_state,
@@ -218,17 +220,67 @@ async def course_learner_progress(call: Call) -> Response:
     )
 
 
+_TAGS = ("Progress",)
+
 routes: list[Route] = [
-    api_route("/api/v1/learners/{learnerId}/learning-plans/progress", learner_plans_progress),
+    api_route(
+        "/api/v1/learners/{learnerId}/learning-plans/progress",
+        learner_plans_progress,
+        doc=OperationDoc(
+            "A learner's progress in every learning plan they are enrolled in",
+            LearnerPlansProgressPage,
+            description="Zoho's reference endpoint: published plans only, oldest enrolment "
+            "first, with this product's `progressInfo` added to each plan.",
+            tags=_TAGS,
+            params=paging(0),
+            errors=(*PAGING_ERRORS, *LEARNER_ERRORS),
+        ),
+    ),
     api_route(
         "/api/v1/learners/{learnerId}/learning-plans/{planId}/courses/progress",
         learner_plan_courses_progress,
+        doc=OperationDoc(
+            "A learner's progress in each course of one plan",
+            schemas.PlanCoursesProgressPage,
+            description="The plan's courses by level; `isLocked` while the previous level "
+            "is incomplete. 404 7049 when the learner is not in the plan.",
+            tags=_TAGS,
+            params=paging(1),
+            errors=(*PAGING_ERRORS, *LEARNER_ERRORS, NoSuchRecord),
+        ),
     ),
-    api_route("/api/v1/learners/{learnerId}/course-progress", learner_course_progress),
-    api_route("/api/v1/courses/{courseId}/course-progress", course_progress),
+    api_route(
+        "/api/v1/learners/{learnerId}/course-progress",
+        learner_course_progress,
+        doc=OperationDoc(
+            "A learner's progress in every course",
+            schemas.CourseProgressPage,
+            tags=_TAGS,
+            params=paging(1),
+            errors=(*PAGING_ERRORS, *LEARNER_ERRORS),
+        ),
+    ),
+    api_route(
+        "/api/v1/courses/{courseId}/course-progress",
+        course_progress,
+        doc=OperationDoc(
+            "Every learner's progress in one course",
+            schemas.CourseProgressPage,
+            description="Only the learners the caller may see (managers: reportees and self).",
+            tags=_TAGS,
+            params=paging(1),
+            errors=(*PAGING_ERRORS, NoSuchRecord),
+        ),
+    ),
     api_route(
         "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
         course_learner_progress,
+        doc=OperationDoc(
+            "One learner's progress in one course",
+            schemas.CourseProgressOne,
+            tags=_TAGS,
+            errors=(*LEARNER_ERRORS, NoSuchRecord),
+        ),
     ),
 ]
 

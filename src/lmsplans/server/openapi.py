@@ -1,0 +1,333 @@
+"""The OpenAPI 3.1 description, built from the routes themselves.
+
+Every route carries an `OperationDoc` (`api_route(..., doc=...)`, `public_route(..., doc=...)`);
+the path parameters come from the route template, the security and the auth error answers
+from whether the route is authenticated, and the component schemas from the pydantic models
+of the real JSON (`*/schemas.py`). The document is built once, when the app is created, and
+served as cached bytes from `/openapi.json`; `/docs` renders it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, Field, TypeAdapter
+from pydantic.json_schema import models_json_schema
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+import lmsplans
+from lmsplans.server.auth.schemas import SCOPE_PREFIX, Operation
+from lmsplans.server.errors import (
+    ApiError,
+    BodyTooLarge,
+    ErrorEnvelope,
+    ExpiredToken,
+    InvalidParameter,
+    InvalidScope,
+    InvalidToken,
+    LimitExceeded,
+    NoSuchLearner,
+    PermissionDenied,
+    RateLimited,
+)
+
+REF = "#/components/schemas/{model}"
+SECURITY_SCHEME = "zohoOAuthToken"
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A query (or header) parameter: `schema` is a Python type, as pydantic understands it."""
+
+    name: str
+    schema: Any = str
+    description: str = ""
+    default: Any = None
+    required: bool = False
+    location: Literal["query", "header"] = "query"
+
+
+@dataclass(frozen=True, slots=True)
+class OperationDoc:
+    """What one operation answers. `errors` are the `ApiError` classes its handler raises;
+    the auth, rate-limit and 500 answers are added from the route itself."""
+
+    summary: str
+    response: type[BaseModel] | None  # the success body; None: not JSON (see `media_type`)
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    params: tuple[Param, ...] = ()
+    errors: tuple[type[ApiError], ...] = ()
+    body: type[BaseModel] | None = None
+    body_media: tuple[str, ...] = ("application/json",)
+    body_required: bool = True
+    status: int = 200
+    media_type: str = "application/json"
+    error_model: type[BaseModel] | None = None  # ErrorEnvelope with this operation's extras
+
+
+class DocumentedRoute(Route):
+    """A Route with its documentation; `scope` is None on public routes."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Any,
+        *,
+        methods: list[str],
+        name: str | None,
+        doc: OperationDoc | None,
+        scope: Operation | None,
+    ) -> None:
+        super().__init__(path, endpoint, methods=methods, name=name)
+        self.doc = doc
+        self.scope = scope
+
+
+PAGING_ERRORS: tuple[type[ApiError], ...] = (InvalidParameter, LimitExceeded)
+# A `{learnerId}` the caller may not name (404) or not read (403).
+LEARNER_ERRORS: tuple[type[ApiError], ...] = (NoSuchLearner, PermissionDenied)
+
+
+def paging(first_index: int) -> tuple[Param, ...]:
+    """`startIndex` and `limit` (alias `Limit`) as `http.page_of` reads them."""
+    start = (
+        "A record offset: 0 is the first record."
+        if first_index == 0
+        else "1 is the first record (0 is accepted as the first record too)."
+    )
+    limit = "Records a page, 1 to 100; above 100 is 422 7021."
+    count = Annotated[int, Field(ge=1, le=100)]
+    return (
+        Param("startIndex", Annotated[int, Field(ge=0)], start, default=first_index),
+        Param("limit", count, limit, default=25),
+        Param("Limit", count, "Zoho's spelling of `limit`; `limit` wins when both are sent."),
+    )
+
+
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    str,
+    "A retry with the same key and body returns the first answer and writes nothing; "
+    "the same key with another body is 422 7054.",
+    location="header",
+)
+
+_PATH_PARAMS = {
+    "learnerId": "The learner's userId (erecno), zuid or email address, in your organisation.",
+    "planId": "The learning plan's id.",
+    "courseId": "The course's id.",
+}
+
+# Codes whose class carries no fixed message (the message names the parameter).
+_CODE_TEXT = {7019: "Missing parameter: <name>", 7204: "Invalid value for parameter <name>"}
+
+
+def _header(description: str, kind: str = "string") -> dict[str, Any]:
+    # Each is referenced only from the responses that always carry it.
+    return {"description": description, "schema": {"type": kind}, "required": True}
+
+
+_HEADERS = {
+    "X-Request-Id": _header("The request id: echoed when the client sent a safe one."),
+    "RateLimit-Policy": _header('This API\'s threshold and window, e.g. `"api";q=30;w=60`.'),
+    "RateLimit": _header('Calls left and seconds to the reset, e.g. `"api";r=29;t=60`.'),
+    "Retry-After": _header("Seconds until the lock ends.", "integer"),
+}
+
+
+def _headers(status: int, authenticated: bool) -> dict[str, Any]:
+    names = ["X-Request-Id"]
+    if authenticated and status != 500:  # a 500 may come before the limiter answered
+        names += ["RateLimit-Policy", "RateLimit"]
+    if status == 429:
+        names.append("Retry-After")
+    return {n: {"$ref": f"#/components/headers/{n}"} for n in names}
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _parameter(param: Param) -> dict[str, Any]:
+    schema = TypeAdapter(param.schema).json_schema(ref_template=REF)
+    schema.pop("title", None)
+    if param.default is not None:
+        schema["default"] = param.default
+    return {
+        "name": param.name,
+        "in": param.location,
+        "required": param.required,
+        "description": param.description,
+        "schema": schema,
+    }
+
+
+def _error_responses(route: DocumentedRoute, doc: OperationDoc) -> dict[str, Any]:
+    errors: list[type[ApiError]] = list(doc.errors)
+    if route.scope is not None:
+        errors += [InvalidToken, ExpiredToken, InvalidScope, RateLimited]
+    if doc.body is not None:
+        errors.append(BodyTooLarge)
+    errors.append(ApiError)  # the last-resort 500
+    by_status: dict[int, dict[int, str]] = defaultdict(dict)
+    for error in errors:
+        by_status[error.status][error.code] = _CODE_TEXT.get(error.code, error.default_message)
+    envelope = _ref(doc.error_model or ErrorEnvelope)
+    responses = {}
+    for status, codes in sorted(by_status.items()):
+        responses[str(status)] = {
+            "description": "; ".join(f"{code}: {text}" for code, text in codes.items()),
+            "headers": _headers(status, route.scope is not None),
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "allOf": [envelope],
+                        "properties": {
+                            "status": {"const": status},
+                            "code": {"enum": list(codes)},
+                        },
+                    }
+                }
+            },
+        }
+    return responses
+
+
+def _operation(route: DocumentedRoute, doc: OperationDoc) -> dict[str, Any]:
+    success_content = (
+        {doc.media_type: {"schema": _ref(doc.response)}}
+        if doc.response is not None
+        else {doc.media_type: {"schema": {"type": "string"}}}
+    )
+    path_params = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": _PATH_PARAMS.get(name, ""),
+            "schema": {"type": "string"},
+        }
+        for name in re.findall(r"{(\w+)}", route.path)
+    ]
+    operation: dict[str, Any] = {
+        "operationId": route.name,
+        "summary": doc.summary,
+        "description": doc.description,
+        "tags": list(doc.tags),
+        "parameters": path_params + [_parameter(p) for p in doc.params],
+        "responses": {
+            str(doc.status): {
+                "description": doc.summary,
+                "headers": _headers(doc.status, route.scope is not None),
+                "content": success_content,
+            },
+            **_error_responses(route, doc),
+        },
+    }
+    if route.scope is not None:
+        scope = f"{SCOPE_PREFIX}{route.scope.value}"
+        operation["security"] = [{SECURITY_SCHEME: []}]
+        operation["description"] = f"{doc.description}\n\nScope: `{scope}` (or `.ALL`).".lstrip()
+    if doc.body is not None:
+        operation["requestBody"] = {
+            "required": doc.body_required,
+            "content": {media: {"schema": _ref(doc.body)} for media in doc.body_media},
+        }
+    return operation
+
+
+def build_document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every documented route."""
+    paths: dict[str, dict[str, Any]] = defaultdict(dict)
+    models: dict[type[BaseModel], Literal["validation", "serialization"]] = {
+        ErrorEnvelope: "serialization"
+    }
+    for route in routes:
+        if not isinstance(route, DocumentedRoute) or route.doc is None:
+            continue
+        doc = route.doc
+        for model in (doc.response, doc.error_model):
+            if model is not None:
+                models[model] = "serialization"
+        if doc.body is not None:
+            models[doc.body] = "validation"
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            paths[route.path][method.lower()] = _operation(route, doc)
+    _, schemas = models_json_schema(list(models.items()), ref_template=REF)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "lmsplans",
+            "version": lmsplans.__version__,
+            "description": (
+                "A self-hosted learning-plan service that speaks the Zoho People LMS API. "
+                'Ids, counts and times are strings (epoch milliseconds; `"null"` when '
+                "absent), as in Zoho's answers. By default each API allows 30 calls a minute "
+                "per user; the 31st locks it for 5 minutes (429 7209, `Retry-After`)."
+            ),
+        },
+        "paths": dict(paths),
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "headers": _HEADERS,
+            "securitySchemes": {
+                SECURITY_SCHEME: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`Zoho-oauthtoken <access token>` (`Bearer <token>` works too).",
+                }
+            },
+        },
+    }
+
+
+_built: dict[tuple[int, ...], tuple[list[BaseRoute], bytes]] = {}
+
+
+def document_json(routes: Iterable[BaseRoute]) -> bytes:
+    """The document as JSON; apps made of the same route objects share one build."""
+    listed = list(routes)
+    key = tuple(map(id, listed))
+    if key not in _built:  # the entry holds the routes, so their ids stay theirs
+        _built[key] = (listed, orjson.dumps(build_document(listed)))
+    return _built[key][1]
+
+
+async def openapi_json(request: Request) -> Response:
+    return Response(request.app.state.openapi_json, media_type="application/json")
+
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>lmsplans API</title>
+  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+  <script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
+</body>
+</html>
+"""
+
+
+async def docs(request: Request) -> Response:
+    return HTMLResponse(_DOCS_PAGE)
+
+
+# Public, like `public_route` (they need no services), and not described in the document.
+routes: list[BaseRoute] = [
+    Route("/openapi.json", openapi_json, methods=["GET"], include_in_schema=False),
+    Route("/docs", docs, methods=["GET"], include_in_schema=False),
+]
