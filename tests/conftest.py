@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,13 @@ from lmsplans.server.clock import ManualClock
 from lmsplans.server.demo import DemoTokens, build_demo, mint_demo_tokens
 from lmsplans.server.http import Services
 from lmsplans.server.settings import Settings
-from tests.databases import DEMO_LEARNERS, Templates, postgres_unavailable_reason
+from tests.databases import (
+    DEMO_LEARNERS,
+    Templates,
+    postgres_unavailable_reason,
+    redis_test_url,
+    redis_unavailable_reason,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_FILE = REPO_ROOT.parent / "shared" / "reference" / "learning-plan-progress-api.txt"
@@ -74,6 +81,21 @@ def database_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tem
 @pytest.fixture(scope="session")
 def postgres_skip_reason() -> str | None:
     return postgres_unavailable_reason()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A reachable Redis (skipped, with the reason, where there is none and none is required)."""
+    reason = redis_unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    return redis_test_url()
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix of this test's own, so no two tests (or runs) share a count or a lock."""
+    return f"lmsplans-test:{uuid.uuid4().hex}:"
 
 
 @pytest.fixture(params=BACKENDS)

@@ -231,7 +231,9 @@ async def test_unexpected_failure_in_a_public_route_is_500_7500(
     client: httpx.AsyncClient, services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with services.db.transaction() as conn:
-        await conn.execute("DROP TABLE oauth_clients")
+        # PostgreSQL refuses to drop a referenced table without CASCADE; SQLite does not ask.
+        cascade = " CASCADE" if services.db.dialect == "postgresql" else ""
+        await conn.execute("DROP TABLE oauth_clients" + cascade)
     caplog.set_level(logging.ERROR)
     params = {
         "grant_type": "refresh_token",

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute
 from lmsplans.server import db as database
 from lmsplans.server import openapi
 from lmsplans.server.auth import routes as auth_routes
+from lmsplans.server.auth.cache import TokenCache
 from lmsplans.server.clock import Clock
 from lmsplans.server.courses import routes as course_routes
 from lmsplans.server.errors import EXCEPTION_HANDLERS
@@ -23,7 +24,7 @@ from lmsplans.server.middleware import Metrics, RequestContextMiddleware
 from lmsplans.server.ops import routes as ops_routes
 from lmsplans.server.plans import routes as plan_routes
 from lmsplans.server.progress import routes as progress_routes
-from lmsplans.server.ratelimit import InProcessLimiter, Limiter
+from lmsplans.server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
 from lmsplans.server.settings import Settings
 
 logger = logging.getLogger("lmsplans")
@@ -43,6 +44,24 @@ def all_routes() -> list[BaseRoute]:
     ]
 
 
+def make_limiter(settings: Settings, clock: Clock) -> Limiter:
+    """Redis when configured (shared by every process), else this process's memory."""
+    if settings.redis_url:
+        return RedisLimiter.from_url(
+            settings.redis_url,
+            prefix=settings.redis_prefix + "rl:",
+            threshold=settings.rate_limit_threshold,
+            window_seconds=settings.rate_limit_window_seconds,
+            lock_seconds=settings.rate_limit_lock_seconds,
+        )
+    return InProcessLimiter(
+        threshold=settings.rate_limit_threshold,
+        window_seconds=settings.rate_limit_window_seconds,
+        lock_seconds=settings.rate_limit_lock_seconds,
+        clock=clock.monotonic,
+    )
+
+
 def create_app(
     settings: Settings, *, clock: Clock | None = None, limiter: Limiter | None = None
 ) -> Starlette:
@@ -53,23 +72,21 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(database.migrate, settings.database_url)
-        db = await database.Database.open(settings.database_url)
+        db = await database.Database.open(settings.database_url, pool_size=settings.db_pool_size)
+        active_limiter = limiter or make_limiter(settings, clock)
         app.state.services = Services(
             settings=settings,
             db=db,
-            limiter=limiter
-            or InProcessLimiter(
-                threshold=settings.rate_limit_threshold,
-                window_seconds=settings.rate_limit_window_seconds,
-                lock_seconds=settings.rate_limit_lock_seconds,
-                clock=clock.monotonic,
-            ),
+            limiter=active_limiter,
             clock=clock,
+            tokens=TokenCache(ttl_seconds=settings.token_cache_seconds, clock=clock.monotonic),
         )
         try:
             yield
         finally:
             await db.close()
+            if limiter is None:
+                await active_limiter.close()
 
     app = Starlette(
         routes=all_routes(),

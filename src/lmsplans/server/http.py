@@ -18,6 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lmsplans.server.auth import service as auth_service
+from lmsplans.server.auth.cache import TokenCache
 from lmsplans.server.auth.schemas import Operation, Principal
 from lmsplans.server.clock import Clock
 from lmsplans.server.db import Database
@@ -29,6 +30,7 @@ from lmsplans.server.errors import (
     MissingParameter,
     NoSuchRecord,
     RateLimited,
+    ServiceUnavailable,
     error_response,
     request_id_of,
     unexpected_error_response,
@@ -49,6 +51,7 @@ class Services:
     db: Database
     limiter: Limiter
     clock: Clock
+    tokens: TokenCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +124,16 @@ def api_route(
         try:
             try:
                 token = auth_service.token_from_header(request.headers.get("authorization"))
-                async with services.db.read() as conn:
-                    principal = await auth_service.authenticate(
-                        conn, token=token, now_ms=services.clock.now_ms()
-                    )
+                now_ms = services.clock.now_ms()
+                cached = services.tokens.get(token, now_ms=now_ms)
+                if cached is None:
+                    async with services.db.read() as conn:
+                        principal = await auth_service.authenticate(
+                            conn, token=token, now_ms=now_ms
+                        )
+                    services.tokens.put(token, principal, expires_ms=principal.expires_ms)
+                else:
+                    principal = cached
             except ApiError:
                 # Bad tokens count per client address, so tokens cannot be guessed at speed.
                 decision = await services.limiter.hit(f"addr:{client_address(request)}:{api}")
@@ -142,8 +151,15 @@ def api_route(
         except ApiError as error:
             response = error_response(error, request_id_of(request))
         except Exception as exc:
-            # Still an /api/v1 answer: the logged 500 envelope, with the rate-limit fields.
-            response = unexpected_error_response(exc, request_id_of(request))
+            # Still an /api/v1 answer, with the rate-limit fields: 503 when the database
+            # cannot be reached, else the logged 500 envelope.
+            if services.db.is_unavailable(exc):
+                response = error_response(
+                    ServiceUnavailable("Service unavailable: the database cannot be reached"),
+                    request_id_of(request),
+                )
+            else:
+                response = unexpected_error_response(exc, request_id_of(request))
         if decision is not None:
             response.headers.update(decision.headers())
         return response

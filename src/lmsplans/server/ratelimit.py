@@ -14,6 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from lmsplans.server.errors import ServiceUnavailable
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -45,6 +50,10 @@ class Limiter(Protocol):
         """Whether the limiter's storage is reachable."""
         ...
 
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
 
 @dataclass(slots=True)
 class _KeyState:
@@ -72,6 +81,9 @@ class InProcessLimiter:
 
     async def ping(self) -> bool:
         return True
+
+    async def close(self) -> None:
+        """Nothing to release."""
 
     async def hit(self, key: str) -> Decision:
         now = self._clock()
@@ -115,3 +127,98 @@ class InProcessLimiter:
         ]
         for key in idle:
             del self._keys[key]
+
+
+# One round trip, atomic: Redis runs a script alone. Times come from Redis's own clock, so
+# every server process counts on the same clock.
+_REDIS_HIT = """
+local calls, lock = KEYS[1], KEYS[2]
+local threshold, window_ms, lock_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local locked_for = redis.call('PTTL', lock)
+if locked_for > 0 then
+  return {0, 0, locked_for}
+end
+redis.call('ZREMRANGEBYSCORE', calls, '-inf', now - window_ms)
+local count = redis.call('ZCARD', calls)
+if count >= threshold then
+  redis.call('DEL', calls)
+  redis.call('SET', lock, '1', 'PX', lock_ms)
+  return {0, 0, lock_ms}
+end
+redis.call('ZADD', calls, now, now .. ':' .. t[2] .. ':' .. redis.call('INCR', calls .. ':seq'))
+redis.call('PEXPIRE', calls, window_ms)
+redis.call('PEXPIRE', calls .. ':seq', window_ms)
+local oldest = redis.call('ZRANGE', calls, 0, 0, 'WITHSCORES')
+return {1, threshold - count - 1, tonumber(oldest[2]) + window_ms - now}
+"""
+
+
+class RedisLimiter:
+    """The same semantics as `InProcessLimiter`, shared by every process using one Redis.
+
+    If Redis cannot be reached, calls are refused with 503 7503: limiting never silently
+    stops.
+    """
+
+    def __init__(
+        self,
+        client: Redis,
+        *,
+        threshold: int,
+        window_seconds: float,
+        lock_seconds: float,
+        prefix: str = "lmsplans:rl:",
+    ) -> None:
+        self.threshold = threshold
+        self.window = window_seconds
+        self.lock = lock_seconds
+        self._redis = client
+        self._prefix = prefix
+        self._script = client.register_script(_REDIS_HIT)
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        threshold: int,
+        window_seconds: float,
+        lock_seconds: float,
+        prefix: str = "lmsplans:rl:",
+    ) -> RedisLimiter:
+        client = Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        return cls(
+            client,
+            threshold=threshold,
+            window_seconds=window_seconds,
+            lock_seconds=lock_seconds,
+            prefix=prefix,
+        )
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except (RedisError, OSError):
+            return False
+
+    async def hit(self, key: str) -> Decision:
+        calls = self._prefix + key
+        try:
+            allowed, remaining, reset_ms = await self._script(
+                keys=[calls, calls + ":lock"],
+                args=[self.threshold, round(self.window * 1000), round(self.lock * 1000)],
+            )
+        except (RedisError, OSError) as exc:
+            raise ServiceUnavailable(
+                "Service unavailable: the rate limiter (Redis) cannot be reached"
+            ) from exc
+        if not allowed:
+            wait = max(1, math.ceil(int(reset_ms) / 1000))
+            return Decision(False, self.threshold, 0, self.window, wait, retry_after=wait)
+        reset = math.ceil(int(reset_ms) / 1000)
+        return Decision(True, self.threshold, int(remaining), self.window, reset)

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, description="Redis for a limiter shared by several processes (optional)."
     )
+    redis_prefix: str = Field(
+        default="lmsplans:", description="Prefix of every Redis key (to share one Redis)."
+    )
     host: str = Field(default="127.0.0.1", description="Address `serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
     api_domain: str | None = Field(
@@ -41,6 +44,15 @@ class Settings(BaseSettings):
     )
     token_mint_period_seconds: int = Field(
         default=600, ge=1, description="Period of `token_mint_limit`, in seconds."
+    )
+    db_pool_size: int = Field(
+        default=32, ge=1, description="PostgreSQL connections per server process."
+    )
+    token_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long a process trusts a token it checked; revocations elsewhere "
+        "are seen within this time.",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="Largest request body.")
     log_level: str = Field(default="info", description="Log level of the server.")

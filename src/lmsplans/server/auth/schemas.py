@@ -38,6 +38,7 @@ class Principal:
     user_id: int
     role: Role
     operations: frozenset[Operation]
+    expires_ms: int = 2**62  # when the token behind this principal expires
 
     def allows(self, operation: Operation) -> bool:
         return Operation.ALL in self.operations or operation in self.operations

@@ -91,6 +91,7 @@ async def authenticate(conn: Connection, *, token: str, now_ms: int) -> Principa
         user_id=row["user_id"],
         role=Role(row["role"]),
         operations=operations_of(row["scopes"]),
+        expires_ms=row["expires_time"],
     )
 
 

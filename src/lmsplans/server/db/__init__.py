@@ -120,6 +120,10 @@ class Database(abc.ABC):
     def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
 
+    def is_unavailable(self, exc: BaseException) -> bool:
+        """Whether `exc` means the database cannot be reached (503), not a bug (500)."""
+        return isinstance(exc, (DatabaseUnavailable, ConnectionError, TimeoutError))
+
     async def ping(self) -> bool:
         try:
             async with self.read() as conn:

@@ -79,6 +79,17 @@ class PostgresDatabase(Database):
     async def close(self) -> None:
         await self._pool.close()
 
+    def is_unavailable(self, exc: BaseException) -> bool:
+        return super().is_unavailable(exc) or isinstance(
+            exc,
+            (
+                OSError,
+                asyncpg.PostgresConnectionError,
+                asyncpg.CannotConnectNowError,
+                asyncpg.InterfaceError,
+            ),
+        )
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
         async with self._pool.acquire() as raw:

@@ -76,6 +76,13 @@ class SqliteDatabase(Database):
         except sqlite3.Error as exc:
             raise DatabaseUnavailable(str(exc)) from exc
 
+    def is_unavailable(self, exc: BaseException) -> bool:
+        # A database locked by another process beyond the busy timeout, or gone.
+        return super().is_unavailable(exc) or (
+            isinstance(exc, sqlite3.OperationalError)
+            and any(text in str(exc) for text in ("locked", "unable to open", "disk I/O"))
+        )
+
     async def close(self) -> None:
         self._reader.close()
         self._writer.close()

@@ -2,23 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 
 from starlette.responses import Response
 from starlette.routing import Route
 
 from lmsplans.server.auth.schemas import Operation
 from lmsplans.server.db import Connection
-from lmsplans.server.errors import Conflict, InvalidParameter, LimitExceeded, MissingParameter
+from lmsplans.server.errors import (
+    Conflict,
+    InvalidParameter,
+    LimitExceeded,
+    MissingParameter,
+    NoSuchLearner,
+    PermissionDenied,
+)
 from lmsplans.server.http import Call, api_route, ok, page_of
 from lmsplans.server.learners import service
 from lmsplans.server.learners.schemas import (
     MAX_BATCH,
     LearnerIn,
+    LearnerOne,
     LearnerPatch,
+    LearnersCreated,
+    LearnersPage,
+    LearnersPayload,
     RoleName,
     learner_record,
 )
+from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, Param, paging
 from lmsplans.server.writes import payload, raw_payload, validate, write_route
 
 
@@ -111,6 +123,7 @@ async def update_learner(call: Call, conn: Connection) -> Response:
     if learner.id == call.principal.user_id and patch.status == "inactive":
         raise Conflict("Conflict: you cannot deactivate yourself")
     await service.update_learner(conn, learner=learner, patch=patch, now_ms=call.now_ms())
+    call.services.tokens.forget_all()  # a new role or status applies to the next call
     row = await service.learner_row(conn, learner_id=learner.id)
     return ok({"learner": learner_record(row)}, "Learner updated successfully")
 
@@ -124,24 +137,94 @@ async def deactivate_learner(call: Call, conn: Connection) -> Response:
     if learner.id == call.principal.user_id:
         raise Conflict("Conflict: you cannot deactivate yourself")
     await service.deactivate_learner(conn, learner=learner, now_ms=call.now_ms())
+    call.services.tokens.forget_all()  # the learner's tokens stop working at once
     row = await service.learner_row(conn, learner_id=learner.id)
     return ok({"learner": learner_record(row)}, "Learner deactivated successfully")
 
 
+_TAGS = ("Learners",)
+_BAD_PAYLOAD = (MissingParameter, InvalidParameter)
+
 routes: list[Route] = [
-    write_route("/api/v1/learners", create_learners, method="POST", operation=Operation.CREATE),
-    api_route("/api/v1/learners", list_learners),
-    api_route("/api/v1/learners/{learnerId}", read_learner),
+    write_route(
+        "/api/v1/learners",
+        create_learners,
+        method="POST",
+        operation=Operation.CREATE,
+        doc=OperationDoc(
+            "Create learners (one, or up to 200 at once)",
+            LearnersCreated,
+            description="Admins only. A batch is created in order (a learner may name an "
+            "earlier one as `managerId`) and all or nothing: any bad item refuses the batch, "
+            "its errors naming the item (`learnerData.1.emailId`). An email address, employee "
+            "id or zuid another learner has is 409 7052; an unknown `managerId` 404 7048.",
+            tags=_TAGS,
+            body=LearnersPayload,
+            payload="learnerData",
+            errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchLearner, Conflict, LimitExceeded),
+        ),
+    ),
+    api_route(
+        "/api/v1/learners",
+        list_learners,
+        doc=OperationDoc(
+            "The learners the caller may see, with search and filters",
+            LearnersPage,
+            description="Admins see the organisation, managers their reportees and "
+            "themselves, learners themselves; by userId.",
+            tags=_TAGS,
+            params=(
+                *paging(1),
+                Param(
+                    "search",
+                    str,
+                    "Part of the name, email address or employee id (case-insensitive).",
+                ),
+                Param("role", RoleName, "Only the learners with this role."),
+                Param(
+                    "status",
+                    Literal["active", "inactive"],
+                    "Only the active, or only the deactivated, learners.",
+                ),
+            ),
+            errors=PAGING_ERRORS,
+        ),
+    ),
+    api_route(
+        "/api/v1/learners/{learnerId}",
+        read_learner,
+        doc=OperationDoc("One learner", LearnerOne, tags=_TAGS, errors=LEARNER_ERRORS),
+    ),
     write_route(
         "/api/v1/learners/{learnerId}",
         update_learner,
         method="PATCH",
         operation=Operation.UPDATE,
+        doc=OperationDoc(
+            "Update a learner (manager, role, status, ...)",
+            LearnerOne,
+            description="Admins only. Absent fields stay as they are. 409 7052 for an email "
+            "address or employee id another learner has, a reporting loop, or deactivating "
+            "yourself; an unknown `managerId` is 404 7048.",
+            tags=_TAGS,
+            body=LearnerPatch,
+            payload="learnerData",
+            errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchLearner, Conflict),
+        ),
     ),
     write_route(
         "/api/v1/learners/{learnerId}",
         deactivate_learner,
         method="DELETE",
         operation=Operation.DELETE,
+        doc=OperationDoc(
+            "Deactivate a learner",
+            LearnerOne,
+            description="Admins only. Every record and the history are kept; the learner "
+            "can no longer authenticate and reads show `isActive: false`. Deactivating "
+            "yourself is 409 7052.",
+            tags=_TAGS,
+            errors=(PermissionDenied, NoSuchLearner, Conflict),
+        ),
     ),
 ]

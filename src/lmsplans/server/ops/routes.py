@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,7 +17,7 @@ from lmsplans.server.ops.schemas import Health, NotReady, Readiness
 
 async def healthz(request: Request, services: Services) -> Response:
     """Alive: the process answers."""
-    return json_response({"status": "ok"})
+    return json_response({"status": "ok", "process": os.getpid()})
 
 
 async def readyz(request: Request, services: Services) -> Response:

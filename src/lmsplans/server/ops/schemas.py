@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from lmsplans.server.errors import ErrorEnvelope
 
@@ -14,6 +14,7 @@ State = Literal["ok", "down"]
 class Health(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["ok"]
+    process: int = Field(description="The id of the server process that answered.")
 
 
 class Checks(BaseModel):
