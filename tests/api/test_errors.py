@@ -8,6 +8,7 @@ the last-resort 500), the API wrapper (auth, validation) and the handlers themse
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -290,7 +291,7 @@ async def test_every_answer_has_its_own_request_id(client: httpx.AsyncClient) ->
 async def test_healthz(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "process": os.getpid()}  # in-process app
     assert response.headers["x-request-id"]
 
 
