@@ -113,6 +113,7 @@ async def enrol(
     A learner unenrolled earlier is enrolled again on the same record (its history stays);
     a completion is kept (completion is sticky). Answers the enrolment id (planuserId).
     """
+    await conn.lock(learner_id)
     joined = enrolled_by == learner_id
     previous = await conn.fetch_one(
         """SELECT id, is_completed, completed_time FROM plan_enrolments
@@ -201,6 +202,7 @@ async def unenrol(
     idempotency_key: str | None = None,
 ) -> None:
     """Take a learner out of a plan. The enrolment, its progress and history are kept."""
+    await conn.lock(learner_id)
     changed = await conn.execute(
         """UPDATE plan_enrolments SET unenrolled_time = :now
             WHERE plan_id = :plan_id AND learner_id = :learner_id AND unenrolled_time IS NULL""",
@@ -321,6 +323,8 @@ async def replace_plan_courses(
             WHERE plan_id = :plan_id AND unenrolled_time IS NULL ORDER BY id""",
         {"plan_id": plan_id},
     )
+    for learner_id in sorted(row["learner_id"] for row in enrolled):  # ascending: no deadlock
+        await conn.lock(learner_id)
     for row in enrolled:
         await progress.enrol_in_plan_courses(
             conn,
@@ -369,6 +373,7 @@ async def join_plan(
 ) -> int:
     """The learner joins: enrolled by themself when not yet enrolled (joined at once),
     or joined now when an admin had enrolled them. Joining twice changes nothing."""
+    await conn.lock(learner_id)
     current = await active_enrolment(conn, plan_id=plan["plan_id"], learner_id=learner_id)
     if current is not None:
         if not current["is_joined"]:

@@ -389,6 +389,7 @@ async def record_course_progress(
     A completed course stays completed (only `reset_course_progress` takes it back):
     recording over it changes nothing and answers False.
     """
+    await conn.lock(learner_id)  # one writer per learner at a time (PostgreSQL)
     before = await course_state(conn, learner_id=learner_id, course_id=course_id)
     if before is not None and before["status"] == CourseStatus.COMPLETED:
         return False
@@ -443,6 +444,7 @@ async def reset_course_progress(
 ) -> bool:
     """Take a course back to not started: the one way out of `completed`. Plans already
     completed stay completed (completion is sticky). Answers whether anything changed."""
+    await conn.lock(learner_id)
     before = await course_state(conn, learner_id=learner_id, course_id=course_id)
     if before is None:
         return False
