@@ -229,3 +229,10 @@ async def test_delete_is_refused_while_a_published_plan_uses_the_course(
     )
     assert [r["status"] for r in progress] == ["inProgress"]
     await assert_projection_matches(services)
+
+
+@pytest.mark.parametrize("key", [None, "form-without-payload"])
+async def test_a_form_without_the_payload_field_is_400_7019(admin: Api, key: str | None) -> None:
+    response = await admin.send("POST", "/courses", data={"other": "x"}, key=key)
+    body = assert_error(response, 400, 7019)
+    assert error_fields(body) == {"courseData"}

@@ -3,16 +3,19 @@
 (a) every route is documented and every documented operation is served; (b) the document is
 valid OpenAPI 3.1; (c) the real answers of every read operation, success and errors, validate
 against the documented response for their status, headers included; (d) the documented query
-parameters are exactly the ones each handler reads, with the documented types and bounds.
+parameters are exactly the ones each handler reads, with the documented types and bounds;
+(e) the real answers of every write, successes and errors, validate the same way, and the
+payloads they accept validate against the documented request body.
 
 The tests walk the document itself, so an operation added with `doc=` is covered at once.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections import defaultdict
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -80,11 +83,9 @@ def check(document: Doc, path: str, operation: Doc, response: httpx.Response) ->
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(database_url: str) -> Settings:
     """These tests call each API more often than the threshold allows in a minute."""
-    return Settings(
-        database_url=f"sqlite:///{tmp_path / 'lmsplans.db'}", rate_limit_threshold=10_000
-    )
+    return Settings(database_url=database_url, rate_limit_threshold=10_000)
 
 
 @pytest.fixture
@@ -335,6 +336,8 @@ async def test_query_parameters_have_the_documented_types_and_bounds(
             if "enum" in schema:
                 good += schema["enum"]
                 bad.append("noSuchValue")
+            elif schema.get("type") == "string" and not {"pattern", "format"} & set(schema):
+                good += ["any text", ""]  # free text: anything goes
             assert good or bad, f"{path} {name}: no typed schema to test"
             for value in good:
                 answer = await client.get(url, params={name: value}, headers=headers)
@@ -343,3 +346,316 @@ async def test_query_parameters_have_the_documented_types_and_bounds(
                 answer = await client.get(url, params={name: value}, headers=headers)
                 assert 400 <= answer.status_code < 500, f"{path}?{name}={value} was accepted"
                 check(document, path, operation, answer)
+
+
+# --- (e) every write answers as documented ---------------------------------------------------
+
+
+def payload_of(operation: Doc, sent: dict[str, Any]) -> Any:
+    """The payload a request carried (JSON body, query parameter or form field), decoded;
+    None when it carried none."""
+    if "json" in sent:
+        return sent["json"]
+    names = [p["name"] for p in operation["parameters"] if "content" in p]
+    for where in ("params", "data"):
+        for name in names:
+            if name in sent.get(where, {}):
+                return json.loads(sent[where][name])
+    return None
+
+
+class Exchanges:
+    """Requests through the app, each answer checked against the document; it remembers
+    which statuses each operation was seen answering."""
+
+    def __init__(self, client: httpx.AsyncClient, document: Doc) -> None:
+        self.client = client
+        self.document = document
+        self.seen: dict[tuple[str, str], set[int]] = defaultdict(set)
+
+    async def __call__(
+        self,
+        method: str,
+        template: str,
+        values: dict[str, str] | None = None,
+        *,
+        token: str | None,
+        expect: int,
+        code: int | None = None,
+        headers: dict[str, str] | None = None,
+        **sent: Any,
+    ) -> httpx.Response:
+        operation = self.document["paths"][template][method.lower()]
+        url = fill(template, values or {})
+        all_headers = {**(auth(token) if token else {}), **(headers or {})}
+        response = await self.client.request(method, url, headers=all_headers, **sent)
+        where = f"{method} {url}"
+        assert response.status_code == expect, f"{where}: {response.text}"
+        if code is not None:
+            assert response.json()["code"] == code, f"{where}: {response.text}"
+        check(self.document, template, operation, response)
+        if expect == 200 and (payload := payload_of(operation, sent)) is not None:
+            # What the server accepted, the documented request body accepts too.
+            body = operation["requestBody"]["content"]["application/json"]["schema"]
+            schema = {**body, "components": self.document["components"]}
+            errors = list(Draft202012Validator(schema).iter_errors(payload))
+            assert not errors, f"{where}: accepted, but not as documented: {errors[0].message}"
+        self.seen[(template, method.lower())].add(response.status_code)
+        return response
+
+
+def form(name: str, value: Any) -> dict[str, str]:
+    return {name: json.dumps(value)}
+
+
+def multipart(name: str, value: Any) -> dict[str, Any]:
+    """A multipart/form-data request with the one field (httpx makes one only with files)."""
+    boundary = "openapi-test-boundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+        f"{json.dumps(value)}\r\n--{boundary}--\r\n"
+    )
+    content_type = f"multipart/form-data; boundary={boundary}"
+    return {"content": body.encode(), "headers": {"Content-Type": content_type}}
+
+
+async def test_every_write_answers_as_documented(
+    client: httpx.AsyncClient, demo: DemoTokens, document: Doc, ids: dict[str, str], clock: Any
+) -> None:
+    """A success and the representative errors of each write, in the three payload forms,
+    with `Idempotency-Key`; then every write without a token."""
+    x = Exchanges(client, document)
+    admin, learner, manager = demo.admin_token, demo.learner_token, demo.manager_token
+    me, boss = str(demo.people.learner_id), str(demo.people.manager_id)
+    admin_id = str(demo.people.admin_id)
+
+    # Learners.
+    many, one = "/api/v1/learners", "/api/v1/learners/{learnerId}"
+
+    def person(n: int, **extra: Any) -> dict[str, Any]:
+        return {
+            "emailId": f"openapi.{n}@zylker.example",
+            "displayName": f"OpenAPI Person {n}",
+            "employeeId": f"OA{n:04d}",
+            **extra,
+        }
+
+    created = await x("POST", many, token=admin, json=person(1), expect=200)
+    ada = created.json()["learners"][0]["userId"]
+    batch = [person(2, managerId=person(1)["emailId"]), person(3, role="manager", zuid=70000003)]
+    listed = await x("POST", many, token=admin, params=form("learnerData", batch), expect=200)
+    assert [r["emailId"] for r in listed.json()["learners"]] == [p["emailId"] for p in batch]
+    await x("POST", many, token=admin, data=form("learnerData", person(4)), expect=200)
+    await x("POST", many, token=admin, expect=400, code=7019)
+    await x(
+        "POST", many, token=admin, json=person(5, emailId="not an email"), expect=400, code=7204
+    )
+    await x("POST", many, token=admin, content=b"{not json", expect=400, code=7204)
+    await x("POST", many, token=admin, json=[person(5), person(6, role="boss")], expect=400)
+    await x("POST", many, token=admin, json=person(5, emailId=person(1)["emailId"]), expect=409)
+    unknown_manager = person(5, managerId="nobody@zylker.example")
+    await x("POST", many, token=admin, json=unknown_manager, expect=404, code=7048)
+    too_many = [person(100 + n) for n in range(201)]
+    await x("POST", many, token=admin, json=too_many, expect=422, code=7021)
+    await x("POST", many, token=learner, json=person(5), expect=403, code=9000)
+    await x("POST", many, token=manager, json=person(5), expect=403, code=7218)
+    huge = b"[" + b" " * (1024 * 1024) + b"]"
+    await x("POST", many, token=admin, content=huge, expect=413, code=7053)
+
+    key = {"Idempotency-Key": "openapi-write-1"}
+    first = await x("POST", many, token=admin, json=person(7), headers=key, expect=200)
+    again = await x("POST", many, token=admin, json=person(7), headers=key, expect=200)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    await x("POST", many, token=admin, json=person(8), headers=key, expect=422, code=7054)
+    long_key = {"Idempotency-Key": "k" * 256}
+    await x("POST", many, token=admin, json=person(8), headers=long_key, expect=400, code=7204)
+
+    await x("PATCH", one, {"learnerId": ada}, token=admin, json={"managerId": admin_id}, expect=200)
+    await x("PATCH", one, {"learnerId": ada}, token=admin, json={"role": "boss"}, expect=400)
+    patch = {"displayName": "Nobody"}
+    await x("PATCH", one, {"learnerId": UNKNOWN_ID}, token=admin, json=patch, expect=404, code=7048)
+    self_off = {"status": "inactive"}
+    await x("PATCH", one, {"learnerId": admin_id}, token=admin, json=self_off, expect=409)
+    await x("PATCH", one, {"learnerId": ada}, token=learner, json=patch, expect=403, code=9000)
+    gone = await x("DELETE", one, {"learnerId": ada}, token=admin, expect=200)
+    assert gone.json()["learner"]["isActive"] is False
+    await x("DELETE", one, {"learnerId": admin_id}, token=admin, expect=409, code=7052)
+    await x("DELETE", one, {"learnerId": UNKNOWN_ID}, token=admin, expect=404, code=7048)
+    await x("DELETE", one, {"learnerId": ada}, token=learner, expect=403, code=9000)
+
+    # Courses.
+    courses, course = "/api/v1/courses", "/api/v1/courses/{courseId}"
+    new_course = {"courseName": "OpenAPI basics", "courseType": 1, "duration": 45}
+    c1 = (await x("POST", courses, token=admin, json=new_course, expect=200)).json()["course"]
+    spare = form("courseData", {"courseName": "Spare"})
+    c2 = (await x("POST", courses, token=admin, params=spare, expect=200)).json()["course"]
+    await x("POST", courses, token=admin, json={"courseName": ""}, expect=400, code=7204)
+    await x("POST", courses, token=admin, json={"courseType": 4}, expect=400, code=7204)
+    await x("POST", courses, token=learner, json=new_course, expect=403, code=9000)
+    as_multipart = multipart("courseData", {"duration": None})
+    c2_id = {"courseId": c2["courseId"]}
+    await x("PATCH", course, c2_id, token=admin, **as_multipart, expect=200)
+    await x("PATCH", course, c2_id, token=admin, json={"courseName": None}, expect=400)
+    rename = {"courseName": "Renamed"}
+    await x("PATCH", course, {"courseId": UNKNOWN_ID}, token=admin, json=rename, expect=404)
+    demo_plan = await client.get(fill("/api/v1/learning-plans/{planId}", ids), headers=auth(admin))
+    in_use = demo_plan.json()["learningPlan"]["courses"][0]["courseId"]
+    await x("DELETE", course, {"courseId": in_use}, token=admin, expect=409, code=7052)
+    await x("DELETE", course, c2_id, token=admin, expect=200)
+    await x("DELETE", course, c2_id, token=admin, expect=404, code=7049)
+    await x("DELETE", course, {"courseId": in_use}, token=learner, expect=403, code=9000)
+
+    # Learning plans.
+    plans, plan = "/api/v1/learning-plans", "/api/v1/learning-plans/{planId}"
+    new_plan = {"planName": "OpenAPI plan", "duration": 7, "planAdmins": ["admin@zylker.example"]}
+    made = await x("POST", plans, token=admin, json=new_plan, expect=200)
+    p = {"planId": made.json()["learningPlan"]["planInfo"]["planId"]}
+    bad_plan = form("planData", {"planName": "Bad", "durationType": 9})
+    await x("POST", plans, token=admin, params=bad_plan, expect=400, code=7204)
+    nobody_admin = {"planName": "X", "planAdmins": ["nobody@zylker.example"]}
+    await x("POST", plans, token=admin, json=nobody_admin, expect=404, code=7048)
+    await x("POST", plans, token=learner, json=new_plan, expect=403, code=9000)
+    describe = {"description": "Documented."}
+    await x("PATCH", plan, p, token=admin, data=form("planData", describe), expect=200)
+    await x("PATCH", plan, p, token=admin, json={"planName": None}, expect=400, code=7204)
+    await x("PATCH", plan, {"planId": UNKNOWN_ID}, token=admin, json=describe, expect=404)
+    await x("PATCH", plan, p, token=learner, json=describe, expect=403, code=9000)
+
+    publish, disable = f"{plan}/publish", f"{plan}/disable"
+    plan_courses, roster = f"{plan}/courses", f"{plan}/learners"
+    await x("POST", publish, p, token=admin, expect=409, code=7052)  # no mandatory course
+    await x("PUT", roster, p, token=admin, json=[me], expect=409, code=7052)  # a draft
+    mandatory = [{"courseId": int(c1["courseId"]), "isMandatory": True}]
+    await x("PUT", plan_courses, p, token=admin, json=mandatory, expect=200)
+    twice = {"courses": mandatory * 2}
+    await x("PUT", plan_courses, p, token=admin, json=twice, expect=400, code=7204)
+    unknown_course = {"courses": [{"courseId": int(UNKNOWN_ID)}]}
+    await x("PUT", plan_courses, p, token=admin, json=unknown_course, expect=404, code=7049)
+    await x("PUT", plan_courses, p, token=admin, expect=400, code=7019)
+    await x("POST", publish, p, token=learner, expect=403, code=9000)
+    await x("POST", publish, p, token=admin, expect=200)
+    await x("PUT", plan_courses, p, token=admin, json=[], expect=409, code=7052)
+    await x("POST", publish, {"planId": UNKNOWN_ID}, token=admin, expect=404, code=7049)
+
+    everyone = form("erecnosList", [int(me), "manager@zylker.example"])
+    enrolled = await x("PUT", roster, p, token=admin, params=everyone, expect=200)
+    assert enrolled.json()["enrolled"] == [me, boss]
+    repeat = await x("PUT", roster, p, token=admin, json=[me], expect=200)
+    assert repeat.json()["alreadyEnrolled"] == [me]
+    await x("PUT", roster, p, token=admin, json=["nobody@zylker.example"], expect=404, code=7048)
+    await x("PUT", roster, p, token=admin, json=[me] * 201, expect=422, code=7021)
+    await x("PUT", roster, p, token=admin, json=[], expect=400, code=7204)
+    await x("PUT", roster, p, token=admin, json={"me": me}, expect=400, code=7204)
+    await x("PUT", roster, p, token=admin, expect=400, code=7019)
+    await x("PUT", roster, p, token=learner, json=[me], expect=403, code=9000)
+
+    join = "/api/v1/learners/{learnerId}/learning-plans/{planId}/join"
+    await x("POST", join, {"learnerId": me, **p}, token=learner, expect=200)
+    await x("POST", join, {"learnerId": boss, **p}, token=learner, expect=403, code=9000)
+    await x("POST", join, {"learnerId": me, "planId": UNKNOWN_ID}, token=learner, expect=404)
+    await x("POST", join, {"learnerId": UNKNOWN_ID, **p}, token=admin, expect=404, code=7048)
+
+    # Recording progress, and its history.
+    record = "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress"
+    mine = {"courseId": c1["courseId"], "learnerId": me}
+    progress_key = {"Idempotency-Key": "openapi-progress-1"}
+    half = {"completionPercentage": 50}
+    await x("PUT", record, mine, token=learner, json=half, headers=progress_key, expect=200)
+    done = form("progressData", {"completionStatus": "completed"})
+    await x("PUT", record, mine, token=learner, data=done, expect=200)
+    await x("PUT", record, mine, token=learner, json={"completionPercentage": 40}, expect=409)
+    reset = form("progressData", {"reset": True})
+    await x("PUT", record, mine, token=learner, params=reset, expect=200)
+    contradiction = {"completionPercentage": 100, "completionStatus": "notStarted"}
+    await x("PUT", record, mine, token=learner, json=contradiction, expect=400, code=7204)
+    future = {"completionPercentage": 10, "completionTime": clock.now_ms() + 86_400_000}
+    await x("PUT", record, mine, token=learner, json=future, expect=400, code=7204)
+    await x("PUT", record, mine, token=learner, expect=400, code=7019)
+    theirs = {**mine, "learnerId": boss}
+    await x("PUT", record, theirs, token=learner, json=half, expect=403, code=9000)
+    await x("PUT", record, mine, token=manager, json=half, expect=403, code=7218)
+    not_in = {**mine, "learnerId": admin_id}
+    await x("PUT", record, not_in, token=admin, json=half, expect=404, code=7049)
+    nobody = {**mine, "learnerId": UNKNOWN_ID}
+    await x("PUT", record, nobody, token=admin, json=half, expect=404, code=7048)
+
+    history = "/api/v1/learners/{learnerId}/learning-plans/{planId}/history"
+    events = await x("GET", history, {"learnerId": me, **p}, token=learner, expect=200)
+    kinds = [e["kind"] for e in events.json()["events"]]
+    assert kinds[:2] == ["enrolled", "course_enrolled"] and "reset" in kinds, kinds
+    keys = {e["idempotencyKey"] for e in events.json()["events"]}
+    assert progress_key["Idempotency-Key"] in keys
+
+    # Unenrolling, disabling and deleting.
+    member = f"{plan}/learners/{{learnerId}}"
+    await x("DELETE", member, {**p, "learnerId": "manager@zylker.example"}, token=admin, expect=200)
+    await x("DELETE", member, {**p, "learnerId": boss}, token=admin, expect=404, code=7049)
+    await x("DELETE", member, {**p, "learnerId": UNKNOWN_ID}, token=admin, expect=404, code=7048)
+    await x("DELETE", member, {**p, "learnerId": me}, token=learner, expect=403, code=9000)
+    await x("POST", disable, p, token=admin, expect=200)
+    await x("POST", disable, {"planId": UNKNOWN_ID}, token=admin, expect=404, code=7049)
+    await x("POST", join, {"learnerId": boss, **p}, token=admin, expect=409, code=7052)
+    await x("DELETE", plan, p, token=admin, expect=409, code=7052)  # published
+    draft = await x("POST", plans, token=admin, json={"planName": "Short-lived"}, expect=200)
+    draft_id = {"planId": draft.json()["learningPlan"]["planInfo"]["planId"]}
+    await x("DELETE", plan, draft_id, token=learner, expect=403, code=9000)
+    deleted = await x("DELETE", plan, draft_id, token=admin, expect=200)
+    assert deleted.json()["planId"] == draft_id["planId"]
+    await x("DELETE", plan, draft_id, token=admin, expect=404, code=7049)
+
+    # Every write without a token, and every write seen succeeding and refusing.
+    values = {"learnerId": me, "courseId": c1["courseId"], **p}
+    writes = [(path, verb) for path, verb, op in operations(document) if is_api(op)]
+    writes = [(path, verb) for path, verb in writes if verb != "get"]  # OAuth: tested above
+    for path, verb in writes:
+        await x(verb.upper(), path, values, token=None, expect=401, code=7201)
+    for path, verb in writes:
+        statuses = x.seen[(path, verb)]
+        assert 200 in statuses, f"{verb} {path}: no success checked"
+        assert statuses - {200, 401}, f"{verb} {path}: no refusal checked but 401"
+    seen = set().union(*x.seen.values())
+    assert {400, 401, 403, 404, 409, 413, 422} <= seen
+
+
+async def test_write_bodies_are_documented_in_the_three_forms(document: Doc) -> None:
+    """Each write with a payload documents the JSON body, the form field and the query
+    parameter, all with the same schema, and every write `Idempotency-Key`."""
+    writes = [(p, v, op) for p, v, op in operations(document) if v != "get" and is_api(op)]
+    assert len(writes) >= 16
+    for path, verb, operation in writes:
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert "Idempotency-Key" in headers, f"{verb} {path}"
+        assert 7054 in _codes(operation, "422"), f"{verb} {path}"
+        if "requestBody" not in operation:
+            continue
+        content = operation["requestBody"]["content"]
+        body = content["application/json"]["schema"]
+        queries = [p for p in operation["parameters"] if "content" in p]
+        assert len(queries) == 1, f"{verb} {path}: the payload's query parameter"
+        name = queries[0]["name"]
+        assert queries[0]["content"]["application/json"]["schema"] == body
+        for media in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            assert content[media]["schema"]["properties"][name] == body, f"{verb} {path}"
+            assert content[media]["encoding"][name]["contentType"] == "application/json"
+        assert _codes(operation, "400") >= {7019, 7204}, f"{verb} {path}"
+        assert _codes(operation, "413") == {7053}, f"{verb} {path}"
+
+
+def _codes(operation: Doc, status: str) -> set[int]:
+    response = operation["responses"].get(status)
+    if response is None:
+        return set()
+    return set(response["content"]["application/json"]["schema"]["properties"]["code"]["enum"])
+
+
+async def test_a_write_without_its_database_answers_as_documented(
+    client: httpx.AsyncClient, services: Services, demo: DemoTokens, document: Doc
+) -> None:
+    path = "/api/v1/courses"
+    await client.get(path, headers=auth(demo.admin_token))  # the token is known, then cached
+    await services.db.close()
+    operation = document["paths"][path]["post"]
+    response = await client.post(path, json={"courseName": "X"}, headers=auth(demo.admin_token))
+    assert response.status_code in (500, 503), response.text
+    check(document, path, operation, response)

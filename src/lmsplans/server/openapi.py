@@ -29,6 +29,7 @@ from lmsplans.server.errors import (
     BodyTooLarge,
     ErrorEnvelope,
     ExpiredToken,
+    IdempotencyKeyReused,
     InvalidParameter,
     InvalidScope,
     InvalidToken,
@@ -36,6 +37,7 @@ from lmsplans.server.errors import (
     NoSuchLearner,
     PermissionDenied,
     RateLimited,
+    ServiceUnavailable,
 )
 
 REF = "#/components/schemas/{model}"
@@ -71,6 +73,10 @@ class OperationDoc:
     status: int = 200
     media_type: str = "application/json"
     error_model: type[BaseModel] | None = None  # ErrorEnvelope with this operation's extras
+    # The query parameter and form field that may carry `body` as a JSON document instead.
+    payload: str | None = None
+    # A write (`writes.write_route` sets it): `Idempotency-Key` and its answers.
+    idempotent: bool = False
 
 
 class DocumentedRoute(Route):
@@ -115,8 +121,9 @@ def paging(first_index: int) -> tuple[Param, ...]:
 IDEMPOTENCY_KEY = Param(
     "Idempotency-Key",
     str,
-    "A retry with the same key and body returns the first answer and writes nothing; "
-    "the same key with another body is 422 7054.",
+    "A retry with the same key and request (method, path, query and body) returns the first "
+    "answer again (`Idempotent-Replayed: true`) and writes nothing; the same key with another "
+    "request is 422 7054. 1 to 255 characters (400 7204 otherwise); kept at least 24 hours.",
     location="header",
 )
 
@@ -140,16 +147,26 @@ _HEADERS = {
     "RateLimit-Policy": _header('This API\'s threshold and window, e.g. `"api";q=30;w=60`.'),
     "RateLimit": _header('Calls left and seconds to the reset, e.g. `"api";r=29;t=60`.'),
     "Retry-After": _header("Seconds until the lock ends.", "integer"),
+    # Not always present: referenced from the success answers of writes.
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with "
+        "the same `Idempotency-Key`.",
+        "schema": {"type": "string", "enum": ["true"]},
+        "required": False,
+    },
 }
+_FORM_MEDIA = ("application/x-www-form-urlencoded", "multipart/form-data")
+_HEADER_REF = "#/components/headers/{}"
 
 
 def _headers(status: int, authenticated: bool) -> dict[str, Any]:
     names = ["X-Request-Id"]
-    if authenticated and status != 500:  # a 500 may come before the limiter answered
+    # A 500 or 503 may come before the limiter answered, a 413 from the middleware.
+    if authenticated and status not in (413, 500, 503):
         names += ["RateLimit-Policy", "RateLimit"]
     if status == 429:
         names.append("Retry-After")
-    return {n: {"$ref": f"#/components/headers/{n}"} for n in names}
+    return {n: {"$ref": _HEADER_REF.format(n)} for n in names}
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -173,7 +190,9 @@ def _parameter(param: Param) -> dict[str, Any]:
 def _error_responses(route: DocumentedRoute, doc: OperationDoc) -> dict[str, Any]:
     errors: list[type[ApiError]] = list(doc.errors)
     if route.scope is not None:
-        errors += [InvalidToken, ExpiredToken, InvalidScope, RateLimited]
+        errors += [InvalidToken, ExpiredToken, InvalidScope, RateLimited, ServiceUnavailable]
+    if doc.idempotent:  # an `Idempotency-Key` too long or empty, or reused
+        errors += [InvalidParameter, IdempotencyKeyReused]
     if doc.body is not None:
         errors.append(BodyTooLarge)
     errors.append(ApiError)  # the last-resort 500
@@ -217,16 +236,32 @@ def _operation(route: DocumentedRoute, doc: OperationDoc) -> dict[str, Any]:
         }
         for name in re.findall(r"{(\w+)}", route.path)
     ]
+    params = [_parameter(p) for p in doc.params]
+    if doc.body is not None and doc.payload is not None:
+        params.append(
+            {
+                "name": doc.payload,
+                "in": "query",
+                "required": False,
+                "description": "The payload as a JSON document, Zoho's way, instead of the body.",
+                "content": {"application/json": {"schema": _ref(doc.body)}},
+            }
+        )
+    if doc.idempotent:
+        params.append(_parameter(IDEMPOTENCY_KEY))
+    success_headers = _headers(doc.status, route.scope is not None)
+    if doc.idempotent:
+        success_headers["Idempotent-Replayed"] = {"$ref": _HEADER_REF.format("Idempotent-Replayed")}
     operation: dict[str, Any] = {
         "operationId": route.name,
         "summary": doc.summary,
         "description": doc.description,
         "tags": list(doc.tags),
-        "parameters": path_params + [_parameter(p) for p in doc.params],
+        "parameters": path_params + params,
         "responses": {
             str(doc.status): {
                 "description": doc.summary,
-                "headers": _headers(doc.status, route.scope is not None),
+                "headers": success_headers,
                 "content": success_content,
             },
             **_error_responses(route, doc),
@@ -237,9 +272,25 @@ def _operation(route: DocumentedRoute, doc: OperationDoc) -> dict[str, Any]:
         operation["security"] = [{SECURITY_SCHEME: []}]
         operation["description"] = f"{doc.description}\n\nScope: `{scope}` (or `.ALL`).".lstrip()
     if doc.body is not None:
+        content: dict[str, Any] = {media: {"schema": _ref(doc.body)} for media in doc.body_media}
+        if doc.payload is not None:  # the same JSON document in a form field
+            field = {
+                "type": "object",
+                "properties": {doc.payload: _ref(doc.body)},
+                "required": [doc.payload],
+            }
+            encoding = {doc.payload: {"contentType": "application/json"}}
+            for media in _FORM_MEDIA:
+                content[media] = {"schema": field, "encoding": encoding}
+            operation["description"] = (
+                f"{operation['description']}\n\nThe payload is a JSON body, or the same JSON "
+                f"document in the `{doc.payload}` query parameter or form field; without one "
+                f"it is 400 7019."
+            ).lstrip()
         operation["requestBody"] = {
-            "required": doc.body_required,
-            "content": {media: {"schema": _ref(doc.body)} for media in doc.body_media},
+            # Optional in the body when the query parameter may carry it instead.
+            "required": doc.body_required and doc.payload is None,
+            "content": content,
         }
     return operation
 

@@ -14,6 +14,7 @@ and the same key with a different request is 422 7054.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import orjson
@@ -32,6 +33,7 @@ from lmsplans.server.errors import (
 )
 from lmsplans.server.http import Call, api_route
 from lmsplans.server.idempotency import service as idempotency
+from lmsplans.server.openapi import OperationDoc
 
 T = TypeVar("T")
 WriteHandler = Callable[[Call, Connection], Awaitable[Response]]
@@ -45,9 +47,11 @@ async def raw_payload(request: Request, name: str) -> Any | None:
     content_type = request.headers.get("content-type", "")
     document: str | bytes | None = request.query_params.get(name)
     if document is None and content_type.startswith(_FORM_TYPES):
-        field = (await request.form()).get(name)
+        # A form body holds fields, never a JSON document of its own.
+        async with request.form() as form:
+            field = form.get(name)
         document = field if isinstance(field, str) else None
-    if document is None:
+    elif document is None:
         body = await request.body()
         if body.strip():
             document = body
@@ -99,6 +103,7 @@ def write_route(
     method: str,
     operation: Operation,
     name: str | None = None,
+    doc: OperationDoc | None = None,
 ) -> Route:
     """An authenticated, rate-limited, transactional and idempotent `/api/v1` write."""
 
@@ -117,6 +122,8 @@ def write_route(
         principal, now_ms = call.principal, call.now_ms()
         async with call.db.transaction() as conn:
             if key is not None:
+                # Concurrent retries wait for the first to commit, then answer its response.
+                await conn.lock(idempotency.lock_key(principal.org_id, principal.user_id, key))
                 stored = await idempotency.find(
                     conn,
                     org_id=principal.org_id,
@@ -147,4 +154,11 @@ def write_route(
                 )
         return response
 
-    return api_route(path, run, method=method, operation=operation, name=name or handler.__name__)
+    return api_route(
+        path,
+        run,
+        method=method,
+        operation=operation,
+        name=name or handler.__name__,
+        doc=None if doc is None else replace(doc, idempotent=True),
+    )

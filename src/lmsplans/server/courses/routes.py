@@ -7,10 +7,24 @@ from starlette.routing import Route
 
 from lmsplans.server.auth.schemas import Operation
 from lmsplans.server.courses import service
-from lmsplans.server.courses.schemas import CourseIn, CoursePatch, course_record
+from lmsplans.server.courses.schemas import (
+    CourseIn,
+    CourseOne,
+    CoursePatch,
+    CoursesPage,
+    course_record,
+)
 from lmsplans.server.db import Connection
+from lmsplans.server.errors import (
+    Conflict,
+    InvalidParameter,
+    MissingParameter,
+    NoSuchRecord,
+    PermissionDenied,
+)
 from lmsplans.server.http import Call, api_route, ok, page_of
 from lmsplans.server.learners.service import ensure_admin
+from lmsplans.server.openapi import PAGING_ERRORS, OperationDoc, paging
 from lmsplans.server.writes import payload, write_route
 
 
@@ -75,14 +89,71 @@ async def delete_course(call: Call, conn: Connection) -> Response:
     return ok({"course": course_record(row)}, "Course deleted successfully")
 
 
+_TAGS = ("Courses",)
+_BAD_PAYLOAD = (MissingParameter, InvalidParameter)
+
 routes: list[Route] = [
-    write_route("/api/v1/courses", create_course, method="POST", operation=Operation.CREATE),
-    api_route("/api/v1/courses", list_courses),
-    api_route("/api/v1/courses/{courseId}", read_course),
     write_route(
-        "/api/v1/courses/{courseId}", update_course, method="PATCH", operation=Operation.UPDATE
+        "/api/v1/courses",
+        create_course,
+        method="POST",
+        operation=Operation.CREATE,
+        doc=OperationDoc(
+            "Create a course",
+            CourseOne,
+            description="Admins only.",
+            tags=_TAGS,
+            body=CourseIn,
+            payload="courseData",
+            errors=(*_BAD_PAYLOAD, PermissionDenied),
+        ),
+    ),
+    api_route(
+        "/api/v1/courses",
+        list_courses,
+        doc=OperationDoc(
+            "The organisation's courses",
+            CoursesPage,
+            description="Oldest first; deleted courses are not listed.",
+            tags=_TAGS,
+            params=paging(1),
+            errors=PAGING_ERRORS,
+        ),
+    ),
+    api_route(
+        "/api/v1/courses/{courseId}",
+        read_course,
+        doc=OperationDoc("One course", CourseOne, tags=_TAGS, errors=(NoSuchRecord,)),
     ),
     write_route(
-        "/api/v1/courses/{courseId}", delete_course, method="DELETE", operation=Operation.DELETE
+        "/api/v1/courses/{courseId}",
+        update_course,
+        method="PATCH",
+        operation=Operation.UPDATE,
+        doc=OperationDoc(
+            "Update a course",
+            CourseOne,
+            description="Admins only. Absent fields stay as they are; `duration: null` "
+            "clears the duration.",
+            tags=_TAGS,
+            body=CoursePatch,
+            payload="courseData",
+            errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchRecord),
+        ),
+    ),
+    write_route(
+        "/api/v1/courses/{courseId}",
+        delete_course,
+        method="DELETE",
+        operation=Operation.DELETE,
+        doc=OperationDoc(
+            "Delete a course",
+            CourseOne,
+            description="Admins only; answers the course as it was. Refused (409 7052) while "
+            "a published plan uses it; it leaves the draft plans that had it. Learners' "
+            "progress in it is kept.",
+            tags=_TAGS,
+            errors=(PermissionDenied, NoSuchRecord, Conflict),
+        ),
     ),
 ]

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lmsplans.server.progress.schemas import Envelope, EpochMs, ZohoId, ZohoRecord
+
 # 1 self-paced, 2 blended (classroom), 3 e-material.
 CourseType = Literal[1, 2, 3]
 # Course types whose learners may record their own progress; blended courses need an admin.
@@ -37,3 +39,26 @@ def course_record(row: Any) -> dict[str, Any]:
         "createdTime": str(row["created_time"]),
         "modifiedTime": str(row["modified_time"]),
     }
+
+
+# --- The documented shapes (OpenAPI components) ----------------------------------------------
+
+
+class CourseRecord(ZohoRecord):
+    """A course (`course_record`)."""
+
+    courseId: ZohoId
+    courseName: str
+    courseType: Literal["1", "2", "3"] = Field(description="1 self-paced, 2 blended, 3 e-material")
+    duration: str = Field(pattern=r"^([0-9]+|null)$", description='Minutes; "null" when unset')
+    createdTime: EpochMs
+    modifiedTime: EpochMs
+
+
+class CoursesPage(Envelope):
+    courses: list[CourseRecord]
+    isNextAvailable: bool
+
+
+class CourseOne(Envelope):
+    course: CourseRecord

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+
+from lmsplans.server.progress.schemas import Envelope, EpochMs, OptionalId, ZohoId, ZohoRecord
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 RoleName = Literal["admin", "manager", "learner"]
@@ -52,3 +54,44 @@ def learner_record(row: Any) -> dict[str, Any]:
         "createdTime": str(row["created_time"]),
         "modifiedTime": str(row["modified_time"]),
     }
+
+
+# --- The documented shapes (OpenAPI components) ----------------------------------------------
+
+
+LearnerBatch = Annotated[list[LearnerIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class LearnersPayload(RootModel[LearnerIn | LearnerBatch]):
+    """`learnerData`: one learner, or a list of 1 to 200 created together, all or none
+    (more is 422 7021)."""
+
+    root: LearnerIn | LearnerBatch
+
+
+class LearnerRecord(ZohoRecord):
+    """A learner (`learner_record`)."""
+
+    userId: ZohoId = Field(description="The learner's erecno")
+    zuid: ZohoId
+    employeeId: str
+    emailId: str
+    displayName: str
+    role: RoleName
+    managerId: OptionalId
+    isActive: bool = Field(description="false once deactivated (DELETE)")
+    createdTime: EpochMs
+    modifiedTime: EpochMs
+
+
+class LearnersPage(Envelope):
+    learners: list[LearnerRecord]
+    isNextAvailable: bool
+
+
+class LearnersCreated(Envelope):
+    learners: list[LearnerRecord] = Field(description="In the order they were sent")
+
+
+class LearnerOne(Envelope):
+    learner: LearnerRecord

@@ -11,6 +11,7 @@ from starlette.routing import Route
 from lmsplans.server.auth.schemas import Operation, Role
 from lmsplans.server.db import Connection
 from lmsplans.server.errors import (
+    Conflict,
     InvalidParameter,
     LimitExceeded,
     MissingParameter,
@@ -26,8 +27,15 @@ from lmsplans.server.plans.schemas import (
     MAX_ENROL_BATCH,
     PLAN_INFO_COLUMNS,
     ErecnoRef,
+    ErecnosList,
+    LearnersEnrolled,
+    LearnerUnenrolled,
     PlanCoursesIn,
+    PlanCoursesPayload,
+    PlanDeleted,
+    PlanDetailOne,
     PlanIn,
+    PlanJoined,
     PlanPatch,
     PlansPage,
     RosterPage,
@@ -340,6 +348,8 @@ async def enrol_learners(call: Call, conn: Connection) -> Response:
     )
     enrolled, already = [], []
     key = call.request.headers.get("idempotency-key")
+    for learner_id in sorted(set(learner_ids)):  # ascending, so two batches never deadlock
+        await conn.lock(learner_id)
     for learner_id in dict.fromkeys(learner_ids):
         if await service.active_enrolment(conn, plan_id=plan["plan_id"], learner_id=learner_id):
             already.append(str(learner_id))
@@ -411,49 +421,159 @@ async def join_plan(call: Call, conn: Connection) -> Response:
     )
 
 
+_TAGS = ("Learning plans",)
+_BAD_PAYLOAD = (MissingParameter, InvalidParameter)
+# The plan in the path, managed by an admin of the organisation or of the plan.
+_MANAGED = (NoSuchRecord, PermissionDenied)
+
 management_routes: list[Route] = [
-    write_route("/api/v1/learning-plans", create_plan, method="POST", operation=Operation.CREATE),
-    api_route("/api/v1/learning-plans/{planId}", read_plan),
     write_route(
-        "/api/v1/learning-plans/{planId}", update_plan, method="PATCH", operation=Operation.UPDATE
+        "/api/v1/learning-plans",
+        create_plan,
+        method="POST",
+        operation=Operation.CREATE,
+        doc=OperationDoc(
+            "Create a learning plan (a draft)",
+            PlanDetailOne,
+            description="Admins only; the caller owns the plan. An unknown learner in "
+            "`planAdmins` is 404 7048.",
+            tags=_TAGS,
+            body=PlanIn,
+            payload="planData",
+            errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchLearner),
+        ),
+    ),
+    api_route(
+        "/api/v1/learning-plans/{planId}",
+        read_plan,
+        doc=OperationDoc(
+            "One learning plan, with its courses and admins",
+            PlanDetailOne,
+            description="Drafts are visible to admins only (404 7049 for anyone else).",
+            tags=_TAGS,
+            errors=(NoSuchRecord,),
+        ),
     ),
     write_route(
-        "/api/v1/learning-plans/{planId}", delete_plan, method="DELETE", operation=Operation.DELETE
+        "/api/v1/learning-plans/{planId}",
+        update_plan,
+        method="PATCH",
+        operation=Operation.UPDATE,
+        doc=OperationDoc(
+            "Update a learning plan",
+            PlanDetailOne,
+            description="Admins and the plan's admins. Absent fields stay as they are; "
+            "`planAdmins` replaces the plan admins (an unknown learner is 404 7048).",
+            tags=_TAGS,
+            body=PlanPatch,
+            payload="planData",
+            errors=(*_BAD_PAYLOAD, *_MANAGED, NoSuchLearner),
+        ),
+    ),
+    write_route(
+        "/api/v1/learning-plans/{planId}",
+        delete_plan,
+        method="DELETE",
+        operation=Operation.DELETE,
+        doc=OperationDoc(
+            "Delete a draft learning plan",
+            PlanDeleted,
+            description="Admins only. A published plan is 409 7052: disable it instead.",
+            tags=_TAGS,
+            errors=(*_MANAGED, Conflict),
+        ),
     ),
     write_route(
         "/api/v1/learning-plans/{planId}/publish",
         publish_plan,
         method="POST",
         operation=Operation.UPDATE,
+        doc=OperationDoc(
+            "Publish a learning plan",
+            PlanDetailOne,
+            description="Admins and the plan's admins. A plan without a mandatory course is "
+            "409 7052; publishing a published plan changes nothing.",
+            tags=_TAGS,
+            errors=(*_MANAGED, Conflict),
+        ),
     ),
     write_route(
         "/api/v1/learning-plans/{planId}/disable",
         disable_plan,
         method="POST",
         operation=Operation.UPDATE,
+        doc=OperationDoc(
+            "Disable a learning plan",
+            PlanDetailOne,
+            description="Admins and the plan's admins. No new enrolments; enrolments and "
+            "history stay.",
+            tags=_TAGS,
+            errors=_MANAGED,
+        ),
     ),
     write_route(
         "/api/v1/learning-plans/{planId}/courses",
         set_plan_courses,
         method="PUT",
         operation=Operation.UPDATE,
+        doc=OperationDoc(
+            "Set a learning plan's courses",
+            PlanDetailOne,
+            description="Admins and the plan's admins. Replaces the whole list: each course "
+            "with its `level`, `isMandatory` and `isLocked`. Enrolled learners are enrolled "
+            "in the new courses and their incomplete enrolments measured again; completed "
+            "ones stay completed. An unknown course is 404 7049, a course twice 400 7204, a "
+            "published plan left without a mandatory course 409 7052.",
+            tags=_TAGS,
+            body=PlanCoursesPayload,
+            payload="courses",
+            errors=(*_BAD_PAYLOAD, *_MANAGED, Conflict),
+        ),
     ),
     write_route(
         "/api/v1/learning-plans/{planId}/learners",
         enrol_learners,
         method="PUT",
         operation=Operation.UPDATE,
+        doc=OperationDoc(
+            "Enrol learners in a learning plan",
+            LearnersEnrolled,
+            description="Admins and the plan's admins; up to 200 learners (more is 422 "
+            "7021). Learners already enrolled are left as they are. A draft or disabled plan "
+            "is 409 7052; an unknown learner 404 7048 (nobody is enrolled).",
+            tags=_TAGS,
+            body=ErecnosList,
+            payload="erecnosList",
+            errors=(*_BAD_PAYLOAD, *_MANAGED, NoSuchLearner, Conflict, LimitExceeded),
+        ),
     ),
     write_route(
         "/api/v1/learning-plans/{planId}/learners/{learnerId}",
         unenrol_learner,
         method="DELETE",
         operation=Operation.DELETE,
+        doc=OperationDoc(
+            "Unenrol a learner from a learning plan",
+            LearnerUnenrolled,
+            description="Admins and the plan's admins. The enrolment, its progress and "
+            "history are kept. A learner not in the plan is 404 7049.",
+            tags=_TAGS,
+            errors=(*_MANAGED, NoSuchLearner),
+        ),
     ),
     write_route(
         "/api/v1/learners/{learnerId}/learning-plans/{planId}/join",
         join_plan,
         method="POST",
         operation=Operation.CREATE,
+        doc=OperationDoc(
+            "Join a learning plan",
+            PlanJoined,
+            description="The learner joins a published plan, enrolling themself if needed "
+            "(a disabled plan is 409 7052 then); joining twice changes nothing. Admins may "
+            "join a learner on their behalf; anyone else only themself (403 9000).",
+            tags=_TAGS,
+            errors=(NoSuchLearner, PermissionDenied, NoSuchRecord, Conflict),
+        ),
     ),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
 from lmsplans.server.progress.schemas import (
     Digits,
@@ -14,6 +14,7 @@ from lmsplans.server.progress.schemas import (
     UserInfo,
     ZohoId,
     ZohoRecord,
+    ZohoTime,
 )
 
 # The columns `plan_info` reads, for queries that select a plan (table alias `p`).
@@ -206,3 +207,70 @@ class RosterPage(Envelope):
     learners: list[RosterMember]
     summary: RosterSummary
     isNextAvailable: bool
+
+
+# --- The documented management shapes --------------------------------------------------------
+
+
+PlanCourseList = Annotated[list[PlanCourseIn], Field(max_length=500)]
+
+
+class PlanCoursesPayload(RootModel[PlanCoursesIn | PlanCourseList]):
+    """`courses`: `{"courses": [...]}` or the bare list; it replaces the plan's courses."""
+
+    root: PlanCoursesIn | PlanCourseList
+
+
+class ErecnosList(RootModel[list[str | int]]):
+    """`erecnosList`: the learners to enrol."""
+
+    root: list[str | int] = Field(
+        min_length=1,
+        max_length=MAX_ENROL_BATCH,
+        description="userIds (erecnos), zuids or email addresses; more than 200 is 422 7021.",
+    )
+
+
+class PlanCourse(ZohoRecord):
+    courseId: ZohoId
+    courseName: str
+    courseType: Literal["1", "2", "3"] = Field(description="1 self-paced, 2 blended, 3 e-material")
+    level: Digits
+    isMandatory: bool
+    isLocked: bool = Field(description="Locked until the previous level is complete")
+
+
+class PlanDetail(ZohoRecord):
+    """A plan with its description, courses and admins (`plan_detail`)."""
+
+    planInfo: PlanInfo
+    description: str
+    publishedTime: ZohoTime
+    modifiedTime: EpochMs
+    planAdmins: list[ZohoId] = Field(description="The plan admins' userIds")
+    courses: list[PlanCourse] = Field(description="By level, in the order they were set")
+
+
+class PlanDetailOne(Envelope):
+    learningPlan: PlanDetail
+
+
+class PlanDeleted(Envelope):
+    planId: ZohoId
+
+
+class LearnersEnrolled(Envelope):
+    planId: ZohoId
+    enrolled: list[ZohoId] = Field(description="The userIds enrolled now")
+    alreadyEnrolled: list[ZohoId] = Field(description="The userIds left as they were")
+
+
+class LearnerUnenrolled(Envelope):
+    planId: ZohoId
+    userId: ZohoId
+
+
+class PlanJoined(Envelope):
+    planId: ZohoId
+    userId: ZohoId
+    planuserId: ZohoId = Field(description="The enrolment's id")

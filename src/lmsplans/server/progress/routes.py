@@ -11,7 +11,13 @@ from lmsplans.server.auth.schemas import Operation, Role
 from lmsplans.server.courses.schemas import SELF_RECORDED_TYPES
 from lmsplans.server.courses.service import course_row
 from lmsplans.server.db import Connection
-from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord, PermissionDenied
+from lmsplans.server.errors import (
+    Conflict,
+    InvalidParameter,
+    MissingParameter,
+    NoSuchRecord,
+    PermissionDenied,
+)
 from lmsplans.server.http import Call, api_route, ok, page_of
 from lmsplans.server.learners.service import (
     LEARNER_COLUMNS,
@@ -125,9 +131,10 @@ async def learner_plan_courses_progress(call: Call) -> Response:
     return ok({"courses": window, "isNextAvailable": more}, "Courses fetched successfully")
 
 
+# `progress_status`: the learner columns have a `status` too (PostgreSQL answers the last).
 _COURSE_PROGRESS_COLUMNS = f"""
-    c.id AS course_id, c.name AS course_name, c.course_type, cp.status, cp.percentage,
-    cp.enrolled_time, cp.completed_time, {LEARNER_COLUMNS}"""
+    c.id AS course_id, c.name AS course_name, c.course_type, cp.status AS progress_status,
+    cp.percentage, cp.enrolled_time, cp.completed_time, {LEARNER_COLUMNS}"""
 
 
 def course_progress_record(row: Any) -> dict[str, Any]:
@@ -139,7 +146,7 @@ def course_progress_record(row: Any) -> dict[str, Any]:
         "userId": str(row["id"]),
         "emailId": row["email"],
         "displayName": row["display_name"],
-        "completionStatus": row["status"],
+        "completionStatus": row["progress_status"],
         "completionPercentage": str(row["percentage"]),
         "enrolledDate": zoho_time(row["enrolled_time"]),
         "completionDate": zoho_time(row["completed_time"]),
@@ -307,6 +314,9 @@ async def record_progress(call: Call, conn: Connection) -> Response:
             raise PermissionDenied(
                 "Permission denied: progress in a blended course is recorded by an admin"
             )
+    # Writes for one learner are serialised, so the state read here is still the state
+    # when this transaction writes (PostgreSQL runs transactions side by side).
+    await conn.lock(learner.id)
     current = await course_state(conn, learner_id=learner.id, course_id=course["id"])
     if current is None:
         raise NoSuchRecord("No record for the given id: the learner is not in this course")
@@ -391,6 +401,37 @@ write_routes: list[Route] = [
         record_progress,
         method="PUT",
         operation=Operation.UPDATE,
+        doc=OperationDoc(
+            "Record a learner's progress in a course",
+            schemas.CourseProgressOne,
+            description="Admins record anyone's progress in the organisation; learners and "
+            "managers their own, in self-paced and e-material courses (403 9000 otherwise). "
+            "A learner not in the course is 404 7049, a time in the future 400 7204. A "
+            "completed course goes back only through `reset: true` (409 7052 otherwise).",
+            tags=_TAGS,
+            body=ProgressIn,
+            payload="progressData",
+            errors=(
+                MissingParameter,
+                InvalidParameter,
+                *LEARNER_ERRORS,
+                NoSuchRecord,
+                Conflict,
+            ),
+        ),
     ),
-    api_route("/api/v1/learners/{learnerId}/learning-plans/{planId}/history", plan_history),
+    api_route(
+        "/api/v1/learners/{learnerId}/learning-plans/{planId}/history",
+        plan_history,
+        doc=OperationDoc(
+            "The history of a learner in one learning plan",
+            schemas.HistoryPage,
+            description="Every event of the learner's enrolment in the plan and of their "
+            "progress in its courses, oldest first: who, from where, when, with which "
+            "`Idempotency-Key`, and the state before and after.",
+            tags=_TAGS,
+            params=paging(1),
+            errors=(*PAGING_ERRORS, *LEARNER_ERRORS, NoSuchRecord),
+        ),
+    ),
 ]

@@ -105,6 +105,9 @@ ZohoTime = Annotated[
     Field(pattern=r"^([0-9]+|null)$", description='Epoch milliseconds; "null" when absent'),
 ]
 Percent = Annotated[str, Field(pattern=r"^(100|[1-9]?[0-9])$", description="0 to 100")]
+OptionalId = Annotated[
+    str, Field(pattern=r"^([0-9]+|null)$", description='A decimal id; "null" when absent')
+]
 
 
 class ZohoRecord(BaseModel):
@@ -185,3 +188,34 @@ class CourseProgressPage(Envelope):
 
 class CourseProgressOne(Envelope):
     courseProgress: CourseProgressRecord
+
+
+EventKind = Literal[
+    "course_enrolled",
+    "course_progress",
+    "reset",
+    "enrolled",
+    "joined",
+    "plan_completed",
+    "unenrolled",
+]
+
+
+class HistoryEvent(ZohoRecord):
+    """One change to an enrolment or to course progress (`event_record`)."""
+
+    eventId: ZohoId = Field(description="Increasing: the events' order")
+    kind: EventKind
+    planId: OptionalId = Field(description='The plan; "null" for a course event')
+    courseId: OptionalId = Field(description='The course; "null" for a plan event')
+    actorId: OptionalId = Field(description='Who made the change; "null" for the system')
+    source: str = Field(description="Where the change came from: api, demo, ...")
+    idempotencyKey: str = Field(description='The write\'s Idempotency-Key; "null" without one')
+    before: dict[str, Any] | None = Field(description="The state before; null when new")
+    after: dict[str, Any] | None = Field(description="The state after")
+    time: EpochMs
+
+
+class HistoryPage(Envelope):
+    events: list[HistoryEvent]
+    isNextAvailable: bool
