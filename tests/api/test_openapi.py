@@ -309,7 +309,8 @@ async def test_documented_query_parameters_are_the_ones_read(
         if not is_api(operation):
             continue
         reads_of_query.clear()
-        response = await client.get(fill(path, ids), headers=headers)
+        # A query string of some other name: with none at all, handlers need read nothing.
+        response = await client.get(fill(path, ids) + "?unrelated=1", headers=headers)
         assert response.status_code == 200, f"{path}: read {reads_of_query}: {response.text}"
         documented = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
         assert set(reads_of_query) == documented, path

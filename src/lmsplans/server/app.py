@@ -8,16 +8,15 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
 from lmsplans.server import db as database
 from lmsplans.server import openapi
 from lmsplans.server.auth import routes as auth_routes
-from lmsplans.server.auth.cache import TokenCache
+from lmsplans.server.cache import VersionedCache
 from lmsplans.server.clock import Clock
 from lmsplans.server.courses import routes as course_routes
-from lmsplans.server.errors import EXCEPTION_HANDLERS
 from lmsplans.server.http import Services
 from lmsplans.server.learners import routes as learner_routes
 from lmsplans.server.middleware import Metrics, RequestContextMiddleware
@@ -42,6 +41,19 @@ def all_routes() -> list[BaseRoute]:
         *ops_routes.routes,
         *openapi.routes,
     ]
+
+
+class Application(Starlette):
+    """Starlette, with our request-context middleware as the whole middleware stack.
+
+    That middleware answers every error in the documented envelope (`errors.response_for`),
+    so Starlette's own error and exception layers would only add two hops to every request.
+    """
+
+    outermost: RequestContextMiddleware
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return self.outermost
 
 
 def make_limiter(settings: Settings, clock: Clock) -> Limiter:
@@ -79,7 +91,7 @@ def create_app(
             db=db,
             limiter=active_limiter,
             clock=clock,
-            tokens=TokenCache(ttl_seconds=settings.token_cache_seconds, clock=clock.monotonic),
+            cache=VersionedCache(max_entries=settings.cache_entries),
         )
         try:
             yield
@@ -88,15 +100,9 @@ def create_app(
             if limiter is None:
                 await active_limiter.close()
 
-    app = Starlette(
-        routes=all_routes(),
-        middleware=[
-            Middleware(
-                RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics
-            )
-        ],
-        exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=lifespan,
+    app = Application(routes=all_routes(), lifespan=lifespan)
+    app.outermost = RequestContextMiddleware(
+        app.router, max_body_bytes=settings.max_body_bytes, metrics=metrics
     )
     app.state.metrics = metrics
     app.state.openapi_json = openapi.document_json(app.routes)

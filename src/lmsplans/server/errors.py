@@ -170,14 +170,8 @@ def unexpected_error_response(exc: BaseException, request_id: str) -> Response:
     return error_response(ApiError(), request_id)
 
 
-async def handle_api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return error_response(exc, request_id_of(request))
-
-
-async def handle_http_exception(request: Request, exc: Exception) -> Response:
-    """Errors raised by the framework itself: unknown path, wrong method."""
-    assert isinstance(exc, HTTPException)
+def api_error_of(exc: HTTPException) -> ApiError:
+    """Errors raised by the framework itself: unknown path, wrong method, unparsable body."""
     error: ApiError
     if exc.status_code == 404:
         error = UnknownPath()
@@ -188,7 +182,13 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     else:
         error = ApiError(str(exc.detail))
         error.status = exc.status_code
-    return error_response(error, request_id_of(request))
+    return error
 
 
-EXCEPTION_HANDLERS = {ApiError: handle_api_error, HTTPException: handle_http_exception}
+def response_for(exc: Exception, request_id: str) -> Response:
+    """The envelope answering any exception that reached the outermost layer."""
+    if isinstance(exc, ApiError):
+        return error_response(exc, request_id)
+    if isinstance(exc, HTTPException):
+        return error_response(api_error_of(exc), request_id)
+    return unexpected_error_response(exc, request_id)

@@ -8,7 +8,7 @@ answers. Routes are authenticated by default; `public=True` is the reviewed opt-
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +16,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from lmsplans.server.auth import service as auth_service
-from lmsplans.server.auth.cache import TokenCache
 from lmsplans.server.auth.schemas import Operation, Principal
+from lmsplans.server.cache import VersionedCache
 from lmsplans.server.clock import Clock
 from lmsplans.server.db import Database
 from lmsplans.server.errors import (
@@ -51,7 +52,7 @@ class Services:
     db: Database
     limiter: Limiter
     clock: Clock
-    tokens: TokenCache
+    cache: VersionedCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,7 @@ class Call:
     request: Request
     principal: Principal
     services: Services
+    version: int  # the data version read at the start of the call
 
     @property
     def db(self) -> Database:
@@ -68,6 +70,13 @@ class Call:
 
     def now_ms(self) -> int:
         return self.services.clock.now_ms()
+
+    def cached(self, key: Hashable) -> Any | None:
+        """A value kept at this call's data version (see `lmsplans.server.cache`)."""
+        return self.services.cache.get(key)
+
+    def keep(self, key: Hashable, value: Any) -> None:
+        self.services.cache.put(key, value, version=self.version)
 
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])
@@ -106,6 +115,19 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+class AsgiEndpoint:
+    """A request handler as a plain ASGI app, so Starlette calls it directly: every `/api/v1`
+    handler answers all its errors itself, and the generic wrapping Starlette gives function
+    endpoints (its exception-handler layer) would only cost time on the hot path."""
+
+    def __init__(self, respond: Callable[[Request], Awaitable[Response]]) -> None:
+        self.respond = respond
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.respond(Request(scope, receive))
+        await response(scope, receive, send)
+
+
 def api_route(
     path: str,
     handler: Handler,
@@ -123,31 +145,31 @@ def api_route(
         decision: Decision | None = None
         try:
             try:
+                version = await services.db.data_version()
+                services.cache.sync(version)
                 token = auth_service.token_from_header(request.headers.get("authorization"))
                 now_ms = services.clock.now_ms()
-                cached = services.tokens.get(token, now_ms=now_ms)
-                if cached is None:
+                principal = services.cache.get(("token", token))
+                if principal is None or principal.expires_ms <= now_ms:
                     async with services.db.read() as conn:
                         principal = await auth_service.authenticate(
                             conn, token=token, now_ms=now_ms
                         )
-                    services.tokens.put(token, principal, expires_ms=principal.expires_ms)
-                else:
-                    principal = cached
+                    services.cache.put(("token", token), principal, version=version)
             except ApiError:
                 # Bad tokens count per client address, so tokens cannot be guessed at speed.
                 decision = await services.limiter.hit(f"addr:{client_address(request)}:{api}")
                 if not decision.allowed:
-                    raise RateLimited(headers=decision.headers()) from None
+                    raise RateLimited() from None
                 raise
             decision = await services.limiter.hit(f"{principal.org_id}:{principal.user_id}:{api}")
             if not decision.allowed:
-                raise RateLimited(headers=decision.headers())
+                raise RateLimited()
             if not principal.allows(operation):
                 raise InvalidScope(
                     f"Invalid OAuth scope: this API needs ZOHOPEOPLE.training.{operation.value}"
                 )
-            response = await handler(Call(request, principal, services))
+            response = await handler(Call(request, principal, services, version))
         except ApiError as error:
             response = error_response(error, request_id_of(request))
         except Exception as exc:
@@ -160,12 +182,17 @@ def api_route(
                 )
             else:
                 response = unexpected_error_response(exc, request_id_of(request))
-        if decision is not None:
-            response.headers.update(decision.headers())
+        if decision is not None:  # RateLimit fields, and Retry-After on a refusal
+            response.raw_headers.extend(decision.raw_headers())
         return response
 
     return DocumentedRoute(
-        path, endpoint, methods=[method], name=name or handler.__name__, doc=doc, scope=operation
+        path,
+        AsgiEndpoint(endpoint),
+        methods=[method],
+        name=name or handler.__name__,
+        doc=doc,
+        scope=operation,
     )
 
 
@@ -217,6 +244,8 @@ def page_of(request: Request, *, first_index: int) -> Page:
     `first_index` is 0 where Zoho's documentation defaults `startIndex` to 0, and 1 where it
     defaults it to 1 (there 0 is accepted as the first record too).
     """
+    if not request.scope["query_string"]:
+        return Page(offset=0, limit=DEFAULT_LIMIT)
     start = _non_negative_int(request, "startIndex")
     limit = _non_negative_int(request, "limit", "Limit")
     if limit is None:

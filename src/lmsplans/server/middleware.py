@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lmsplans.server.errors import BodyTooLarge, error_response, unexpected_error_response
+from lmsplans.server.errors import BodyTooLarge, error_response, response_for
 
+_NO_HANDLERS: tuple[dict[Any, Any], dict[Any, Any]] = ({}, {})
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
@@ -32,6 +34,16 @@ class Metrics:
             registry=self.registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        """Count one answer; the labelled children are looked up once per (route, status)."""
+        children = self._children.get((route, status))
+        if children is None:
+            children = (self.requests.labels(route, str(status)), self.latency.labels(route))
+            self._children[(route, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 class RequestContextMiddleware:
@@ -50,6 +62,8 @@ class RequestContextMiddleware:
             return
         request_id = _request_id(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        # Every exception is answered here (`errors.response_for`), none by Starlette.
+        scope["starlette.exception_handlers"] = _NO_HANDLERS
         header = (b"x-request-id", request_id.encode())
         started = False
         status = 500
@@ -76,15 +90,11 @@ class RequestContextMiddleware:
         except Exception as exc:
             if started:
                 raise
-            if isinstance(exc, BodyTooLarge):
-                await error_response(exc, request_id)(scope, receive, send_with_id)
-            else:
-                await unexpected_error_response(exc, request_id)(scope, receive, send_with_id)
+            await response_for(exc, request_id)(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            self.metrics.requests.labels(template, str(status)).inc()
-            self.metrics.latency.labels(template).observe(time.perf_counter() - begun)
+            self.metrics.observe(template, status, time.perf_counter() - begun)
 
 
 def _request_id(scope: Scope) -> str:

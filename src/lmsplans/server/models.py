@@ -1,5 +1,6 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
+from lmsplans.server import cache as cache_models
 from lmsplans.server.auth import models as auth_models
 from lmsplans.server.courses import models as course_models
 from lmsplans.server.db import metadata
@@ -10,6 +11,7 @@ from lmsplans.server.progress import models as progress_models
 
 __all__ = [
     "auth_models",
+    "cache_models",
     "course_models",
     "idempotency_models",
     "learner_models",

@@ -40,6 +40,10 @@ class Decision:
             headers["Retry-After"] = str(self.retry_after)
         return headers
 
+    def raw_headers(self) -> list[tuple[bytes, bytes]]:
+        """The same fields, encoded, to append to a response without re-reading its headers."""
+        return [(name.lower().encode(), value.encode()) for name, value in self.headers().items()]
+
 
 class Limiter(Protocol):
     async def hit(self, key: str) -> Decision:

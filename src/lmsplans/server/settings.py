@@ -48,11 +48,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         default=32, ge=1, description="PostgreSQL connections per server process."
     )
-    token_cache_seconds: float = Field(
-        default=1.0,
+    cache_entries: int = Field(
+        default=50_000,
         ge=0,
-        description="How long a process trusts a token it checked; revocations elsewhere "
-        "are seen within this time.",
+        description="Tokens, learners and answers a process keeps between writes (0: none).",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="Largest request body.")
     log_level: str = Field(default="info", description="Log level of the server.")

@@ -42,6 +42,10 @@ def id_column() -> Column[int]:
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
 
+# Run last in every write transaction (see `lmsplans.server.cache`).
+BUMP_DATA_VERSION = "UPDATE data_version SET version = version + 1 WHERE id = 1"
+READ_DATA_VERSION = "SELECT version FROM data_version WHERE id = 1"
+
 Params = Mapping[str, Any]
 # A result row: both drivers' rows answer row["column"], row[index] and dict(row).
 Row = Any
@@ -118,7 +122,12 @@ class Database(abc.ABC):
 
     @abc.abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[Connection]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
+        """One write transaction: committed when the block ends, rolled back if it raises.
+        Committing it increments the data version (see `lmsplans.server.cache`)."""
+
+    @abc.abstractmethod
+    async def data_version(self) -> int:
+        """The number of write transactions committed so far (the data version)."""
 
     def is_unavailable(self, exc: BaseException) -> bool:
         """Whether `exc` means the database cannot be reached (503), not a bug (500)."""

@@ -10,7 +10,14 @@ from typing import Any
 
 import asyncpg
 
-from lmsplans.server.db import Connection, Database, DatabaseUnavailable, Params
+from lmsplans.server.db import (
+    BUMP_DATA_VERSION,
+    READ_DATA_VERSION,
+    Connection,
+    Database,
+    DatabaseUnavailable,
+    Params,
+)
 
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -99,3 +106,9 @@ class PostgresDatabase(Database):
     async def transaction(self) -> AsyncIterator[Connection]:
         async with self._pool.acquire() as raw, raw.transaction():
             yield PostgresConnection(raw)
+            # Last, so the row lock that serialises writers is held only until commit.
+            await raw.execute(BUMP_DATA_VERSION)
+
+    async def data_version(self) -> int:
+        async with self._pool.acquire() as raw:
+            return int(await raw.fetchval(READ_DATA_VERSION))

@@ -13,7 +13,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from lmsplans.server.db import Connection, Database, DatabaseUnavailable, Params
+from lmsplans.server.db import (
+    BUMP_DATA_VERSION,
+    READ_DATA_VERSION,
+    Connection,
+    Database,
+    DatabaseUnavailable,
+    Params,
+)
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -97,7 +104,12 @@ class SqliteDatabase(Database):
             self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield SqliteConnection(self._writer)
+                self._writer.execute(BUMP_DATA_VERSION)
             except BaseException:
                 self._writer.rollback()
                 raise
             self._writer.commit()
+
+    async def data_version(self) -> int:
+        row = self._reader.execute(READ_DATA_VERSION).fetchone()
+        return int(row[0])

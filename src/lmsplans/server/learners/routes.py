@@ -123,7 +123,6 @@ async def update_learner(call: Call, conn: Connection) -> Response:
     if learner.id == call.principal.user_id and patch.status == "inactive":
         raise Conflict("Conflict: you cannot deactivate yourself")
     await service.update_learner(conn, learner=learner, patch=patch, now_ms=call.now_ms())
-    call.services.tokens.forget_all()  # a new role or status applies to the next call
     row = await service.learner_row(conn, learner_id=learner.id)
     return ok({"learner": learner_record(row)}, "Learner updated successfully")
 
@@ -137,7 +136,6 @@ async def deactivate_learner(call: Call, conn: Connection) -> Response:
     if learner.id == call.principal.user_id:
         raise Conflict("Conflict: you cannot deactivate yourself")
     await service.deactivate_learner(conn, learner=learner, now_ms=call.now_ms())
-    call.services.tokens.forget_all()  # the learner's tokens stop working at once
     row = await service.learner_row(conn, learner_id=learner.id)
     return ok({"learner": learner_record(row)}, "Learner deactivated successfully")
 

@@ -27,17 +27,17 @@ from lmsplans.server.learners.service import (
     visibility_sql,
 )
 from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, paging
-from lmsplans.server.plans.schemas import LearnerPlansProgressPage, plan_info
+from lmsplans.server.plans.schemas import LearnerPlansProgressPage
 from lmsplans.server.progress import schemas
 from lmsplans.server.progress.schemas import CourseStatus, ProgressIn, event_record, zoho_time
 from lmsplans.server.progress.service import (
+    PlanProgress,
     course_state,
-    enrolment_progress_info,
     enrolment_progress_sql,
     locked_levels,
+    plan_progress,
     record_course_progress,
     reset_course_progress,
-    user_info,
 )
 from lmsplans.server.writes import payload, write_route
 
@@ -47,33 +47,49 @@ _LEARNER_PLANS_SQL = (
 )
 
 
+async def _learner(call: Call, conn: Any) -> Learner:
+    """The learner in the path (kept while the data version holds)."""
+    key = ("learner", call.principal.org_id, call.path_param("learnerId"))
+    learner: Learner | None = call.cached(key)
+    if learner is None:
+        learner = await resolve_learner(
+            conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
+        )
+        call.keep(key, learner)
+    return learner
+
+
 async def _readable_learner(call: Call, conn: Any) -> Learner:
-    learner = await resolve_learner(
-        conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
-    )
+    learner = await _learner(call, conn)
     ensure_can_read(call.principal, learner)
     return learner
 
 
 async def learner_plans_progress(call: Call) -> Response:
-    """GET /api/v1/learners/{learnerId}/learning-plans/progress — the reference endpoint."""
+    """GET /api/v1/learners/{learnerId}/learning-plans/progress — the reference endpoint.
+
+    The hot path: while no write has been committed, the learner and their rendered plans
+    come from the cache, and only `isOverdue` (which moves with the clock) is worked out.
+    """
     page = page_of(call.request, first_index=0)
     now_ms = call.now_ms()
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
-        rows = await conn.fetch_all(_LEARNER_PLANS_SQL, {"learner_id": learner.id, **page.sql()})
-    rows, more = page.cut(rows)
-    plans = [
-        {
-            "userInfo": user_info(row),
-            "planId": str(row["plan_id"]),
-            "planInfo": plan_info(row, viewer_id=learner.id),
-            "progressInfo": enrolment_progress_info(row, now_ms=now_ms),
-        }
-        for row in rows
-    ]
+        key = ("plans", learner.id, page.offset, page.limit)
+        answer: tuple[list[PlanProgress], bool] | None = call.cached(key)
+        if answer is None:
+            rows = await conn.fetch_all(
+                _LEARNER_PLANS_SQL, {"learner_id": learner.id, **page.sql()}
+            )
+            rows, more = page.cut(rows)
+            answer = ([plan_progress(row, viewer_id=learner.id) for row in rows], more)
+            call.keep(key, answer)
+    plans, more = answer
+    for plan in plans:
+        plan.body["progressInfo"]["isOverdue"] = plan.overdue_at(now_ms)
     return ok(
-        {"learningPlans": plans, "isNextAvailable": more}, "Learning plans fetched successfully"
+        {"learningPlans": [plan.body for plan in plans], "isNextAvailable": more},
+        "Learning plans fetched successfully",
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from lmsplans.server.db import Connection
-from lmsplans.server.plans.schemas import PLAN_INFO_COLUMNS
+from lmsplans.server.plans.schemas import PLAN_INFO_COLUMNS, plan_info
 from lmsplans.server.progress.schemas import CourseStatus, EnrolmentStatus, zoho_time
 
 _DAY_MS = 86_400_000
@@ -202,6 +202,33 @@ def enrolment_progress_info(row: Any, *, now_ms: int) -> dict[str, Any]:
         is_completed=bool(row["is_completed"]),
         completed_ms=row["completed_time"],
         now_ms=now_ms,
+    )
+
+
+@dataclass(slots=True)
+class PlanProgress:
+    """One entry of the reference endpoint's answer. Only `isOverdue` depends on when it is
+    asked, so the rest may be kept while the data version holds."""
+
+    body: dict[str, Any]
+    due_ms: int | None
+    is_completed: bool
+
+    def overdue_at(self, now_ms: int) -> bool:
+        return is_overdue(is_completed=self.is_completed, due_ms=self.due_ms, now_ms=now_ms)
+
+
+def plan_progress(row: Any, *, viewer_id: int) -> PlanProgress:
+    """`userInfo`, `planId`, `planInfo` and `progressInfo` of one enrolment row."""
+    return PlanProgress(
+        body={
+            "userInfo": user_info(row),
+            "planId": str(row["plan_id"]),
+            "planInfo": plan_info(row, viewer_id=viewer_id),
+            "progressInfo": enrolment_progress_info(row, now_ms=0),  # isOverdue: per call
+        },
+        due_ms=due_time(row["enrolled_time"], row["duration"], row["duration_type"]),
+        is_completed=bool(row["is_completed"]),
     )
 
 
