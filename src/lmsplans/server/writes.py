@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lmsplans.server.auth.schemas import Operation
-from lmsplans.server.db import Connection
+from lmsplans.server.db import Connection, lock_key
 from lmsplans.server.errors import (
     IdempotencyKeyReused,
     InvalidParameter,
@@ -123,7 +123,7 @@ def write_route(
         async with call.db.transaction() as conn:
             if key is not None:
                 # Concurrent retries wait for the first to commit, then answer its response.
-                await conn.lock(idempotency.lock_key(principal.org_id, principal.user_id, key))
+                await conn.lock(lock_key("idempotency", principal.org_id, principal.user_id, key))
                 stored = await idempotency.find(
                     conn,
                     org_id=principal.org_id,

@@ -10,6 +10,7 @@ dict parameters, in the dialect SQLite and PostgreSQL share.
 from __future__ import annotations
 
 import abc
+import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -55,8 +56,18 @@ class DatabaseUnavailable(Exception):
     """The database cannot be reached or opened."""
 
 
+def lock_key(*parts: object) -> int:
+    """A signed 64-bit number naming a thing to lock (`Connection.lock`), e.g. ("plan", id).
+    Learners are locked by their own id; anything else by such a key."""
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 class Connection(abc.ABC):
-    """One connection, used by one request at a time."""
+    """One connection, used by one request at a time. `wrote` says whether a statement
+    that may change data ran on it (a transaction that wrote nothing changes no version)."""
+
+    wrote = False
 
     @abc.abstractmethod
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]: ...
@@ -75,6 +86,7 @@ class Connection(abc.ABC):
     async def insert(self, sql: str, params: Params | None = None) -> int:
         """Run one INSERT into a table with an `id`; answers the new row's id."""
         row_id = await self.fetch_value(sql + " RETURNING id", params)
+        self.wrote = True
         assert row_id is not None
         return int(row_id)
 
@@ -220,6 +232,7 @@ __all__ = [
     "Params",
     "Row",
     "id_column",
+    "lock_key",
     "metadata",
     "migrate",
 ]

@@ -54,12 +54,14 @@ class PostgresConnection(Connection):
         return await self._raw.fetchrow(query, *_args(names, params))
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
+        self.wrote = True
         query, names = translate(sql)
         status: str = await self._raw.execute(query, *_args(names, params))
         count = status.rsplit(" ", 1)[-1]
         return int(count) if count.isdigit() else 0
 
     async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
+        self.wrote = True
         query, names = translate(sql)
         await self._raw.executemany(query, [_args(names, row) for row in rows])
 
@@ -105,9 +107,11 @@ class PostgresDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         async with self._pool.acquire() as raw, raw.transaction():
-            yield PostgresConnection(raw)
-            # Last, so the row lock that serialises writers is held only until commit.
-            await raw.execute(BUMP_DATA_VERSION)
+            conn = PostgresConnection(raw)
+            yield conn
+            if conn.wrote:
+                # Last, so the row lock that serialises writers is held only until commit.
+                await raw.execute(BUMP_DATA_VERSION)
 
     async def data_version(self) -> int:
         async with self._pool.acquire() as raw:

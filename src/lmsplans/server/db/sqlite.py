@@ -42,9 +42,11 @@ class SqliteConnection(Connection):
         return self._raw.execute(sql, params or {}).fetchone()
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
+        self.wrote = True
         return self._raw.execute(sql, params or {}).rowcount
 
     async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
+        self.wrote = True
         self._raw.executemany(sql, rows)
 
     async def lock(self, key: int) -> None:
@@ -103,8 +105,10 @@ class SqliteDatabase(Database):
         async with self._write_lock:
             self._writer.execute("BEGIN IMMEDIATE")
             try:
-                yield SqliteConnection(self._writer)
-                self._writer.execute(BUMP_DATA_VERSION)
+                conn = SqliteConnection(self._writer)
+                yield conn
+                if conn.wrote:
+                    self._writer.execute(BUMP_DATA_VERSION)
             except BaseException:
                 self._writer.rollback()
                 raise

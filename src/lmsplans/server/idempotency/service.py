@@ -27,12 +27,6 @@ def request_hash(method: str, path: str, query: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def lock_key(org_id: int, user_id: int, key: str) -> int:
-    """A signed 64-bit number for the caller's key, to serialise transactions on it."""
-    digest = hashlib.sha256(f"idempotency:{org_id}:{user_id}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 async def find(
     conn: Connection, *, org_id: int, user_id: int, key: str, now_ms: int
 ) -> StoredResponse | None:

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lmsplans.server.auth.schemas import Operation, Role
-from lmsplans.server.db import Connection
+from lmsplans.server.db import Connection, lock_key
 from lmsplans.server.errors import (
     Conflict,
     InvalidParameter,
@@ -208,10 +208,11 @@ async def _detail(call: Call, conn: Connection, plan_id: int, message: str) -> R
 
 
 async def _managed_plan(call: Call, conn: Connection) -> Any:
-    """The plan in the path, for an admin of the organisation or of the plan."""
-    plan = await service.plan_row(
-        conn, org_id=call.principal.org_id, plan_id=call.id_param("planId", "learning plan")
-    )
+    """The plan in the path, for an admin of the organisation or of the plan. Its changes
+    are serialised: one management write per plan at a time."""
+    plan_id = call.id_param("planId", "learning plan")
+    await conn.lock(lock_key("plan", plan_id))
+    plan = await service.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
     if call.principal.role is not Role.ADMIN and call.principal.user_id not in (
         await service.plan_admin_ids(conn, plan_id=plan["plan_id"])
     ):
