@@ -1,0 +1,86 @@
+"""`lmsplans.client`: a typed Python client for the Zoho People LMS API.
+
+It works against Zoho People itself and against this project's server (`lmsplans serve`),
+and needs only httpx (the command line adds typer and rich)::
+
+    from lmsplans.client import Client
+
+    with Client(base_url="http://127.0.0.1:8000", access_token="1000.xxx") as client:
+        for entry in client.learners.learning_plans_progress("learner@zylker.example"):
+            print(entry.plan_info.plan_name, entry.progress_info.progress_percentage)
+
+    # Against Zoho (EU data centre), with a self client's refresh token:
+    client = Client(dc="eu", refresh_token="1000.r...", client_id="1000.ID", client_secret="...")
+
+Lists are pagers that fetch every page; records are typed dataclasses that keep `.raw`;
+errors are exceptions per status family; every call is paced under the API's threshold.
+"""
+
+from lmsplans.client._async_client import AsyncClient, AsyncPager
+from lmsplans.client._auth import RefreshBudget
+from lmsplans.client._base import DATA_CENTRES, AccessToken, Page, RetryPolicy, data_centre_urls
+from lmsplans.client._client import Client, SyncPager
+from lmsplans.client._errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    ConflictError,
+    LmsPlansError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+    ValidationError,
+)
+from lmsplans.client._models import (
+    CourseInPlanProgress,
+    CourseProgress,
+    DurationType,
+    LearningPlanProgress,
+    PlanImageInfo,
+    PlanInfo,
+    PlanUserInfo,
+    ProgressInfo,
+    RosterMember,
+    RosterSummary,
+)
+from lmsplans.client._pacing import ApiStats, Governor, RateLimitPolicy, Ticket
+
+__all__ = [
+    "DATA_CENTRES",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AccessToken",
+    "ApiStats",
+    "AsyncClient",
+    "AsyncPager",
+    "AuthenticationError",
+    "Client",
+    "ConflictError",
+    "CourseInPlanProgress",
+    "CourseProgress",
+    "DurationType",
+    "Governor",
+    "LearningPlanProgress",
+    "LmsPlansError",
+    "NotFoundError",
+    "Page",
+    "PermissionDeniedError",
+    "PlanImageInfo",
+    "PlanInfo",
+    "PlanUserInfo",
+    "ProgressInfo",
+    "RateLimitPolicy",
+    "RateLimitedError",
+    "RefreshBudget",
+    "RetryPolicy",
+    "RosterMember",
+    "RosterSummary",
+    "ServerError",
+    "SyncPager",
+    "Ticket",
+    "ValidationError",
+    "data_centre_urls",
+]

@@ -1,0 +1,465 @@
+"""The async client: `AsyncClient`, its resources and its pager (the twin of `Client`)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from lmsplans.client._auth import AsyncTokenManager, Credentials, RefreshBudget
+from lmsplans.client._base import (
+    COURSE_LEARNER_PROGRESS,
+    COURSE_PROGRESS,
+    LEARNER_COURSE_PROGRESS,
+    LEARNER_PLAN_COURSES_PROGRESS,
+    LEARNER_PLANS_PROGRESS,
+    LEARNING_PLANS,
+    PLAN_LEARNERS,
+    USER_AGENT,
+    WRITE_METHODS,
+    AccessToken,
+    Action,
+    Attempts,
+    Cursor,
+    Endpoint,
+    Page,
+    RetryPolicy,
+    build_headers,
+    check_response,
+    env,
+    log_retry,
+    new_idempotency_key,
+    resolve_urls,
+)
+from lmsplans.client._client import DEFAULT_TIMEOUT, MAX_PAGES, lock_seconds
+from lmsplans.client._errors import APIStatusError, LmsPlansError
+from lmsplans.client._models import (
+    CourseInPlanProgress,
+    CourseProgress,
+    LearningPlanProgress,
+    PlanInfo,
+    RosterMember,
+    RosterSummary,
+)
+from lmsplans.client._pacing import Governor, RateLimitPolicy
+
+__all__ = ["AsyncClient", "AsyncPager"]
+
+T = TypeVar("T")
+
+
+class AsyncPager(Generic[T]):
+    """Every record of a list, page after page. `async for` it for the records; `pages()`
+    gives the pages themselves. Each iteration walks the list again from its start."""
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        endpoint: Endpoint,
+        path: str,
+        parse: Callable[[dict[str, Any]], T],
+        *,
+        params: Mapping[str, str] | None = None,
+        page_size: int | None = None,
+        start_index: int | None = None,
+    ) -> None:
+        self._client = client
+        self._endpoint = endpoint
+        self._path = path
+        self._parse = parse
+        self._params = dict(params or {})
+        self._page_size = page_size
+        self._start_index = start_index
+        Cursor(endpoint, page_size=page_size, start_index=start_index)  # validates early
+
+    async def pages(self) -> AsyncIterator[Page[T]]:
+        """Each page in turn, until the last."""
+        cursor = Cursor(self._endpoint, page_size=self._page_size, start_index=self._start_index)
+        for _ in range(MAX_PAGES):
+            start = cursor.start
+            body = await self._client._call(
+                self._endpoint, self._path, params={**self._params, **cursor.params()}
+            )
+            records, more = cursor.accept(body)
+            yield Page([self._parse(r) for r in records], start, more, body)
+            if not more:
+                return
+
+    async def first_page(self) -> Page[T]:
+        """Only the first page (one call)."""
+        async for page in self.pages():
+            return page
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        async for page in self.pages():
+            for item in page.items:
+                yield item
+
+    async def to_list(self) -> list[T]:
+        """Every record, in a list."""
+        return [item async for item in self]
+
+
+class AsyncLearners:
+    """A learner's progress (`/api/v1/learners/{learnerId}/...`).
+
+    A `learner_id` is the learner's userId (erecno), zuid or email address.
+    """
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def learning_plans_progress(
+        self, learner_id: str | int, *, page_size: int | None = None, start_index: int | None = None
+    ) -> AsyncPager[LearningPlanProgress]:
+        """The learner's progress in every plan they are enrolled in: the reference endpoint,
+        GET /api/v1/learners/{learnerId}/learning-plans/progress (`startIndex` from 0).
+
+        No `limit` is sent unless `page_size` is given, so it pages as Zoho does (25)."""
+        e = LEARNER_PLANS_PROGRESS
+        return AsyncPager(
+            self._client,
+            e,
+            e.path(learnerId=learner_id),
+            LearningPlanProgress.from_raw,
+            page_size=page_size,
+            start_index=start_index,
+        )
+
+    def plan_courses_progress(
+        self,
+        learner_id: str | int,
+        plan_id: str | int,
+        *,
+        page_size: int | None = None,
+        start_index: int | None = None,
+    ) -> AsyncPager[CourseInPlanProgress]:
+        """The plan's courses with the learner's progress in each (level, mandatory, locked),
+        GET /api/v1/learners/{learnerId}/learning-plans/{planId}/courses/progress."""
+        e = LEARNER_PLAN_COURSES_PROGRESS
+        return AsyncPager(
+            self._client,
+            e,
+            e.path(learnerId=learner_id, planId=plan_id),
+            CourseInPlanProgress.from_raw,
+            page_size=page_size,
+            start_index=start_index,
+        )
+
+    def course_progress(
+        self, learner_id: str | int, *, page_size: int | None = None, start_index: int | None = None
+    ) -> AsyncPager[CourseProgress]:
+        """The learner's progress in every course,
+        GET /api/v1/learners/{learnerId}/course-progress."""
+        e = LEARNER_COURSE_PROGRESS
+        return AsyncPager(
+            self._client,
+            e,
+            e.path(learnerId=learner_id),
+            CourseProgress.from_raw,
+            page_size=page_size,
+            start_index=start_index,
+        )
+
+
+class AsyncLearningPlans:
+    """Learning plans and their rosters (`/api/v1/learning-plans/...`)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def list(
+        self, *, page_size: int | None = None, start_index: int | None = None
+    ) -> AsyncPager[PlanInfo]:
+        """The organisation's plans (admins also see drafts), GET /api/v1/learning-plans."""
+        e = LEARNING_PLANS
+        return AsyncPager(
+            self._client,
+            e,
+            e.path(),
+            PlanInfo.from_raw,
+            page_size=page_size,
+            start_index=start_index,
+        )
+
+    def learners(
+        self,
+        plan_id: str | int,
+        *,
+        status: str | None = None,
+        page_size: int | None = None,
+        start_index: int | None = None,
+    ) -> AsyncPager[RosterMember]:
+        """The plan's roster with each learner's progress, GET
+        /api/v1/learning-plans/{planId}/learners; `status` is one of completed, inProgress,
+        notStarted, overdue. Each page's `raw["summary"]` holds counts for the whole roster."""
+        e = PLAN_LEARNERS
+        return AsyncPager(
+            self._client,
+            e,
+            e.path(planId=plan_id),
+            RosterMember.from_raw,
+            params={"status": status} if status else None,
+            page_size=page_size,
+            start_index=start_index,
+        )
+
+    async def roster_summary(
+        self, plan_id: str | int, *, status: str | None = None
+    ) -> RosterSummary:
+        """Counts over the plan's whole roster (total, completed, in progress, not started,
+        overdue, and how many match `status`), in one call."""
+        page = await self.learners(plan_id, status=status, page_size=1).first_page()
+        summary = page.raw.get("summary")
+        return RosterSummary.from_raw(summary if isinstance(summary, dict) else {})
+
+
+class AsyncCourses:
+    """Progress by course (`/api/v1/courses/...`)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    def progress(
+        self, course_id: str | int, *, page_size: int | None = None, start_index: int | None = None
+    ) -> AsyncPager[CourseProgress]:
+        """Every visible learner's progress in the course, GET
+        /api/v1/courses/{courseId}/course-progress."""
+        e = COURSE_PROGRESS
+        return AsyncPager(
+            self._client,
+            e,
+            e.path(courseId=course_id),
+            CourseProgress.from_raw,
+            page_size=page_size,
+            start_index=start_index,
+        )
+
+    async def learner_progress(self, course_id: str | int, learner_id: str | int) -> CourseProgress:
+        """One learner's progress in one course, GET
+        /api/v1/courses/{courseId}/learners/{learnerId}/course-progress."""
+        e = COURSE_LEARNER_PROGRESS
+        body = await self._client._call(e, e.path(courseId=course_id, learnerId=learner_id))
+        record = body.get("courseProgress")
+        if isinstance(record, list):
+            record = record[0] if record else None
+        if not isinstance(record, dict):
+            raise LmsPlansError("unexpected answer: no courseProgress record")
+        return CourseProgress.from_raw(record)
+
+
+class AsyncOAuth:
+    """The token endpoints (Zoho Accounts' `/oauth/v2/token` and `/oauth/v2/token/revoke`)."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+
+    async def refresh(self) -> AccessToken:
+        """Mint a new access token from the refresh token now (the client also does this by
+        itself before the current token expires). Counts against the 10-per-10-minutes rule."""
+        return await self._client._auth.refresh()
+
+    async def revoke(self, token: str | None = None) -> None:
+        """Revoke a token: by default the client's refresh token (and with it every access
+        token it minted); the client cannot refresh afterwards."""
+        target = token or self._client._auth.credentials.refresh_token
+        if not target:
+            raise LmsPlansError("no token to revoke")
+        await self._client._auth.revoke(target)
+
+
+class AsyncClient:
+    """An asyncio client for the Zoho People LMS API: the twin of `Client`, with the same
+    arguments and resources, whose calls are awaited and whose pagers are async iterators.
+
+    Authenticate with `access_token=`, or with `refresh_token=`, `client_id=` and
+    `client_secret=` (access tokens are then minted and renewed before they expire; a token
+    the server refuses is renewed once and the call retried). Choose the Zoho data centre with
+    `dc=` (com, eu, in, com.au, jp, ca, sa, uk, com.cn), or point the client anywhere with
+    `base_url=` (and `accounts_url=`, which defaults to `base_url`).
+
+    Every call goes through a pacing `Governor` (default: 30 calls a minute per API, then
+    whatever the server announces), so a long job never trips the lock; a lock that comes
+    anyway is waited out and the same call retried. 5xx answers and network errors are retried
+    `max_retries` times with jittered exponential backoff. `transport=` takes any httpx
+    transport (the seam for tests); `clock=` and `sleep=` drive the governor and the backoff.
+
+    Resources: `learners`, `learning_plans`, `courses`, `oauth`. Lists come back as pagers
+    that fetch every page as they are iterated.
+    """
+
+    def __init__(
+        self,
+        *,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        dc: str | None = None,
+        base_url: str | None = None,
+        accounts_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        rate_limit: RateLimitPolicy | None = None,
+        governor: Governor | None = None,
+        retry: RetryPolicy | None = None,
+        refresh_budget: RefreshBudget | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.base_url, self.accounts_url = resolve_urls(dc, base_url, accounts_url)
+        self.retry = retry or RetryPolicy(max_retries=max_retries)
+        self.governor = governor or Governor(rate_limit, clock=clock, async_sleep=sleep)
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+        )
+        credentials = Credentials(
+            access_token=access_token,
+            refresh_token=refresh_token,
+            client_id=client_id,
+            client_secret=client_secret,
+            accounts_url=self.accounts_url,
+            clock=clock,
+            retry=self.retry,
+            budget=refresh_budget,
+        )
+        self._auth = AsyncTokenManager(credentials, http=self._http, sleep=sleep)
+        self.learners = AsyncLearners(self)
+        self.learning_plans = AsyncLearningPlans(self)
+        self.courses = AsyncCourses(self)
+        self.oauth = AsyncOAuth(self)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> AsyncClient:
+        """A client configured from `LMSPLANS_BASE_URL`, `LMSPLANS_ACCOUNTS_URL`,
+        `LMSPLANS_DC`, `LMSPLANS_ACCESS_TOKEN`, `LMSPLANS_REFRESH_TOKEN`, `LMSPLANS_CLIENT_ID`
+        and `LMSPLANS_CLIENT_SECRET`; keyword arguments win over the environment."""
+        settings: dict[str, Any] = {
+            "base_url": env("LMSPLANS_BASE_URL"),
+            "accounts_url": env("LMSPLANS_ACCOUNTS_URL"),
+            "dc": env("LMSPLANS_DC"),
+            "access_token": env("LMSPLANS_ACCESS_TOKEN"),
+            "refresh_token": env("LMSPLANS_REFRESH_TOKEN"),
+            "client_id": env("LMSPLANS_CLIENT_ID"),
+            "client_secret": env("LMSPLANS_CLIENT_SECRET"),
+        }
+        settings.update(overrides)
+        return cls(**settings)
+
+    @property
+    def token_refreshes(self) -> int:
+        """How many access tokens this client has minted."""
+        return self._auth.credentials.refreshes
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        path_params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Call any API and return the decoded answer.
+
+        `path` is the route template (`/api/v1/learners/{learnerId}/course-progress`) and
+        `path_params` fills it; the template names the API for the governor. Writes (POST, PUT,
+        PATCH, DELETE) carry an `Idempotency-Key` (a new one unless given), the same on every
+        retry, so a write retried after a lost answer is applied once.
+        """
+        endpoint = Endpoint(method.upper(), path)
+        return await self._call(
+            endpoint,
+            endpoint.path(**(path_params or {})),
+            params=params,
+            json=json,
+            idempotency_key=idempotency_key,
+        )
+
+    async def _call(
+        self,
+        endpoint: Endpoint,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        method, api = endpoint.method, endpoint.api
+        if method in WRITE_METHODS and idempotency_key is None:
+            idempotency_key = new_idempotency_key()
+        attempts = Attempts(self.retry)
+        error: APIStatusError | None = None
+        for _ in range(attempts.limit):
+            ticket = await self.governor.acquire_async(api)
+            try:  # after the wait for a slot, so the token is fresh when sent
+                token = await self._auth.token()
+            except BaseException:
+                self.governor.release(ticket)
+                raise
+            request = self._http.build_request(
+                method,
+                path,
+                params=params,
+                json=json,
+                headers=build_headers({}, token, idempotency_key),
+            )
+            try:
+                response = await self._http.send(request)
+            except httpx.TransportError as exc:
+                if isinstance(exc, httpx.ConnectError):
+                    self.governor.release(ticket)  # it never reached the server
+                else:
+                    self.governor.settle(ticket)
+                action = attempts.after_transport_error(exc)
+                log_retry(api, action, exc)
+                await self._sleep(action.seconds)
+                continue
+            except BaseException:
+                self.governor.settle(ticket)  # it may have reached the server
+                raise
+            self.governor.settle(ticket, response.headers)
+            try:
+                return check_response(response)
+            except APIStatusError as failed:
+                error = failed
+                action = attempts.after_error(
+                    failed, can_refresh=self._auth.credentials.can_refresh
+                )
+            if action.kind == "lock":
+                action = Action("lock", lock_seconds(action.seconds, response, self.governor, api))
+                self.governor.lock(api, action.seconds)
+            log_retry(api, action, error)
+            if action.kind == "refresh":
+                await self._auth.invalidate(token)
+            elif action.kind == "retry":
+                await self._sleep(action.seconds)
+        assert error is not None
+        raise error
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
