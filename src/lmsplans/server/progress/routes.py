@@ -85,10 +85,8 @@ async def learner_plans_progress(call: Call) -> Response:
             answer = ([plan_progress(row, viewer_id=learner.id) for row in rows], more)
             call.keep(key, answer)
     plans, more = answer
-    for plan in plans:
-        plan.body["progressInfo"]["isOverdue"] = plan.overdue_at(now_ms)
     return ok(
-        {"learningPlans": [plan.body for plan in plans], "isNextAvailable": more},
+        {"learningPlans": [plan.at(now_ms) for plan in plans], "isNextAvailable": more},
         "Learning plans fetched successfully",
     )
 

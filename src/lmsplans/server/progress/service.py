@@ -207,28 +207,36 @@ def enrolment_progress_info(row: Any, *, now_ms: int) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class PlanProgress:
-    """One entry of the reference endpoint's answer. Only `isOverdue` depends on when it is
-    asked, so the rest may be kept while the data version holds."""
+    """One entry of the reference endpoint's answer, serialised. Only `isOverdue` depends on
+    when it is asked, so both versions are kept while the data version holds."""
 
-    body: dict[str, Any]
     due_ms: int | None
     is_completed: bool
+    encoded: tuple[orjson.Fragment, orjson.Fragment]  # with isOverdue false, true
 
-    def overdue_at(self, now_ms: int) -> bool:
-        return is_overdue(is_completed=self.is_completed, due_ms=self.due_ms, now_ms=now_ms)
+    def at(self, now_ms: int) -> orjson.Fragment:
+        """The entry as of `now_ms`, ready to embed in the answer."""
+        overdue = is_overdue(is_completed=self.is_completed, due_ms=self.due_ms, now_ms=now_ms)
+        return self.encoded[overdue]
 
 
 def plan_progress(row: Any, *, viewer_id: int) -> PlanProgress:
     """`userInfo`, `planId`, `planInfo` and `progressInfo` of one enrolment row."""
+    progress = enrolment_progress_info(row, now_ms=0)
+    body = {
+        "userInfo": user_info(row),
+        "planId": str(row["plan_id"]),
+        "planInfo": plan_info(row, viewer_id=viewer_id),
+        "progressInfo": progress,
+    }
+    encoded = []
+    for overdue in (False, True):
+        progress["isOverdue"] = overdue
+        encoded.append(orjson.Fragment(orjson.dumps(body)))
     return PlanProgress(
-        body={
-            "userInfo": user_info(row),
-            "planId": str(row["plan_id"]),
-            "planInfo": plan_info(row, viewer_id=viewer_id),
-            "progressInfo": enrolment_progress_info(row, now_ms=0),  # isOverdue: per call
-        },
         due_ms=due_time(row["enrolled_time"], row["duration"], row["duration_type"]),
         is_completed=bool(row["is_completed"]),
+        encoded=(encoded[0], encoded[1]),
     )
 
 
