@@ -47,9 +47,13 @@ _LEARNER_PLANS_SQL = (
 )
 
 
+def _learner_key(call: Call) -> tuple[str, int, str]:
+    return ("learner", call.principal.org_id, call.path_param("learnerId"))
+
+
 async def _learner(call: Call, conn: Any) -> Learner:
     """The learner in the path (kept while the data version holds)."""
-    key = ("learner", call.principal.org_id, call.path_param("learnerId"))
+    key = _learner_key(call)
     learner: Learner | None = call.cached(key)
     if learner is None:
         learner = await resolve_learner(
@@ -73,17 +77,20 @@ async def learner_plans_progress(call: Call) -> Response:
     """
     page = page_of(call.request, first_index=0)
     now_ms = call.now_ms()
-    async with call.db.read() as conn:
-        learner = await _readable_learner(call, conn)
-        key = ("plans", learner.id, page.offset, page.limit)
-        answer: tuple[list[PlanProgress], bool] | None = call.cached(key)
-        if answer is None:
+    answer: tuple[list[PlanProgress], bool] | None = None
+    learner: Learner | None = call.cached(_learner_key(call))
+    if learner is not None:
+        ensure_can_read(call.principal, learner)
+        answer = call.cached(("plans", learner.id, page.offset, page.limit))
+    if answer is None:  # not all in the cache: no connection is taken otherwise
+        async with call.db.read() as conn:
+            learner = await _readable_learner(call, conn)
             rows = await conn.fetch_all(
                 _LEARNER_PLANS_SQL, {"learner_id": learner.id, **page.sql()}
             )
-            rows, more = page.cut(rows)
-            answer = ([plan_progress(row, viewer_id=learner.id) for row in rows], more)
-            call.keep(key, answer)
+        rows, more = page.cut(rows)
+        answer = ([plan_progress(row, viewer_id=learner.id) for row in rows], more)
+        call.keep(("plans", learner.id, page.offset, page.limit), answer)
     plans, more = answer
     return ok(
         {"learningPlans": [plan.at(now_ms) for plan in plans], "isNextAvailable": more},

@@ -1,0 +1,1047 @@
+"""Benchmark datasets: a fast bulk generator of the lmsplans schema, cached under bench/out/.
+
+Building a million learners through the domain services (as `lmsplans demo` does) would
+take hours, so this module writes the same tables directly, after the ordinary migrations:
+multi-row `executemany` in one transaction on SQLite, `COPY` (asyncpg
+`copy_records_to_table`) on PostgreSQL. The data follows the rules the services enforce:
+
+- organisations of at most `ORG_SIZE` learners, each with an admin, managers (about one in
+  25, reporting to the admin) and learners (each reporting to a manager);
+- `COURSES_PER_ORG` courses and `PLANS_PER_ORG` published plans (`publish_state=1`) of
+  `COURSES_PER_PLAN` courses on three levels, at least one of them mandatory; the org's
+  admin owns and administers every plan;
+- 3 to 7 plan enrolments per learner (5 on average), oldest first in id order;
+- `course_progress` rows (in progress or completed) for about a third of the courses a
+  learner is enrolled in; a course shared by two plans has one row, as in the service;
+- an enrolment is completed exactly when every mandatory course of its plan is completed,
+  at the time the last of them was (`progress.service.complete_finished_plans`);
+- one access token per benchmarked learner, sampled uniformly from the whole dataset:
+  `access_tokens.token_hash` is the SHA-256 hex of the token, scope
+  `ZOHOPEOPLE.training.ALL`, expiring in ten years;
+- the `data_version` row is bumped once, as a write transaction would.
+
+No `progress_events` are written: the benchmark dataset has no history.
+
+A dataset is cached by backend and size: `bench/out/<backend>-<label>.json` (the manifest,
+written last, so an interrupted build is rebuilt), the SQLite file
+`bench/out/sqlite-<label>.db` or the PostgreSQL database `lmsplans_bench_<label>`, and the
+(learner id, token) pairs `bench/out/<backend>-<label>.pairs`. The manifest's fingerprint
+covers this generator's version, its parameters and the migration files, so a new
+migration rebuilds the data; a different number of tokens only re-mints the tokens.
+
+Stand-alone use (from the repository root):
+
+    .venv/bin/python bench/dataset.py --backend sqlite --size 1000000 [--regenerate]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import math
+import multiprocessing
+import random
+import secrets
+import sqlite3
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from multiprocessing.queues import Queue
+from pathlib import Path
+from queue import Empty
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO = BENCH_DIR.parent
+OUT_DIR = BENCH_DIR / "out"
+MIGRATIONS = REPO / "src" / "lmsplans" / "migrations" / "versions"
+
+# Bump when the generated data changes: cached datasets are then rebuilt.
+GENERATOR_VERSION = "2"
+
+DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+BACKENDS = ("sqlite", "postgresql")
+
+ORG_SIZE = 100_000
+COURSES_PER_ORG = 120
+PLANS_PER_ORG = 40
+COURSES_PER_PLAN = 8
+ENROLMENTS_PER_LEARNER = (3, 7)  # uniform: 5 on average
+MANAGER_EVERY = 25
+# How an enrolment's courses stand (weights): no progress, some progress, every mandatory
+# course completed. Tuned so about a third of the enrolled courses have a progress row.
+PROFILE_WEIGHTS = (34, 38, 28)
+_PROFILE_CUTS = (
+    PROFILE_WEIGHTS[0] / sum(PROFILE_WEIGHTS),
+    (PROFILE_WEIGHTS[0] + PROFILE_WEIGHTS[1]) / sum(PROFILE_WEIGHTS),
+)
+BATCH_LEARNERS = 20_000
+TOKEN_SCOPES = "ZOHOPEOPLE.training.ALL"  # noqa: S105 (a scope, not a secret)
+TOKEN_TTL_MS = 10 * 365 * 86_400_000
+DAY_MS = 86_400_000
+
+# Id ranges: Zoho-like 18-digit ids, one range per table.
+ORG_BASE = 100_002_000_000_001_000
+LEARNER_BASE = 100_002_000_000_100_000
+COURSE_BASE = 100_002_000_010_000_000
+PLAN_BASE = 100_002_000_020_000_000
+ENROLMENT_BASE = 100_002_000_100_000_000
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "organisations": ("id", "name", "created_time"),
+    "learners": (
+        "id",
+        "org_id",
+        "zuid",
+        "employee_id",
+        "email",
+        "display_name",
+        "role",
+        "manager_id",
+        "status",
+        "created_time",
+        "modified_time",
+    ),
+    "courses": (
+        "id",
+        "org_id",
+        "name",
+        "course_type",
+        "duration_minutes",
+        "created_time",
+        "modified_time",
+        "deleted_time",
+    ),
+    "learning_plans": (
+        "id",
+        "org_id",
+        "name",
+        "description",
+        "image_is_system",
+        "image",
+        "image_url",
+        "duration",
+        "duration_type",
+        "publish_state",
+        "disabled",
+        "owner_id",
+        "created_time",
+        "modified_time",
+        "published_time",
+    ),
+    "plan_courses": ("plan_id", "course_id", "level", "is_mandatory", "is_locked", "position"),
+    "plan_admins": ("plan_id", "learner_id"),
+    "plan_enrolments": (
+        "id",
+        "org_id",
+        "plan_id",
+        "learner_id",
+        "user_type",
+        "enrolled_time",
+        "enrolled_by",
+        "is_joined",
+        "joined_time",
+        "is_completed",
+        "completed_time",
+        "unenrolled_time",
+    ),
+    "course_progress": (
+        "learner_id",
+        "course_id",
+        "org_id",
+        "status",
+        "percentage",
+        "enrolled_time",
+        "completed_time",
+        "modified_time",
+    ),
+    "access_tokens": (
+        "token_hash",
+        "client_pk",
+        "refresh_token_id",
+        "org_id",
+        "user_id",
+        "scopes",
+        "created_time",
+        "expires_time",
+        "revoked_time",
+    ),
+}
+# Tables with generated ids (PostgreSQL identity sequences are moved past the loaded ids).
+ID_TABLES = ("organisations", "learners", "courses", "learning_plans", "plan_enrolments")
+# Tables whose secondary indexes are dropped during the load and built after it.
+BULK_TABLES = ("learners", "plan_enrolments", "course_progress")
+
+Row = tuple[Any, ...]
+
+
+def label(size: int) -> str:
+    """10000 -> '10k', 1000000 -> '1m'."""
+    if size % 1_000_000 == 0:
+        return f"{size // 1_000_000}m"
+    if size % 1000 == 0:
+        return f"{size // 1000}k"
+    return str(size)
+
+
+# --------------------------------------------------------------------------- generation
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    id: int
+    courses: tuple[int, ...]  # in position order
+    mandatory: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Org:
+    id: int
+    first: int  # index of its first learner
+    size: int
+    courses: tuple[int, ...]
+    plans: tuple[Plan, ...]
+
+    @property
+    def admin_id(self) -> int:
+        return LEARNER_BASE + self.first
+
+
+@dataclass(slots=True)
+class Batch:
+    """The rows of a run of consecutive learners."""
+
+    learners: list[Row]
+    enrolments: list[Row]
+    progress: list[Row]
+    enrolled_courses: int  # distinct (learner, course) pairs over their enrolments
+
+
+class Generator:
+    """Deterministic rows (for one seed) of a dataset of `size` learners."""
+
+    def __init__(self, size: int, *, seed: int, now_ms: int) -> None:
+        from lmsplans.server.demo import COURSES, FIRST_NAMES, LAST_NAMES
+
+        self.size = size
+        self.seed = seed
+        self.now_ms = now_ms
+        self.first_names = FIRST_NAMES
+        self.last_names = LAST_NAMES
+        self.course_names = COURSES
+        self.orgs = [self._org(index) for index in range(math.ceil(size / ORG_SIZE))]
+
+    def _org(self, index: int) -> Org:
+        rng = random.Random(f"{self.seed}:org:{index}")
+        courses = tuple(COURSE_BASE + index * COURSES_PER_ORG + c for c in range(COURSES_PER_ORG))
+        plans = []
+        for p in range(PLANS_PER_ORG):
+            chosen = tuple(rng.sample(courses, COURSES_PER_PLAN))
+            # The first course is always mandatory, the others one time in two.
+            mandatory = frozenset(c for n, c in enumerate(chosen) if n == 0 or rng.random() < 0.5)
+            plans.append(Plan(PLAN_BASE + index * PLANS_PER_ORG + p, chosen, mandatory))
+        first = index * ORG_SIZE
+        return Org(ORG_BASE + index, first, min(ORG_SIZE, self.size - first), courses, tuple(plans))
+
+    def _created(self) -> int:
+        return self.now_ms - 500 * DAY_MS
+
+    def organisations(self) -> list[Row]:
+        return [(org.id, f"Bench Org {n + 1}", self._created()) for n, org in enumerate(self.orgs)]
+
+    def courses(self) -> list[Row]:
+        rows = []
+        for org in self.orgs:
+            for n, course_id in enumerate(org.courses):
+                name = f"{self.course_names[n % len(self.course_names)]} {n // 30 + 1}"
+                created = self._created()
+                minutes = 30 + (n * 17) % 150
+                rows.append((course_id, org.id, name, 1 + n % 3, minutes, created, created, None))
+        return rows
+
+    def plans(self) -> list[Row]:
+        from lmsplans.server.plans.schemas import system_image_url
+
+        rows = []
+        for org in self.orgs:
+            rng = random.Random(f"{self.seed}:plans:{org.id}")
+            for n, plan in enumerate(org.plans):
+                image = str(1 + n % 40)
+                duration_type = n % 3  # days, weeks, months
+                duration = (
+                    0 if n % 7 == 0 else (rng.randint(7, 90), rng.randint(1, 12), 3)[duration_type]
+                )
+                created = self._created() + n * DAY_MS
+                rows.append(
+                    (
+                        plan.id,
+                        org.id,
+                        f"{self.course_names[n % len(self.course_names)]} Path {n + 1}",
+                        f"Learning plan {n + 1} of the benchmark organisation.",
+                        True,
+                        image,
+                        system_image_url(image),
+                        duration,
+                        duration_type,
+                        1,  # published
+                        False,
+                        org.admin_id,
+                        created,
+                        created,
+                        created,
+                    )
+                )
+        return rows
+
+    def plan_courses(self) -> list[Row]:
+        rows = []
+        for org in self.orgs:
+            rng = random.Random(f"{self.seed}:levels:{org.id}")
+            for plan in org.plans:
+                for position, course_id in enumerate(plan.courses):
+                    level = 1 + position * 3 // COURSES_PER_PLAN
+                    locked = level > 1 and rng.random() < 0.5
+                    rows.append(
+                        (plan.id, course_id, level, course_id in plan.mandatory, locked, position)
+                    )
+        return rows
+
+    def plan_admins(self) -> list[Row]:
+        return [(plan.id, org.admin_id) for org in self.orgs for plan in org.plans]
+
+    def batches(self, learners_per_batch: int = BATCH_LEARNERS) -> Iterator[Batch]:
+        """The learners' rows, a batch of consecutive learners at a time."""
+        for index, org in enumerate(self.orgs):
+            rng = random.Random(f"{self.seed}:learners:{org.id}")
+            enrolment_id = ENROLMENT_BASE + index * ORG_SIZE * ENROLMENTS_PER_LEARNER[1]
+            for start in range(0, org.size, learners_per_batch):
+                batch = Batch([], [], [], 0)
+                for j in range(start, min(org.size, start + learners_per_batch)):
+                    enrolment_id = self._learner(org, j, rng, batch, enrolment_id)
+                yield batch
+
+    def _learner(self, org: Org, j: int, rng: random.Random, batch: Batch, next_id: int) -> int:
+        """One learner's rows, appended to `batch`; answers the next enrolment id.
+
+        The hot loop of the generator (tens of millions of rows): plain `random()` calls
+        and local names only.
+        """
+        r = rng.random
+        k = org.first + j
+        learner_id = LEARNER_BASE + k
+        managers = max(1, org.size // MANAGER_EVERY)
+        if j == 0:
+            role, manager_id = "admin", None
+        elif j <= managers:
+            role, manager_id = "manager", org.admin_id
+        else:
+            role, manager_id = "learner", org.admin_id + 1 + int(r() * managers)
+        first = self.first_names[k % len(self.first_names)]
+        last = self.last_names[(k // len(self.first_names)) % len(self.last_names)]
+        created = self._created()
+        batch.learners.append(
+            (
+                learner_id,
+                org.id,
+                60_000_000 + k,
+                f"E{k:07d}",
+                f"{first}.{last}.{k}@org{org.id - ORG_BASE + 1}.example".lower(),
+                f"{first} {last}",
+                role,
+                manager_id,
+                "active",
+                created,
+                created,
+            )
+        )
+
+        now = self.now_ms
+        low, high = ENROLMENTS_PER_LEARNER
+        plans = rng.sample(org.plans, low + int(r() * (high - low + 1)))
+        enrolled = sorted(now - DAY_MS - int(r() * 399 * DAY_MS) for _ in plans)
+        # course id -> (status, percentage, enrolled time, completed time, modified time)
+        states: dict[int, tuple[str, int, int, int | None, int]] = {}
+        seen: set[int] = set()
+        none_share, partial_share = _PROFILE_CUTS
+        for plan, at in zip(plans, enrolled, strict=True):
+            seen.update(plan.courses)
+            span = now - at
+            profile = r()
+            if profile < none_share:
+                continue
+            if profile < partial_share:
+                taken = plan.courses[: 1 + int(r() * 4)]
+                for course_id in taken[:-1]:
+                    if course_id not in states:
+                        finished = at + int(r() * span)
+                        states[course_id] = ("completed", 100, at, finished, finished)
+                course_id = taken[-1]
+                if course_id not in states:
+                    touched = at + int(r() * span)
+                    states[course_id] = ("inProgress", 5 + int(r() * 91), at, None, touched)
+                continue
+            for course_id in plan.courses:
+                if course_id not in states and (course_id in plan.mandatory or r() < 0.25):
+                    finished = at + int(r() * span)
+                    states[course_id] = ("completed", 100, at, finished, finished)
+        batch.enrolled_courses += len(seen)
+
+        append = batch.enrolments.append
+        admin_id, org_id = org.admin_id, org.id
+        for plan, at in zip(plans, enrolled, strict=True):
+            # Completed exactly when every mandatory course is, when the last of them was.
+            done_times = [
+                t for c in plan.mandatory if (s := states.get(c)) and (t := s[3]) is not None
+            ]
+            completed = len(done_times) == len(plan.mandatory)
+            done_by = max(done_times) if completed else None
+            joined = completed or any(c in states for c in plan.courses) or r() < 0.5
+            append(
+                (
+                    next_id,
+                    org_id,
+                    plan.id,
+                    learner_id,
+                    1,
+                    at,
+                    admin_id,
+                    joined,
+                    at + 3_600_000 if joined else None,
+                    completed,
+                    done_by,
+                    None,
+                )
+            )
+            next_id += 1
+        progress = batch.progress.append
+        for course_id in sorted(states):
+            status, pct, since, done_at, modified = states[course_id]
+            progress((learner_id, course_id, org_id, status, pct, since, done_at, modified))
+        return next_id
+
+    def token_learners(self, count: int) -> list[int]:
+        """`count` learner ids sampled uniformly from the whole dataset (in random order)."""
+        rng = random.Random(f"{self.seed}:tokens")
+        return [LEARNER_BASE + k for k in rng.sample(range(self.size), min(count, self.size))]
+
+    def org_of(self, learner_id: int) -> int:
+        return self.orgs[(learner_id - LEARNER_BASE) // ORG_SIZE].id
+
+
+def new_token() -> str:
+    """A token in Zoho's shape (as `lmsplans.server.auth.service.new_token`)."""
+    return f"1000.{secrets.token_hex(16)}.{secrets.token_hex(16)}"
+
+
+def token_rows(
+    generator: Generator, count: int, now_ms: int
+) -> tuple[list[Row], list[tuple[int, str]]]:
+    """`access_tokens` rows and (learner id, token) pairs for `count` sampled learners."""
+    rows, pairs = [], []
+    for learner_id in generator.token_learners(count):
+        token = new_token()
+        rows.append(
+            (
+                hashlib.sha256(token.encode()).hexdigest(),
+                None,
+                None,
+                generator.org_of(learner_id),
+                learner_id,
+                TOKEN_SCOPES,
+                now_ms,
+                now_ms + TOKEN_TTL_MS,
+                None,
+            )
+        )
+        pairs.append((learner_id, token))
+    return rows, pairs
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+class Loader(Protocol):
+    async def insert(self, table: str, rows: Sequence[Row]) -> None: ...
+
+    async def replace_tokens(self, rows: Sequence[Row]) -> None: ...
+
+
+class SqliteLoader:
+    """One connection, one transaction; secondary indexes built after the rows are in."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        for pragma in (
+            "PRAGMA journal_mode=OFF",
+            "PRAGMA synchronous=OFF",
+            "PRAGMA locking_mode=EXCLUSIVE",
+            "PRAGMA temp_store=MEMORY",
+            "PRAGMA cache_size=-1048576",  # 1 GiB
+            "PRAGMA foreign_keys=OFF",
+        ):
+            self.conn.execute(pragma)
+        placeholders = ", ".join("?" for _ in range(len(BULK_TABLES)))
+        self.indexes: list[tuple[str, str]] = self.conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            f" AND tbl_name IN ({placeholders})",
+            BULK_TABLES,
+        ).fetchall()
+        for name, _ in self.indexes:
+            self.conn.execute(f'DROP INDEX "{name}"')
+        self.conn.execute("BEGIN")
+
+    async def insert(self, table: str, rows: Sequence[Row]) -> None:
+        columns = COLUMNS[table]
+        self.conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            rows,
+        )
+
+    async def replace_tokens(self, rows: Sequence[Row]) -> None:
+        self.conn.execute("DELETE FROM access_tokens")
+        await self.insert("access_tokens", rows)
+
+    def finish(self) -> None:
+        self.conn.execute(
+            "INSERT INTO data_version (id, version) VALUES (1, 1)"
+            " ON CONFLICT (id) DO UPDATE SET version = version + 1"
+        )
+        self.conn.execute("COMMIT")
+        for _, sql in self.indexes:
+            self.conn.execute(sql)
+        self.conn.execute("PRAGMA locking_mode=NORMAL")
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.close()
+
+
+class PostgresLoader:
+    """COPY on one connection, foreign-key triggers off (the rows are consistent by
+    construction), secondary indexes and unique constraints built after the load."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.rebuild: list[str] = []
+
+    @classmethod
+    async def open(cls, url: str) -> PostgresLoader:
+        import asyncpg
+
+        conn = await asyncpg.connect(url, command_timeout=900)
+        loader = cls(conn)
+        await conn.execute("SET session_replication_role = replica")
+        await conn.execute("SET maintenance_work_mem = '512MB'")
+        await conn.execute("SET synchronous_commit = off")
+        for table in BULK_TABLES:
+            for name, definition in await conn.fetch(
+                """SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+                    WHERE conrelid = $1::regclass AND contype = 'u'""",
+                table,
+            ):
+                await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+                loader.rebuild.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            for name, definition in await conn.fetch(
+                """SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x
+                     JOIN pg_class i ON i.oid = x.indexrelid
+                    WHERE x.indrelid = $1::regclass AND NOT x.indisprimary
+                      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)""",
+                table,
+            ):
+                await conn.execute(f'DROP INDEX "{name}"')
+                loader.rebuild.append(definition)
+        return loader
+
+    async def insert(self, table: str, rows: Sequence[Row]) -> None:
+        await self.conn.copy_records_to_table(table, records=rows, columns=list(COLUMNS[table]))
+
+    async def replace_tokens(self, rows: Sequence[Row]) -> None:
+        await self.conn.execute("DELETE FROM access_tokens")
+        await self.insert("access_tokens", rows)
+
+    async def finish(self) -> None:
+        conn = self.conn
+        for statement in self.rebuild:
+            await conn.execute(statement)
+        for table in ID_TABLES:
+            await conn.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
+            )
+        await conn.execute(
+            "INSERT INTO data_version (id, version) VALUES (1, 1)"
+            " ON CONFLICT (id) DO UPDATE SET version = data_version.version + 1"
+        )
+        await conn.execute("SET session_replication_role = DEFAULT")
+        # Frozen and analysed now, so autovacuum has nothing to do during the benchmark.
+        await conn.execute("VACUUM (FREEZE, ANALYZE)")
+        await conn.execute("CHECKPOINT")
+        await conn.close()
+
+
+def _produce(size: int, seed: int, now_ms: int, queue: Queue[Batch | str | None]) -> None:
+    """Run in a child process: generate the learners' batches into `queue`."""
+    try:
+        for batch in Generator(size, seed=seed, now_ms=now_ms).batches():
+            queue.put(batch)
+        queue.put(None)
+    except BaseException as exc:
+        queue.put(f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def learner_batches(generator: Generator, *, parallel: bool) -> Iterator[Batch]:
+    """The generator's batches; with `parallel`, made by a child process while the caller
+    loads the previous ones (generating and loading then take a core each)."""
+    if not parallel:
+        yield from generator.batches()
+        return
+    context = multiprocessing.get_context("fork")
+    queue: Queue[Batch | str | None] = context.Queue(maxsize=4)
+    producer = context.Process(
+        target=_produce,
+        args=(generator.size, generator.seed, generator.now_ms, queue),
+        daemon=True,
+    )
+    producer.start()
+    try:
+        while True:
+            try:
+                item = queue.get(timeout=300)
+            except Empty:
+                raise RuntimeError("the dataset generator produced nothing for 300 s") from None
+            if item is None:
+                break
+            if isinstance(item, str):
+                raise RuntimeError(f"the dataset generator failed: {item}")
+            yield item
+        producer.join(timeout=60)
+    finally:
+        if producer.is_alive():
+            producer.terminate()
+            producer.join(timeout=10)
+
+
+async def load(generator: Generator, loader: Loader, *, parallel: bool) -> dict[str, int]:
+    """Every row of the dataset, through `loader`; answers the row counts."""
+    counts = {
+        "organisations": len(generator.orgs),
+        "courses": 0,
+        "learning_plans": 0,
+        "learners": 0,
+        "plan_enrolments": 0,
+        "course_progress": 0,
+        "enrolled_courses": 0,
+    }
+    await loader.insert("organisations", generator.organisations())
+    for table, rows in (
+        ("courses", generator.courses()),
+        ("learning_plans", generator.plans()),
+        ("plan_courses", generator.plan_courses()),
+        ("plan_admins", generator.plan_admins()),
+    ):
+        await loader.insert(table, rows)
+        if table in counts:
+            counts[table] = len(rows)
+    started = time.monotonic()
+    for batch in learner_batches(generator, parallel=parallel):
+        await loader.insert("learners", batch.learners)
+        await loader.insert("plan_enrolments", batch.enrolments)
+        await loader.insert("course_progress", batch.progress)
+        counts["learners"] += len(batch.learners)
+        counts["plan_enrolments"] += len(batch.enrolments)
+        counts["course_progress"] += len(batch.progress)
+        counts["enrolled_courses"] += batch.enrolled_courses
+        if parallel and counts["learners"] % 200_000 == 0:
+            print(
+                f"    {counts['learners']:,} learners ({time.monotonic() - started:.0f} s)",
+                flush=True,
+            )
+    return counts
+
+
+# --------------------------------------------------------------------------- cache
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    backend: str
+    size: int
+    url: str  # LMSPLANS_DATABASE_URL
+    pairs_file: Path
+    tokens: int
+    counts: dict[str, int]
+    build_seconds: float  # when it was generated
+    generated_at: str
+    reused: bool  # found in the cache by this run
+    fingerprint: str
+
+    @property
+    def label(self) -> str:
+        return label(self.size)
+
+    @property
+    def progress_share(self) -> float:
+        """Course progress rows over the distinct courses learners are enrolled in."""
+        return self.counts["course_progress"] / max(1, self.counts["enrolled_courses"])
+
+
+def fingerprint(size: int, seed: int) -> str:
+    digest = hashlib.sha256()
+    digest.update(
+        json.dumps(
+            {
+                "generator": GENERATOR_VERSION,
+                "size": size,
+                "seed": seed,
+                "shape": [
+                    ORG_SIZE,
+                    COURSES_PER_ORG,
+                    PLANS_PER_ORG,
+                    COURSES_PER_PLAN,
+                    ENROLMENTS_PER_LEARNER,
+                    PROFILE_WEIGHTS,
+                ],
+            }
+        ).encode()
+    )
+    for path in sorted(MIGRATIONS.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def postgres_url(admin_url: str, database: str) -> str:
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+def paths(backend: str, size: int) -> tuple[Path, Path]:
+    """The manifest and the pairs file of a dataset."""
+    name = f"{backend}-{label(size)}"
+    return OUT_DIR / f"{name}.json", OUT_DIR / f"{name}.pairs"
+
+
+def cached(backend: str, size: int, seed: int, tokens: int) -> Dataset | None:
+    """The dataset in the cache, if it was built by this generator from these migrations
+    with this many tokens, and its database is still there."""
+    manifest, pairs_file = paths(backend, size)
+    try:
+        data = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("fingerprint") != fingerprint(size, seed) or data.get("tokens") != tokens:
+        return None
+    if not pairs_file.exists() or not _database_has(backend, data["url"], data["counts"]):
+        return None
+    return Dataset(
+        backend=backend,
+        size=size,
+        url=data["url"],
+        pairs_file=pairs_file,
+        tokens=tokens,
+        counts=data["counts"],
+        build_seconds=data["build_seconds"],
+        generated_at=data["generated_at"],
+        reused=True,
+        fingerprint=data["fingerprint"],
+    )
+
+
+def _database_has(backend: str, url: str, counts: dict[str, int]) -> bool:
+    """Whether the database still holds the dataset (learners and tokens counted)."""
+    query = "SELECT (SELECT count(*) FROM learners), (SELECT count(*) FROM access_tokens)"
+    try:
+        if backend == "sqlite":
+            path = Path(url.removeprefix("sqlite:///"))
+            if not path.exists():
+                return False
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+                row = conn.execute(query).fetchone()
+        else:
+
+            async def read() -> Any:
+                import asyncpg
+
+                conn = await asyncpg.connect(url, timeout=10)
+                try:
+                    return await conn.fetchrow(query)
+                finally:
+                    await conn.close()
+
+            row = asyncio.run(read())
+    except Exception:
+        return False
+    return row is not None and row[0] == counts["learners"] and row[1] > 0
+
+
+async def _recreate_database(admin_url: str, name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+def ensure(
+    backend: str,
+    size: int,
+    *,
+    tokens: int,
+    seed: int = 2026,
+    pg_admin_url: str = DEFAULT_PG_ADMIN_URL,
+    regenerate: bool = False,
+) -> Dataset:
+    """The dataset from the cache, or built now (and cached)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}")
+    if not regenerate:
+        found = cached(backend, size, seed, tokens)
+        if found is not None:
+            return found
+        stale = _stale_with_other_tokens(backend, size, seed)
+        if stale is not None:
+            return _remint_tokens(stale, tokens, seed)
+    return _build(backend, size, tokens=tokens, seed=seed, pg_admin_url=pg_admin_url)
+
+
+def _stale_with_other_tokens(backend: str, size: int, seed: int) -> dict[str, Any] | None:
+    """The manifest of a cached dataset that differs only in its number of tokens."""
+    manifest, _ = paths(backend, size)
+    try:
+        data: dict[str, Any] = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("fingerprint") != fingerprint(size, seed):
+        return None
+    if not _database_has(backend, data["url"], data["counts"]):
+        return None
+    return data
+
+
+def _remint_tokens(data: dict[str, Any], tokens: int, seed: int) -> Dataset:
+    backend, size = data["backend"], data["size"]
+    print(f"  {backend} {label(size)}: cached, minting {tokens:,} tokens ...", flush=True)
+    generator = Generator(size, seed=seed, now_ms=int(time.time() * 1000))
+    rows, pairs = token_rows(generator, tokens, generator.now_ms)
+    if backend == "sqlite":
+        path = Path(str(data["url"]).removeprefix("sqlite:///"))
+        with sqlite3.connect(path) as conn:
+            conn.execute("DELETE FROM access_tokens")
+            columns = COLUMNS["access_tokens"]
+            conn.executemany(
+                f"INSERT INTO access_tokens ({', '.join(columns)})"
+                f" VALUES ({', '.join('?' * len(columns))})",
+                rows,
+            )
+            conn.execute("UPDATE data_version SET version = version + 1 WHERE id = 1")
+    else:
+
+        async def write() -> None:
+            import asyncpg
+
+            conn = await asyncpg.connect(data["url"], timeout=10)
+            try:
+                async with conn.transaction():
+                    await conn.execute("DELETE FROM access_tokens")
+                    await conn.copy_records_to_table(
+                        "access_tokens", records=rows, columns=list(COLUMNS["access_tokens"])
+                    )
+                    await conn.execute("UPDATE data_version SET version = version + 1 WHERE id = 1")
+            finally:
+                await conn.close()
+
+        asyncio.run(write())
+    counts = data["counts"] | {"access_tokens": len(rows)}
+    return _commit(data | {"tokens": tokens, "counts": counts}, pairs, reused=True)
+
+
+def _build(backend: str, size: int, *, tokens: int, seed: int, pg_admin_url: str) -> Dataset:
+    from lmsplans.server.db import migrate
+
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    manifest, pairs_file = paths(backend, size)
+    manifest.unlink(missing_ok=True)  # the manifest is written last: it marks a whole build
+    pairs_file.unlink(missing_ok=True)
+    started = time.monotonic()
+    print(f"  {backend} {label(size)}: generating {size:,} learners ...", flush=True)
+    generator = Generator(size, seed=seed, now_ms=int(time.time() * 1000))
+    token_table, pairs = token_rows(generator, tokens, generator.now_ms)
+    if backend == "sqlite":
+        path = OUT_DIR / f"sqlite-{label(size)}.db"
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+        migrate(url)
+        sqlite_loader = SqliteLoader(path)
+        counts = asyncio.run(load(generator, sqlite_loader, parallel=size >= 100_000))
+        asyncio.run(sqlite_loader.replace_tokens(token_table))
+        sqlite_loader.finish()
+    else:
+        database = f"lmsplans_bench_{label(size)}"
+        url = postgres_url(pg_admin_url, database)
+        asyncio.run(_recreate_database(pg_admin_url, database))
+        migrate(url)
+
+        async def run() -> dict[str, int]:
+            loader = await PostgresLoader.open(url)
+            found = await load(generator, loader, parallel=size >= 100_000)
+            await loader.replace_tokens(token_table)
+            print("    indexes, VACUUM (FREEZE, ANALYZE), CHECKPOINT ...", flush=True)
+            await loader.finish()
+            return found
+
+        counts = asyncio.run(run())
+    counts["access_tokens"] = len(token_table)
+    seconds = time.monotonic() - started
+    print(f"  {backend} {label(size)}: built in {seconds:.0f} s", flush=True)
+    data = {
+        "backend": backend,
+        "size": size,
+        "seed": seed,
+        "url": url,
+        "tokens": tokens,
+        "counts": counts,
+        "build_seconds": round(seconds, 1),
+        "generated_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "fingerprint": fingerprint(size, seed),
+    }
+    return _commit(data, pairs, reused=False)
+
+
+def _commit(data: dict[str, Any], pairs: list[tuple[int, str]], *, reused: bool) -> Dataset:
+    manifest, pairs_file = paths(data["backend"], data["size"])
+    pairs_file.write_text("".join(f"{learner_id} {token}\n" for learner_id, token in pairs))
+    manifest.write_text(json.dumps(data, indent=2) + "\n")
+    return Dataset(
+        backend=data["backend"],
+        size=data["size"],
+        url=data["url"],
+        pairs_file=pairs_file,
+        tokens=data["tokens"],
+        counts=data["counts"],
+        build_seconds=data["build_seconds"],
+        generated_at=data["generated_at"],
+        reused=reused,
+        fingerprint=data["fingerprint"],
+    )
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def enrolment_counts(dataset: Dataset, learner_ids: Iterable[int]) -> dict[int, int]:
+    """Active enrolments in published plans per learner, read from the database."""
+    ids = sorted(set(learner_ids))
+    query = """SELECT e.learner_id, count(*) FROM plan_enrolments e
+                 JOIN learning_plans p ON p.id = e.plan_id
+                WHERE e.unenrolled_time IS NULL AND p.publish_state = 1 AND e.learner_id IN ({})
+                GROUP BY e.learner_id"""
+    if dataset.backend == "sqlite":
+        path = dataset.url.removeprefix("sqlite:///")
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            rows = conn.execute(query.format(", ".join("?" * len(ids))), ids).fetchall()
+        return {int(a): int(b) for a, b in rows}
+
+    async def read() -> dict[int, int]:
+        import asyncpg
+
+        conn = await asyncpg.connect(dataset.url, timeout=10)
+        try:
+            found = await conn.fetch(query.format("SELECT unnest($1::bigint[])"), ids)
+        finally:
+            await conn.close()
+        return {int(a): int(b) for a, b in found}
+
+    return asyncio.run(read())
+
+
+def consistency_problems(dataset: Dataset, learner_ids: Sequence[int]) -> list[str]:
+    """The progress rules checked in SQL over some learners' enrolments: completed exactly
+    when every mandatory course is completed, at the time the last of them was."""
+    ids = sorted(set(learner_ids))
+    query = """
+    SELECT e.id, e.is_completed, e.completed_time,
+           (SELECT count(*) FROM plan_courses pc
+             WHERE pc.plan_id = e.plan_id AND pc.is_mandatory) AS mandatory,
+           (SELECT count(*) FROM plan_courses pc JOIN course_progress cp
+                ON cp.course_id = pc.course_id AND cp.learner_id = e.learner_id
+             WHERE pc.plan_id = e.plan_id AND pc.is_mandatory AND cp.status = 'completed') AS done,
+           (SELECT max(cp.completed_time) FROM plan_courses pc JOIN course_progress cp
+                ON cp.course_id = pc.course_id AND cp.learner_id = e.learner_id
+             WHERE pc.plan_id = e.plan_id AND pc.is_mandatory) AS last_done
+      FROM plan_enrolments e WHERE e.learner_id IN ({})"""
+    if dataset.backend == "sqlite":
+        path = dataset.url.removeprefix("sqlite:///")
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            rows = conn.execute(query.format(", ".join("?" * len(ids))), ids).fetchall()
+    else:
+
+        async def read() -> list[Any]:
+            import asyncpg
+
+            conn = await asyncpg.connect(dataset.url, timeout=10)
+            try:
+                return list(await conn.fetch(query.format("SELECT unnest($1::bigint[])"), ids))
+            finally:
+                await conn.close()
+
+        rows = asyncio.run(read())
+    problems = []
+    for enrolment_id, is_completed, completed_time, mandatory, done, last_done in rows:
+        complete = mandatory > 0 and done == mandatory
+        if bool(is_completed) != complete or (complete and completed_time != last_done):
+            problems.append(
+                f"enrolment {enrolment_id}: is_completed={is_completed} completed_time="
+                f"{completed_time}, mandatory {done}/{mandatory} done, last at {last_done}"
+            )
+    return problems
+
+
+def read_pairs(pairs_file: Path) -> list[tuple[str, str]]:
+    pairs = []
+    for line in pairs_file.read_text().splitlines():
+        learner_id, _, token = line.partition(" ")
+        pairs.append((learner_id, token))
+    return pairs
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build (or find cached) benchmark datasets.")
+    parser.add_argument("--backend", choices=BACKENDS, action="append")
+    parser.add_argument("--size", type=int, action="append", help="Learners [10000, 1000000].")
+    parser.add_argument("--tokens", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)
+    parser.add_argument("--regenerate", action="store_true", help="Ignore the cache.")
+    args = parser.parse_args(argv)
+    for backend in args.backend or BACKENDS:
+        for size in args.size or [10_000, 1_000_000]:
+            dataset = ensure(
+                backend,
+                size,
+                tokens=args.tokens,
+                seed=args.seed,
+                pg_admin_url=args.pg_admin_url,
+                regenerate=args.regenerate,
+            )
+            sample = [int(i) for i, _ in read_pairs(dataset.pairs_file)[:500]]
+            problems = consistency_problems(dataset, sample)
+            summary = {k: v for k, v in asdict(dataset).items() if k != "pairs_file"}
+            print(json.dumps(summary | {"progress_share": round(dataset.progress_share, 3)}))
+            for problem in problems[:10]:
+                print("INCONSISTENT:", problem)
+            if problems:
+                return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
