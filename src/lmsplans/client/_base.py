@@ -8,8 +8,9 @@ import os
 import random
 import urllib.parse
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import httpx
@@ -24,7 +25,7 @@ from lmsplans.client._errors import (
     error_class,
     status_for_code,
 )
-from lmsplans.client._models import to_bool
+from lmsplans.client._models import PlanCourseSpec, to_bool
 
 __all__ = ["DATA_CENTRES", "AccessToken", "Page", "data_centre_urls"]
 
@@ -122,6 +123,33 @@ COURSE_PROGRESS = Endpoint(
 )
 COURSE_LEARNER_PROGRESS = Endpoint(
     "GET", "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress", key="courseProgress"
+)
+# Management (this product's own; Zoho documents none of these).
+LEARNERS_CREATE = Endpoint("POST", "/api/v1/learners", key="learners")
+LEARNERS = Endpoint("GET", "/api/v1/learners", key="learners")
+LEARNER = Endpoint("GET", "/api/v1/learners/{learnerId}", key="learner")
+LEARNER_UPDATE = Endpoint("PATCH", "/api/v1/learners/{learnerId}", key="learner")
+LEARNER_DEACTIVATE = Endpoint("DELETE", "/api/v1/learners/{learnerId}", key="learner")
+COURSE_CREATE = Endpoint("POST", "/api/v1/courses", key="course")
+COURSES = Endpoint("GET", "/api/v1/courses", key="courses")
+COURSE = Endpoint("GET", "/api/v1/courses/{courseId}", key="course")
+COURSE_UPDATE = Endpoint("PATCH", "/api/v1/courses/{courseId}", key="course")
+COURSE_DELETE = Endpoint("DELETE", "/api/v1/courses/{courseId}", key="course")
+PLAN_CREATE = Endpoint("POST", "/api/v1/learning-plans", key="learningPlan")
+PLAN = Endpoint("GET", "/api/v1/learning-plans/{planId}", key="learningPlan")
+PLAN_UPDATE = Endpoint("PATCH", "/api/v1/learning-plans/{planId}", key="learningPlan")
+PLAN_DELETE = Endpoint("DELETE", "/api/v1/learning-plans/{planId}")
+PLAN_PUBLISH = Endpoint("POST", "/api/v1/learning-plans/{planId}/publish", key="learningPlan")
+PLAN_DISABLE = Endpoint("POST", "/api/v1/learning-plans/{planId}/disable", key="learningPlan")
+PLAN_COURSES = Endpoint("PUT", "/api/v1/learning-plans/{planId}/courses", key="learningPlan")
+PLAN_ENROL = Endpoint("PUT", "/api/v1/learning-plans/{planId}/learners")
+PLAN_UNENROL = Endpoint("DELETE", "/api/v1/learning-plans/{planId}/learners/{learnerId}")
+PLAN_JOIN = Endpoint("POST", "/api/v1/learners/{learnerId}/learning-plans/{planId}/join")
+RECORD_PROGRESS = Endpoint(
+    "PUT", "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress", key="courseProgress"
+)
+PLAN_HISTORY = Endpoint(
+    "GET", "/api/v1/learners/{learnerId}/learning-plans/{planId}/history", key="events"
 )
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 (a path, not a secret)
 REVOKE_PATH = "/oauth/v2/token/revoke"
@@ -441,3 +469,92 @@ def log_retry(api: str, action: Action, cause: Exception) -> None:
         log.info("%s: the access token was refused (%s); refreshing it", api, cause)
     else:
         log.info("%s failed (%s): retrying in %.1f s", api, cause, action.seconds)
+
+
+# --- management payloads ------------------------------------------------------------------
+
+
+def record_of(body: Mapping[str, Any], key: str | None) -> dict[str, Any]:
+    """The one record an answer holds under `key`."""
+    record = body.get(key) if key else None
+    if not isinstance(record, dict):
+        raise LmsPlansError(f"unexpected answer: no {key} record")
+    return record
+
+
+def records_of(body: Mapping[str, Any], key: str | None) -> list[dict[str, Any]]:
+    """The records an answer holds under `key`."""
+    records = body.get(key) if key else None
+    if not isinstance(records, list):
+        raise LmsPlansError(f"unexpected answer: {key!r} is not a list")
+    return [record for record in records if isinstance(record, dict)]
+
+
+def first_record_of(body: Mapping[str, Any], key: str | None) -> dict[str, Any]:
+    """The first of the records an answer holds under `key`."""
+    records = records_of(body, key)
+    if not records:
+        raise LmsPlansError(f"unexpected answer: no {key} record")
+    return records[0]
+
+
+def fields(**values: Any) -> dict[str, Any]:
+    """The given fields, without those left as None (absent fields stay as they are)."""
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def learner_filters(
+    search: str | None, role: str | None, status: str | None
+) -> dict[str, str] | None:
+    return fields(search=search, role=role, status=status) or None
+
+
+def epoch_ms(value: datetime | int | None) -> int | None:
+    """A datetime (aware, or naive UTC) or epoch milliseconds -> epoch milliseconds."""
+    if value is None or isinstance(value, int):
+        return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return round(value.timestamp() * 1000)
+
+
+def progress_payload(
+    percentage: int | None,
+    status: str | None,
+    completion_time: datetime | int | None,
+    reset: bool,
+) -> dict[str, Any]:
+    """`progressData`: a percentage, a status (or both), when; or `reset: true`."""
+    data = fields(
+        completionPercentage=percentage,
+        completionStatus=status,
+        completionTime=epoch_ms(completion_time),
+    )
+    if reset:
+        data["reset"] = True
+    return data
+
+
+def plan_payload(
+    name: str | None,
+    description: str | None,
+    duration: int | None,
+    duration_type: int | None,
+    image: str | None,
+    plan_admins: Sequence[str | int] | None,
+) -> dict[str, Any]:
+    """`planData`, in the API's field names, without the fields left as None."""
+    return fields(
+        planName=name,
+        description=description,
+        duration=duration,
+        durationType=duration_type,
+        image=image,
+        planAdmins=None if plan_admins is None else [str(admin) for admin in plan_admins],
+    )
+
+
+def plan_courses_payload(
+    courses: Sequence[PlanCourseSpec | Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    return [c.to_raw() if isinstance(c, PlanCourseSpec) else dict(c) for c in courses]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -11,13 +13,35 @@ import httpx
 
 from lmsplans.client._auth import Credentials, RefreshBudget, TokenManager
 from lmsplans.client._base import (
+    COURSE,
+    COURSE_CREATE,
+    COURSE_DELETE,
     COURSE_LEARNER_PROGRESS,
     COURSE_PROGRESS,
+    COURSE_UPDATE,
+    COURSES,
+    LEARNER,
     LEARNER_COURSE_PROGRESS,
+    LEARNER_DEACTIVATE,
     LEARNER_PLAN_COURSES_PROGRESS,
     LEARNER_PLANS_PROGRESS,
+    LEARNER_UPDATE,
+    LEARNERS,
+    LEARNERS_CREATE,
     LEARNING_PLANS,
+    PLAN,
+    PLAN_COURSES,
+    PLAN_CREATE,
+    PLAN_DELETE,
+    PLAN_DISABLE,
+    PLAN_ENROL,
+    PLAN_HISTORY,
+    PLAN_JOIN,
     PLAN_LEARNERS,
+    PLAN_PUBLISH,
+    PLAN_UNENROL,
+    PLAN_UPDATE,
+    RECORD_PROGRESS,
     USER_AGENT,
     WRITE_METHODS,
     AccessToken,
@@ -30,15 +54,29 @@ from lmsplans.client._base import (
     build_headers,
     check_response,
     env,
+    fields,
+    first_record_of,
+    learner_filters,
     log_retry,
     new_idempotency_key,
+    plan_courses_payload,
+    plan_payload,
+    progress_payload,
+    record_of,
+    records_of,
     resolve_urls,
 )
 from lmsplans.client._errors import APIStatusError, LmsPlansError
 from lmsplans.client._models import (
+    Course,
     CourseInPlanProgress,
     CourseProgress,
+    Enrolment,
+    HistoryEvent,
+    Learner,
     LearningPlanProgress,
+    PlanCourseSpec,
+    PlanDetail,
     PlanInfo,
     RosterMember,
     RosterSummary,
@@ -103,7 +141,7 @@ class SyncPager(Generic[T]):
 
 
 class Learners:
-    """A learner's progress (`/api/v1/learners/{learnerId}/...`).
+    """Learners: their progress (`/api/v1/learners/{learnerId}/...`), and managing them.
 
     A `learner_id` is the learner's userId (erecno), zuid or email address.
     """
@@ -163,9 +201,134 @@ class Learners:
             start_index=start_index,
         )
 
+    # --- management (this product's own endpoints) ---
+
+    def create(
+        self,
+        *,
+        email_id: str,
+        display_name: str,
+        employee_id: str,
+        role: str | None = None,
+        manager_id: str | int | None = None,
+        zuid: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Learner:
+        """Create one learner (admins only), POST /api/v1/learners. `role` is admin, manager
+        or learner (the default); `manager_id` a userId, zuid or email of the organisation."""
+        data = fields(
+            emailId=email_id,
+            displayName=display_name,
+            employeeId=employee_id,
+            role=role,
+            managerId=None if manager_id is None else str(manager_id),
+            zuid=zuid,
+        )
+        e = LEARNERS_CREATE
+        body = self._client._call(e, e.path(), json=data, idempotency_key=idempotency_key)
+        return Learner.from_raw(first_record_of(body, e.key))
+
+    def create_many(
+        self, learners: Sequence[Mapping[str, Any]], *, idempotency_key: str | None = None
+    ) -> builtins.list[Learner]:
+        """Create up to 200 learners at once, all or none (admins only); each a mapping in the
+        API's field names (`emailId`, `displayName`, `employeeId`, `role`, `managerId`,
+        `zuid`). A learner may name an earlier one of the batch as its manager."""
+        e = LEARNERS_CREATE
+        body = self._client._call(
+            e, e.path(), json=[dict(item) for item in learners], idempotency_key=idempotency_key
+        )
+        return [Learner.from_raw(r) for r in records_of(body, e.key)]
+
+    def list(
+        self,
+        *,
+        search: str | None = None,
+        role: str | None = None,
+        status: str | None = None,
+        page_size: int | None = None,
+        start_index: int | None = None,
+    ) -> SyncPager[Learner]:
+        """The learners the caller may see, GET /api/v1/learners; `search` matches a part of
+        the name, email or employee id, `role` and `status` (active, inactive) filter."""
+        e = LEARNERS
+        return SyncPager(
+            self._client,
+            e,
+            e.path(),
+            Learner.from_raw,
+            params=learner_filters(search, role, status),
+            page_size=page_size,
+            start_index=start_index,
+        )
+
+    def get(self, learner_id: str | int) -> Learner:
+        """One learner, GET /api/v1/learners/{learnerId}."""
+        e = LEARNER
+        body = self._client._call(e, e.path(learnerId=learner_id))
+        return Learner.from_raw(record_of(body, e.key))
+
+    def update(
+        self,
+        learner_id: str | int,
+        *,
+        email_id: str | None = None,
+        display_name: str | None = None,
+        employee_id: str | None = None,
+        role: str | None = None,
+        manager_id: str | int | None = None,
+        remove_manager: bool = False,
+        status: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Learner:
+        """Change a learner (admins only), PATCH /api/v1/learners/{learnerId}; arguments left
+        as None stay as they are, `remove_manager=True` removes the manager."""
+        data = fields(
+            emailId=email_id,
+            displayName=display_name,
+            employeeId=employee_id,
+            role=role,
+            managerId=None if manager_id is None else str(manager_id),
+            status=status,
+        )
+        if remove_manager:
+            data["managerId"] = None
+        e = LEARNER_UPDATE
+        body = self._client._call(
+            e, e.path(learnerId=learner_id), json=data, idempotency_key=idempotency_key
+        )
+        return Learner.from_raw(record_of(body, e.key))
+
+    def deactivate(self, learner_id: str | int, *, idempotency_key: str | None = None) -> Learner:
+        """Deactivate a learner (admins only; records and history are kept),
+        DELETE /api/v1/learners/{learnerId}."""
+        e = LEARNER_DEACTIVATE
+        body = self._client._call(e, e.path(learnerId=learner_id), idempotency_key=idempotency_key)
+        return Learner.from_raw(record_of(body, e.key))
+
+    def plan_history(
+        self,
+        learner_id: str | int,
+        plan_id: str | int,
+        *,
+        page_size: int | None = None,
+        start_index: int | None = None,
+    ) -> SyncPager[HistoryEvent]:
+        """Every event of the learner in the plan, oldest first, GET
+        /api/v1/learners/{learnerId}/learning-plans/{planId}/history."""
+        e = PLAN_HISTORY
+        return SyncPager(
+            self._client,
+            e,
+            e.path(learnerId=learner_id, planId=plan_id),
+            HistoryEvent.from_raw,
+            page_size=page_size,
+            start_index=start_index,
+        )
+
 
 class LearningPlans:
-    """Learning plans and their rosters (`/api/v1/learning-plans/...`)."""
+    """Learning plans: their rosters, and managing them (`/api/v1/learning-plans/...`)."""
 
     def __init__(self, client: Client) -> None:
         self._client = client
@@ -213,9 +376,134 @@ class LearningPlans:
         summary = page.raw.get("summary")
         return RosterSummary.from_raw(summary if isinstance(summary, dict) else {})
 
+    # --- management (this product's own endpoints) ---
+
+    def create(
+        self,
+        name: str,
+        *,
+        description: str | None = None,
+        duration: int | None = None,
+        duration_type: int | None = None,
+        image: str | None = None,
+        plan_admins: Sequence[str | int] | None = None,
+        idempotency_key: str | None = None,
+    ) -> PlanDetail:
+        """Create a draft plan (admins only), POST /api/v1/learning-plans. `duration` 0 (the
+        default) means no due date; `duration_type` 0 days, 1 weeks, 2 months."""
+        data = plan_payload(name, description, duration, duration_type, image, plan_admins)
+        e = PLAN_CREATE
+        body = self._client._call(e, e.path(), json=data, idempotency_key=idempotency_key)
+        return PlanDetail.from_raw(record_of(body, e.key))
+
+    def get(self, plan_id: str | int) -> PlanDetail:
+        """One plan with its courses and admins, GET /api/v1/learning-plans/{planId}."""
+        e = PLAN
+        body = self._client._call(e, e.path(planId=plan_id))
+        return PlanDetail.from_raw(record_of(body, e.key))
+
+    def update(
+        self,
+        plan_id: str | int,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        duration: int | None = None,
+        duration_type: int | None = None,
+        image: str | None = None,
+        plan_admins: Sequence[str | int] | None = None,
+        disabled: bool | None = None,
+        idempotency_key: str | None = None,
+    ) -> PlanDetail:
+        """Change a plan, PATCH /api/v1/learning-plans/{planId}; arguments left as None stay
+        as they are, `plan_admins` replaces the plan's admins."""
+        data = plan_payload(name, description, duration, duration_type, image, plan_admins)
+        data.update(fields(disabled=disabled))
+        e = PLAN_UPDATE
+        body = self._client._call(
+            e, e.path(planId=plan_id), json=data, idempotency_key=idempotency_key
+        )
+        return PlanDetail.from_raw(record_of(body, e.key))
+
+    def delete(self, plan_id: str | int, *, idempotency_key: str | None = None) -> str:
+        """Delete a draft plan (a published one is a ConflictError: disable it), DELETE
+        /api/v1/learning-plans/{planId}; returns its id."""
+        e = PLAN_DELETE
+        body = self._client._call(e, e.path(planId=plan_id), idempotency_key=idempotency_key)
+        return str(body.get("planId", plan_id))
+
+    def publish(self, plan_id: str | int, *, idempotency_key: str | None = None) -> PlanDetail:
+        """Publish a plan (it needs a mandatory course), POST .../{planId}/publish."""
+        e = PLAN_PUBLISH
+        body = self._client._call(e, e.path(planId=plan_id), idempotency_key=idempotency_key)
+        return PlanDetail.from_raw(record_of(body, e.key))
+
+    def disable(self, plan_id: str | int, *, idempotency_key: str | None = None) -> PlanDetail:
+        """Disable a plan (no new enrolments; history stays), POST .../{planId}/disable."""
+        e = PLAN_DISABLE
+        body = self._client._call(e, e.path(planId=plan_id), idempotency_key=idempotency_key)
+        return PlanDetail.from_raw(record_of(body, e.key))
+
+    def set_courses(
+        self,
+        plan_id: str | int,
+        courses: Sequence[PlanCourseSpec | Mapping[str, Any]],
+        *,
+        idempotency_key: str | None = None,
+    ) -> PlanDetail:
+        """Replace the plan's whole course list, PUT /api/v1/learning-plans/{planId}/courses;
+        each course a `PlanCourseSpec` or a mapping in the API's field names."""
+        e = PLAN_COURSES
+        body = self._client._call(
+            e,
+            e.path(planId=plan_id),
+            json={"courses": plan_courses_payload(courses)},
+            idempotency_key=idempotency_key,
+        )
+        return PlanDetail.from_raw(record_of(body, e.key))
+
+    def enrol(
+        self,
+        plan_id: str | int,
+        learners: Sequence[str | int],
+        *,
+        idempotency_key: str | None = None,
+    ) -> Enrolment:
+        """Enrol up to 200 learners (userIds/erecnos, zuids or emails), PUT
+        /api/v1/learning-plans/{planId}/learners; those already enrolled are left as they are."""
+        e = PLAN_ENROL
+        body = self._client._call(
+            e,
+            e.path(planId=plan_id),
+            json=[str(learner) for learner in learners],
+            idempotency_key=idempotency_key,
+        )
+        return Enrolment.from_raw(body)
+
+    def unenrol(
+        self, plan_id: str | int, learner_id: str | int, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Unenrol a learner (the enrolment and its history are kept), DELETE
+        /api/v1/learning-plans/{planId}/learners/{learnerId}; returns the answer."""
+        e = PLAN_UNENROL
+        return self._client._call(
+            e, e.path(planId=plan_id, learnerId=learner_id), idempotency_key=idempotency_key
+        )
+
+    def join(
+        self, plan_id: str | int, learner_id: str | int, *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """The learner joins a published plan (enrolling if needed), POST
+        /api/v1/learners/{learnerId}/learning-plans/{planId}/join; returns the answer
+        (`planId`, `userId`, `planuserId`)."""
+        e = PLAN_JOIN
+        return self._client._call(
+            e, e.path(learnerId=learner_id, planId=plan_id), idempotency_key=idempotency_key
+        )
+
 
 class Courses:
-    """Progress by course (`/api/v1/courses/...`)."""
+    """Courses: progress in them, recording it, and managing them (`/api/v1/courses/...`)."""
 
     def __init__(self, client: Client) -> None:
         self._client = client
@@ -246,6 +534,95 @@ class Courses:
         if not isinstance(record, dict):
             raise LmsPlansError("unexpected answer: no courseProgress record")
         return CourseProgress.from_raw(record)
+
+    def record_progress(
+        self,
+        course_id: str | int,
+        learner_id: str | int,
+        *,
+        percentage: int | None = None,
+        status: str | None = None,
+        completion_time: datetime | int | None = None,
+        reset: bool = False,
+        idempotency_key: str | None = None,
+    ) -> CourseProgress:
+        """Record a learner's progress in a course, PUT
+        /api/v1/courses/{courseId}/learners/{learnerId}/course-progress: a `percentage`, a
+        `status` (notStarted, inProgress, completed) or both, dated `completion_time`
+        (default now); or `reset=True`, the only way back from completed."""
+        e = RECORD_PROGRESS
+        body = self._client._call(
+            e,
+            e.path(courseId=course_id, learnerId=learner_id),
+            json=progress_payload(percentage, status, completion_time, reset),
+            idempotency_key=idempotency_key,
+        )
+        return CourseProgress.from_raw(record_of(body, e.key))
+
+    # --- management (this product's own endpoints) ---
+
+    def create(
+        self,
+        name: str,
+        *,
+        course_type: int | None = None,
+        duration: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Course:
+        """Create a course (admins only), POST /api/v1/courses; `course_type` 1 self-paced
+        (the default), 2 blended, 3 e-material; `duration` in minutes."""
+        data = fields(courseName=name, courseType=course_type, duration=duration)
+        e = COURSE_CREATE
+        body = self._client._call(e, e.path(), json=data, idempotency_key=idempotency_key)
+        return Course.from_raw(record_of(body, e.key))
+
+    def list(
+        self, *, page_size: int | None = None, start_index: int | None = None
+    ) -> SyncPager[Course]:
+        """The organisation's courses, oldest first, GET /api/v1/courses."""
+        e = COURSES
+        return SyncPager(
+            self._client,
+            e,
+            e.path(),
+            Course.from_raw,
+            page_size=page_size,
+            start_index=start_index,
+        )
+
+    def get(self, course_id: str | int) -> Course:
+        """One course, GET /api/v1/courses/{courseId}."""
+        e = COURSE
+        body = self._client._call(e, e.path(courseId=course_id))
+        return Course.from_raw(record_of(body, e.key))
+
+    def update(
+        self,
+        course_id: str | int,
+        *,
+        name: str | None = None,
+        course_type: int | None = None,
+        duration: int | None = None,
+        clear_duration: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Course:
+        """Change a course (admins only), PATCH /api/v1/courses/{courseId}; arguments left as
+        None stay as they are, `clear_duration=True` removes the duration."""
+        data = fields(courseName=name, courseType=course_type, duration=duration)
+        if clear_duration:
+            data["duration"] = None
+        e = COURSE_UPDATE
+        body = self._client._call(
+            e, e.path(courseId=course_id), json=data, idempotency_key=idempotency_key
+        )
+        return Course.from_raw(record_of(body, e.key))
+
+    def delete(self, course_id: str | int, *, idempotency_key: str | None = None) -> Course:
+        """Delete a course (refused while a published plan uses it), DELETE
+        /api/v1/courses/{courseId}; returns the course as it was."""
+        e = COURSE_DELETE
+        body = self._client._call(e, e.path(courseId=course_id), idempotency_key=idempotency_key)
+        return Course.from_raw(record_of(body, e.key))
 
 
 class OAuth:

@@ -18,10 +18,17 @@ from enum import IntEnum
 from typing import Any
 
 __all__ = [
+    "Course",
     "CourseInPlanProgress",
     "CourseProgress",
     "DurationType",
+    "Enrolment",
+    "HistoryEvent",
+    "Learner",
     "LearningPlanProgress",
+    "PlanCourse",
+    "PlanCourseSpec",
+    "PlanDetail",
     "PlanImageInfo",
     "PlanInfo",
     "PlanUserInfo",
@@ -369,5 +376,198 @@ class RosterSummary:
             not_started_count=to_int(raw.get("notStartedCount")),
             overdue_count=to_int(raw.get("overdueCount")),
             matching_count=to_int(raw.get("matchingCount")),
+            raw=raw,
+        )
+
+
+# --- management records (this product's own endpoints) -------------------------------------
+
+
+def _ids(value: Any) -> tuple[str, ...]:
+    return tuple(str(item) for item in value) if isinstance(value, list) else ()
+
+
+@dataclass(frozen=True, slots=True)
+class Learner:
+    """A learner of the organisation (`learner` records of `/api/v1/learners`)."""
+
+    user_id: str
+    zuid: str | None
+    employee_id: str | None
+    email_id: str | None
+    display_name: str | None
+    role: str | None
+    manager_id: str | None
+    is_active: bool | None
+    created_time: datetime | None
+    modified_time: datetime | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> Learner:
+        return cls(
+            user_id=str(raw.get("userId", "")),
+            zuid=_str(raw.get("zuid")),
+            employee_id=_str(raw.get("employeeId")),
+            email_id=_str(raw.get("emailId")),
+            display_name=_str(raw.get("displayName")),
+            role=_str(raw.get("role")),
+            manager_id=_str(raw.get("managerId")),
+            is_active=to_bool(raw.get("isActive")),
+            created_time=to_datetime(raw.get("createdTime")),
+            modified_time=to_datetime(raw.get("modifiedTime")),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Course:
+    """A course (`course` records of `/api/v1/courses`); `duration` is in minutes."""
+
+    course_id: str
+    course_name: str | None
+    course_type: int | None
+    duration: int | None
+    created_time: datetime | None
+    modified_time: datetime | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> Course:
+        return cls(
+            course_id=str(raw.get("courseId", "")),
+            course_name=_str(raw.get("courseName")),
+            course_type=to_int(raw.get("courseType")),
+            duration=to_int(raw.get("duration")),
+            created_time=to_datetime(raw.get("createdTime")),
+            modified_time=to_datetime(raw.get("modifiedTime")),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanCourse:
+    """A course of a plan, as the plan's detail lists it."""
+
+    course_id: str
+    course_name: str | None
+    course_type: int | None
+    level: int | None
+    is_mandatory: bool | None
+    is_locked: bool | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> PlanCourse:
+        return cls(
+            course_id=str(raw.get("courseId", "")),
+            course_name=_str(raw.get("courseName")),
+            course_type=to_int(raw.get("courseType")),
+            level=to_int(raw.get("level")),
+            is_mandatory=to_bool(raw.get("isMandatory")),
+            is_locked=to_bool(raw.get("isLocked")),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanCourseSpec:
+    """A course to put in a plan (`set_courses`): its level, whether it is mandatory, whether
+    it stays locked until the previous level is complete."""
+
+    course_id: str | int
+    level: int = 1
+    is_mandatory: bool = False
+    is_locked: bool = False
+
+    def to_raw(self) -> dict[str, Any]:
+        return {
+            "courseId": int(self.course_id),
+            "level": self.level,
+            "isMandatory": self.is_mandatory,
+            "isLocked": self.is_locked,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PlanDetail:
+    """A learning plan with its description, courses and admins (the management read)."""
+
+    plan_info: PlanInfo
+    description: str | None
+    published_time: datetime | None
+    modified_time: datetime | None
+    plan_admins: tuple[str, ...]
+    courses: tuple[PlanCourse, ...]
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def plan_id(self) -> str:
+        return self.plan_info.plan_id
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> PlanDetail:
+        courses = raw.get("courses")
+        return cls(
+            plan_info=PlanInfo.from_raw(_obj(raw, "planInfo")),
+            description=raw.get("description") if isinstance(raw.get("description"), str) else None,
+            published_time=to_datetime(raw.get("publishedTime")),
+            modified_time=to_datetime(raw.get("modifiedTime")),
+            plan_admins=_ids(raw.get("planAdmins")),
+            courses=tuple(PlanCourse.from_raw(c) for c in (courses or []) if isinstance(c, dict)),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """The answer to an enrolment: who was enrolled now and who already was."""
+
+    plan_id: str
+    enrolled: tuple[str, ...]
+    already_enrolled: tuple[str, ...]
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> Enrolment:
+        return cls(
+            plan_id=str(raw.get("planId", "")),
+            enrolled=_ids(raw.get("enrolled")),
+            already_enrolled=_ids(raw.get("alreadyEnrolled")),
+            raw=raw,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEvent:
+    """One event of a learner's history in a plan: what changed, who did it, from where, with
+    which `Idempotency-Key`, and the state before and after."""
+
+    event_id: str
+    kind: str | None
+    plan_id: str | None
+    course_id: str | None
+    actor_id: str | None
+    source: str | None
+    idempotency_key: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    time: datetime | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_raw(cls, raw: dict[str, Any]) -> HistoryEvent:
+        before, after = raw.get("before"), raw.get("after")
+        return cls(
+            event_id=str(raw.get("eventId", "")),
+            kind=_str(raw.get("kind")),
+            plan_id=_str(raw.get("planId")),
+            course_id=_str(raw.get("courseId")),
+            actor_id=_str(raw.get("actorId")),
+            source=_str(raw.get("source")),
+            idempotency_key=_str(raw.get("idempotencyKey")),
+            before=before if isinstance(before, dict) else None,
+            after=after if isinstance(after, dict) else None,
+            time=to_datetime(raw.get("time")),
             raw=raw,
         )
