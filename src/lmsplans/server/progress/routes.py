@@ -228,24 +228,30 @@ async def course_progress(call: Call) -> Response:
     )
 
 
+async def _one_course_progress(
+    conn: Any, *, course_id: int, learner_id: int
+) -> dict[str, Any] | None:
+    """One learner's record in one course, or None when they are not in it."""
+    row = await conn.fetch_one(
+        f"""SELECT {_COURSE_PROGRESS_COLUMNS}
+              FROM course_progress cp
+              JOIN courses c ON c.id = cp.course_id
+              JOIN learners l ON l.id = cp.learner_id
+             WHERE cp.course_id = :course_id AND cp.learner_id = :learner_id""",
+        {"course_id": course_id, "learner_id": learner_id},
+    )
+    return None if row is None else course_progress_record(row)
+
+
 async def course_learner_progress(call: Call) -> Response:
     """GET /api/v1/courses/{courseId}/learners/{learnerId}/course-progress — one record."""
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
         course_id = await _course(call, conn)
-        row = await conn.fetch_one(
-            f"""SELECT {_COURSE_PROGRESS_COLUMNS}
-                  FROM course_progress cp
-                  JOIN courses c ON c.id = cp.course_id
-                  JOIN learners l ON l.id = cp.learner_id
-                 WHERE cp.course_id = :course_id AND cp.learner_id = :learner_id""",
-            {"course_id": course_id, "learner_id": learner.id},
-        )
-    if row is None:
+        record = await _one_course_progress(conn, course_id=course_id, learner_id=learner.id)
+    if record is None:
         raise NoSuchRecord("No record for the given id: the learner is not in this course")
-    return ok(
-        {"courseProgress": course_progress_record(row)}, "Course progress fetched successfully"
-    )
+    return ok({"courseProgress": record}, "Course progress fetched successfully")
 
 
 _TAGS = ("Progress",)
@@ -374,17 +380,8 @@ async def record_progress(call: Call, conn: Connection) -> Response:
             now_ms=now_ms,
             idempotency_key=key,
         )
-    row = await conn.fetch_one(
-        f"""SELECT {_COURSE_PROGRESS_COLUMNS}
-              FROM course_progress cp
-              JOIN courses c ON c.id = cp.course_id
-              JOIN learners l ON l.id = cp.learner_id
-             WHERE cp.course_id = :course_id AND cp.learner_id = :learner_id""",
-        {"course_id": course["id"], "learner_id": learner.id},
-    )
-    return ok(
-        {"courseProgress": course_progress_record(row)}, "Course progress recorded successfully"
-    )
+    record = await _one_course_progress(conn, course_id=course["id"], learner_id=learner.id)
+    return ok({"courseProgress": record}, "Course progress recorded successfully")
 
 
 async def plan_history(call: Call) -> Response:
