@@ -61,11 +61,7 @@ async def update_course(
             changes[column] = value
     if not changes:
         return
-    assignments = ", ".join(f"{column} = :{column}" for column in changes)
-    await conn.execute(
-        f"UPDATE courses SET {assignments}, modified_time = :now WHERE id = :id",
-        {**changes, "now": now_ms, "id": course_id},
-    )
+    await conn.update_row("courses", course_id, changes, now_ms=now_ms)
 
 
 async def delete_course(conn: Connection, *, course_id: int, now_ms: int) -> None:

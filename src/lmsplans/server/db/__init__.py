@@ -99,6 +99,16 @@ class Connection(abc.ABC):
             values,
         )
 
+    async def update_row(
+        self, table: str, row_id: int, changes: Mapping[str, Any], *, now_ms: int
+    ) -> None:
+        """Set `changes` (column: value) on one row and touch its `modified_time`."""
+        assignments = "".join(f"{column} = :{column}, " for column in changes)
+        await self.execute(
+            f"UPDATE {table} SET {assignments}modified_time = :now WHERE id = :id",
+            {**changes, "now": now_ms, "id": row_id},
+        )
+
     @abc.abstractmethod
     async def execute_many(self, sql: str, rows: Sequence[Params]) -> None: ...
 

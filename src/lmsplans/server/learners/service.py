@@ -238,11 +238,7 @@ async def update_learner(
             changes["manager_id"] = manager.id
     if not changes:
         return
-    assignments = ", ".join(f"{column} = :{column}" for column in changes)
-    await conn.execute(
-        f"UPDATE learners SET {assignments}, modified_time = :now WHERE id = :id",
-        {**changes, "now": now_ms, "id": learner.id},
-    )
+    await conn.update_row("learners", learner.id, changes, now_ms=now_ms)
 
 
 async def _reports_to(conn: Connection, *, manager_id: int, learner_id: int) -> bool:

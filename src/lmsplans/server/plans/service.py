@@ -269,11 +269,7 @@ async def update_plan(
 ) -> None:
     """Change plan columns (already validated; keys are column names); always touches
     `modified_time`."""
-    assignments = "".join(f"{column} = :{column}, " for column in changes)
-    await conn.execute(
-        f"UPDATE learning_plans SET {assignments}modified_time = :now WHERE id = :id",
-        {**changes, "now": now_ms, "id": plan_id},
-    )
+    await conn.update_row("learning_plans", plan_id, changes, now_ms=now_ms)
 
 
 async def delete_draft(conn: Connection, *, plan: Any) -> None:
