@@ -72,9 +72,21 @@ async def test_concurrent_calls_never_exceed_the_threshold(
     ]
     decisions = await asyncio.gather(*(limiters[i % 4].hit("shared") for i in range(80)))
     assert sum(d.allowed for d in decisions) == 30
+    # Every allowed call was counted once: the quota left went 29, 28, ... 0.
+    assert sorted(d.remaining for d in decisions if d.allowed) == list(range(30))
     assert all(d.retry_after is not None for d in decisions if not d.allowed)
     for limiter in limiters:
         await limiter.close()
+
+
+async def test_calls_made_together_are_counted_in_the_order_they_came(
+    limiter: RedisLimiter,
+) -> None:
+    # Made at once, they share one round trip to Redis (one batch), counted in turn.
+    decisions = await asyncio.gather(*(limiter.hit("together") for _ in range(8)))
+    assert [d.allowed for d in decisions] == [True] * 5 + [False] * 3
+    assert [d.remaining for d in decisions[:5]] == [4, 3, 2, 1, 0]
+    assert [d.retry_after for d in decisions[5:]] == [2, 2, 2]
 
 
 async def test_unreachable_redis_refuses_instead_of_letting_calls_through() -> None:

@@ -17,6 +17,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from lmsplans.server.batching import Batcher
 from lmsplans.server.errors import ServiceUnavailable
 
 
@@ -133,29 +134,38 @@ class InProcessLimiter:
             del self._keys[key]
 
 
-# One round trip, atomic: Redis runs a script alone. Times come from Redis's own clock, so
-# every server process counts on the same clock.
-_REDIS_HIT = """
-local calls, lock = KEYS[1], KEYS[2]
+# One round trip for a batch of calls (`batching.Batcher`), each counted in turn and the whole
+# atomic: Redis runs a script alone. KEYS holds (calls, lock) per call; the answer is
+# (allowed, remaining, ms until reset) per call. Times come from Redis's own clock, so every
+# server process counts on the same clock.
+_REDIS_HITS = """
 local threshold, window_ms, lock_ms = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local locked_for = redis.call('PTTL', lock)
-if locked_for > 0 then
-  return {0, 0, locked_for}
+local answers = {}
+for i = 1, #KEYS, 2 do
+  local calls, lock = KEYS[i], KEYS[i + 1]
+  local locked_for = redis.call('PTTL', lock)
+  if locked_for > 0 then
+    table.insert(answers, {0, 0, locked_for})
+  else
+    redis.call('ZREMRANGEBYSCORE', calls, '-inf', now - window_ms)
+    local count = redis.call('ZCARD', calls)
+    if count >= threshold then
+      redis.call('DEL', calls)
+      redis.call('SET', lock, '1', 'PX', lock_ms)
+      table.insert(answers, {0, 0, lock_ms})
+    else
+      local seq = redis.call('INCR', calls .. ':seq')
+      redis.call('ZADD', calls, now, now .. ':' .. t[2] .. ':' .. seq)
+      redis.call('PEXPIRE', calls, window_ms)
+      redis.call('PEXPIRE', calls .. ':seq', window_ms)
+      local oldest = redis.call('ZRANGE', calls, 0, 0, 'WITHSCORES')
+      table.insert(answers, {1, threshold - count - 1, tonumber(oldest[2]) + window_ms - now})
+    end
+  end
 end
-redis.call('ZREMRANGEBYSCORE', calls, '-inf', now - window_ms)
-local count = redis.call('ZCARD', calls)
-if count >= threshold then
-  redis.call('DEL', calls)
-  redis.call('SET', lock, '1', 'PX', lock_ms)
-  return {0, 0, lock_ms}
-end
-redis.call('ZADD', calls, now, now .. ':' .. t[2] .. ':' .. redis.call('INCR', calls .. ':seq'))
-redis.call('PEXPIRE', calls, window_ms)
-redis.call('PEXPIRE', calls .. ':seq', window_ms)
-local oldest = redis.call('ZRANGE', calls, 0, 0, 'WITHSCORES')
-return {1, threshold - count - 1, tonumber(oldest[2]) + window_ms - now}
+return answers
 """
 
 
@@ -180,7 +190,9 @@ class RedisLimiter:
         self.lock = lock_seconds
         self._redis = client
         self._prefix = prefix
-        self._script = client.register_script(_REDIS_HIT)
+        self._script = client.register_script(_REDIS_HITS)
+        # Calls that come while a script is running go together in the next one.
+        self._batches: Batcher[str, Decision] = Batcher(self._hit_all)
 
     @classmethod
     def from_url(
@@ -211,16 +223,24 @@ class RedisLimiter:
             return False
 
     async def hit(self, key: str) -> Decision:
-        calls = self._prefix + key
+        return await self._batches.submit(key)
+
+    async def _hit_all(self, keys: list[str]) -> list[Decision]:
+        names = []
+        for key in keys:
+            names += [self._prefix + key, self._prefix + key + ":lock"]
         try:
-            allowed, remaining, reset_ms = await self._script(
-                keys=[calls, calls + ":lock"],
+            answers = await self._script(
+                keys=names,
                 args=[self.threshold, round(self.window * 1000), round(self.lock * 1000)],
             )
         except (RedisError, OSError) as exc:
             raise ServiceUnavailable(
                 "Service unavailable: the rate limiter (Redis) cannot be reached"
             ) from exc
+        return [self._decision(*answer) for answer in answers]
+
+    def _decision(self, allowed: int, remaining: int, reset_ms: int) -> Decision:
         if not allowed:
             wait = max(1, math.ceil(int(reset_ms) / 1000))
             return Decision(False, self.threshold, 0, self.window, wait, retry_after=wait)

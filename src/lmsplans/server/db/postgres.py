@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from lmsplans.server.batching import Batcher
 from lmsplans.server.db import (
     BUMP_DATA_VERSION,
     READ_DATA_VERSION,
@@ -82,6 +83,9 @@ class PostgresDatabase(Database):
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        # One read of the data version serves every request that asked while none was in
+        # flight: under load, the cached path costs no round trip of its own.
+        self._version_reads: Batcher[None, int] = Batcher(self._read_version)
 
     @classmethod
     async def connect(cls, database_url: str, *, pool_size: int) -> PostgresDatabase:
@@ -126,5 +130,9 @@ class PostgresDatabase(Database):
                 await raw.execute(BUMP_DATA_VERSION)
 
     async def data_version(self) -> int:
+        return await self._version_reads.submit(None)
+
+    async def _read_version(self, requests: list[None]) -> list[int]:
         async with self._pool.acquire() as raw:
-            return int(await raw.fetchval(READ_DATA_VERSION))
+            version = int(await raw.fetchval(READ_DATA_VERSION))
+        return [version] * len(requests)
