@@ -137,6 +137,10 @@ async def test_header_fields() -> None:
         "RateLimit": '"api";r=0;t=300',
         "Retry-After": "300",
     }
+    for answer in (decision, refused):  # the encoded fields API answers carry say the same
+        assert answer.raw_headers() == [
+            (name.lower().encode(), value.encode()) for name, value in answer.headers().items()
+        ]
 
 
 async def test_fractional_window_is_rounded_up_in_the_policy() -> None:

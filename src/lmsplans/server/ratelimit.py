@@ -42,8 +42,16 @@ class Decision:
         return headers
 
     def raw_headers(self) -> list[tuple[bytes, bytes]]:
-        """The same fields, encoded, to append to a response without re-reading its headers."""
-        return [(name.lower().encode(), value.encode()) for name, value in self.headers().items()]
+        """The same fields, encoded, to append to a response (on every API answer: built
+        straight as bytes)."""
+        window = math.ceil(self.window_seconds)
+        fields = [
+            (b"ratelimit-policy", b'"api";q=%d;w=%d' % (self.limit, window)),
+            (b"ratelimit", b'"api";r=%d;t=%d' % (self.remaining, self.reset_seconds)),
+        ]
+        if self.retry_after is not None:
+            fields.append((b"retry-after", b"%d" % self.retry_after))
+        return fields
 
 
 class Limiter(Protocol):
