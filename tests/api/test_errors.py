@@ -341,3 +341,14 @@ async def test_metrics_counts_requests_by_route_template_and_status(
     assert sample(template, 200) == 1
     assert sample(template, 401) == 1
     assert str(demo.people.learner_id) not in text
+    # The latency histogram: both answers on the route, each in the buckets up to +Inf.
+    route_label = f'route="{template}"'
+    assert f"lmsplans_http_request_seconds_count{{{route_label}}} 2.0" in text
+    assert f'lmsplans_http_request_seconds_bucket{{le="+Inf",{route_label}}} 2.0' in text
+    buckets = re.findall(
+        rf'^lmsplans_http_request_seconds_bucket\{{le="([^"]+)",{re.escape(route_label)}\}} (\S+)$',
+        text,
+        re.M,
+    )
+    counts = [float(count) for _, count in buckets]
+    assert counts == sorted(counts) and len(counts) == 12  # cumulative, 11 bounds and +Inf
