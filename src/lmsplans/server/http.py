@@ -99,16 +99,27 @@ PublicHandler = Callable[[Request, Services], Awaitable[Response]]
 def json_response(
     data: Any, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(
-        orjson.dumps(data), status_code=status_code, headers=headers, media_type="application/json"
-    )
+    return encoded_response(orjson.dumps(data), status_code, headers)
+
+
+def encoded_response(
+    body: bytes, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON answer already encoded (kept between requests, say)."""
+    return Response(body, status_code=status_code, headers=headers, media_type="application/json")
+
+
+def ok_body(data: dict[str, Any], message: str) -> bytes:
+    """The success envelope, encoded: the data keys, then `message` and `status` as in the
+    reference."""
+    data["message"] = message
+    data["status"] = 200
+    return orjson.dumps(data)
 
 
 def ok(data: dict[str, Any], message: str) -> Response:
-    """The success envelope: the data keys, then `message` and `status` as in the reference."""
-    data["message"] = message
-    data["status"] = 200
-    return json_response(data)
+    """The success envelope (see `ok_body`)."""
+    return encoded_response(ok_body(data, message))
 
 
 def client_address(request: Request) -> str:

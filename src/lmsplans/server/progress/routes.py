@@ -18,7 +18,7 @@ from lmsplans.server.errors import (
     NoSuchRecord,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, ok, page_of
+from lmsplans.server.http import Call, api_route, encoded_response, ok, ok_body, page_of
 from lmsplans.server.learners.service import (
     LEARNER_COLUMNS,
     Learner,
@@ -69,15 +69,53 @@ async def _readable_learner(call: Call, conn: Any) -> Learner:
     return learner
 
 
+class ProgressPage:
+    """One page of the reference endpoint's answer for one learner, kept while the data
+    version holds. Only `isOverdue` moves with the clock, and only when the clock passes a
+    pending plan's due time: the encoded answer is kept for as long as it stays true."""
+
+    __slots__ = ("_body", "_since", "_until", "more", "plans")
+
+    def __init__(self, plans: list[PlanProgress], *, more: bool) -> None:
+        self.plans = plans
+        self.more = more
+        self._body = b""
+        self._since = self._until = 0  # the span of time `_body` holds for: none yet
+
+    def body(self, now_ms: int) -> bytes:
+        """The answer as of `now_ms`, encoded."""
+        if not self._since <= now_ms < self._until:
+            self._encode(now_ms)
+        return self._body
+
+    def _encode(self, now_ms: int) -> None:
+        since, until = -(2**63), 2**63
+        for plan in self.plans:  # overdue from due + 1 ms on (`service.is_overdue`)
+            if plan.is_completed or plan.due_ms is None:
+                continue
+            if now_ms > plan.due_ms:
+                since = max(since, plan.due_ms + 1)
+            else:
+                until = min(until, plan.due_ms + 1)
+        self._body = ok_body(
+            {
+                "learningPlans": [plan.at(now_ms) for plan in self.plans],
+                "isNextAvailable": self.more,
+            },
+            "Learning plans fetched successfully",
+        )
+        self._since, self._until = since, until
+
+
 async def learner_plans_progress(call: Call) -> Response:
     """GET /api/v1/learners/{learnerId}/learning-plans/progress — the reference endpoint.
 
-    The hot path: while no write has been committed, the learner and their rendered plans
-    come from the cache, and only `isOverdue` (which moves with the clock) is worked out.
+    The hot path: while no write has been committed, the learner and their encoded answer
+    come from the cache (re-encoded only when `isOverdue`, which moves with the clock,
+    changes).
     """
     page = page_of(call.request, first_index=0)
-    now_ms = call.now_ms()
-    answer: tuple[list[PlanProgress], bool] | None = None
+    answer: ProgressPage | None = None
     learner: Learner | None = call.cached(_learner_key(call))
     if learner is not None:
         ensure_can_read(call.principal, learner)
@@ -89,13 +127,9 @@ async def learner_plans_progress(call: Call) -> Response:
                 _LEARNER_PLANS_SQL, {"learner_id": learner.id, **page.sql()}
             )
         rows, more = page.cut(rows)
-        answer = ([plan_progress(row, viewer_id=learner.id) for row in rows], more)
+        answer = ProgressPage([plan_progress(row, viewer_id=learner.id) for row in rows], more=more)
         call.keep(("plans", learner.id, page.offset, page.limit), answer)
-    plans, more = answer
-    return ok(
-        {"learningPlans": [plan.at(now_ms) for plan in plans], "isNextAvailable": more},
-        "Learning plans fetched successfully",
-    )
+    return encoded_response(answer.body(call.now_ms()))
 
 
 _PLAN_COURSES_SQL = """
