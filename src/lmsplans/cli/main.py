@@ -143,7 +143,8 @@ async def _demo_tokens(settings: Settings, *, learners: int) -> DemoTokens:
     from lmsplans.server.db import Database, migrate
     from lmsplans.server.demo import build_demo, mint_demo_tokens
 
-    migrate(settings.database_url)
+    # In a thread: on PostgreSQL, Alembic runs an event loop of its own.
+    await asyncio.to_thread(migrate, settings.database_url)
     db = await Database.open(settings.database_url)
     try:
         now_ms = Clock().now_ms()
@@ -185,7 +186,8 @@ async def _create_client(
     from lmsplans.server.errors import ApiError, NoSuchLearner
     from lmsplans.server.learners.service import resolve_learner
 
-    migrate(settings.database_url)
+    # In a thread: on PostgreSQL, Alembic runs an event loop of its own.
+    await asyncio.to_thread(migrate, settings.database_url)
     db = await Database.open(settings.database_url)
     try:
         async with db.transaction() as conn:
