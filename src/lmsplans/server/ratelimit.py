@@ -177,6 +177,12 @@ return answers
 """
 
 
+# What a call to Redis raises when Redis cannot be reached. Under uvloop, the first write on
+# a pooled connection that Redis has reset raises RuntimeError ("the handler is closed")
+# rather than a connection error; in these calls it can mean nothing else.
+_UNREACHABLE = (RedisError, OSError, RuntimeError)
+
+
 class RedisLimiter:
     """The same semantics as `InProcessLimiter`, shared by every process using one Redis.
 
@@ -227,7 +233,7 @@ class RedisLimiter:
     async def ping(self) -> bool:
         try:
             return bool(await self._redis.ping())
-        except (RedisError, OSError):
+        except _UNREACHABLE:
             return False
 
     async def hit(self, key: str) -> Decision:
@@ -242,7 +248,7 @@ class RedisLimiter:
                 keys=names,
                 args=[self.threshold, round(self.window * 1000), round(self.lock * 1000)],
             )
-        except (RedisError, OSError) as exc:
+        except _UNREACHABLE as exc:
             raise ServiceUnavailable(
                 "Service unavailable: the rate limiter (Redis) cannot be reached"
             ) from exc

@@ -1,0 +1,362 @@
+"""Dependencies failing under a running server: PostgreSQL and Redis cut, then brought back.
+
+The outage is real at the network level: the server reaches PostgreSQL and Redis through
+a TCP relay of this file's own (`TcpRelay`), which can be cut (its listening socket closed
+and every relayed connection reset) and restored on the same port. No code of ours is
+mocked. While a dependency is unreachable, API calls answer 503 7503 in the error envelope
+(never 200: limiting never silently stops) and `/readyz` names what is down; once it is
+back, the same server answers 200 again, and the limiter still counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.conftest import assert_error
+from tests.databases import postgres_admin_url
+from tests.e2e.conftest import ServerProcess, cli_env, free_port, load_demo, running_server
+
+pytestmark = pytest.mark.slow
+
+# Every wait is bounded: a relay operation, one HTTP call, seeing an outage, recovering.
+RELAY_SECONDS = 5.0
+CALL_SECONDS = 10.0
+OUTAGE_SECONDS = 5.0
+RECOVERY_SECONDS = 10.0
+# Small enough to reach in a few calls, with a window and a lock longer than the test.
+THRESHOLD = 8
+LIMITS = {
+    "LMSPLANS_RATE_LIMIT_THRESHOLD": str(THRESHOLD),
+    "LMSPLANS_RATE_LIMIT_WINDOW_SECONDS": "120",
+    "LMSPLANS_RATE_LIMIT_LOCK_SECONDS": "120",
+}
+_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends a reset
+
+
+class TcpRelay:
+    """Forwards a loopback port of its own to `target`, on an asyncio loop in a thread.
+
+    `cut()` closes the listening socket (new connections are refused) and resets every
+    relayed connection, both towards the client and towards the target; `restore()`
+    listens again on the same port. `close()` cuts and stops the thread.
+    """
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = 0
+        self.accepted = 0  # connections relayed so far
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name=f"relay-{target_port}", daemon=True
+        )
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def start(self) -> None:
+        self._thread.start()
+        self._run(self._listen)
+
+    def cut(self) -> None:
+        self._run(self._cut)
+
+    def restore(self) -> None:
+        self._run(self._listen)
+
+    def close(self) -> None:
+        try:
+            if self._thread.is_alive():
+                self._run(self._shutdown)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread.ident is not None:  # started
+                self._thread.join(RELAY_SECONDS)
+            if not self._thread.is_alive():
+                self._loop.close()
+
+    def _run(self, operation: Callable[[], Any]) -> None:
+        """Run the coroutine `operation()` on the relay's loop; wait for it (bounded)."""
+        future = asyncio.run_coroutine_threadsafe(operation(), self._loop)
+        future.result(RELAY_SECONDS)
+
+    async def _listen(self) -> None:
+        if self._server is not None:
+            return
+        deadline = time.monotonic() + RELAY_SECONDS / 2
+        while True:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(("127.0.0.1", self.port))
+                break
+            except OSError:  # the port not free again yet: retry, bounded
+                sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.05)
+        self.port = sock.getsockname()[1]
+        self._server = await asyncio.start_server(self._relay, sock=sock)
+
+    async def _cut(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()  # listening no more: connecting is refused
+        for writer in list(self._writers):
+            _reset(writer)
+        if server is not None:
+            await asyncio.wait_for(server.wait_closed(), RELAY_SECONDS / 2)
+
+    async def _shutdown(self) -> None:
+        await self._cut()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=RELAY_SECONDS / 2)
+
+    async def _relay(
+        self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter
+    ) -> None:
+        """One relayed connection: `client` to a new connection to the target, both ways."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self._writers.add(client)
+        self.accepted += 1
+        try:
+            try:
+                upstream_reader, upstream = await asyncio.wait_for(
+                    asyncio.open_connection(*self.target), RELAY_SECONDS
+                )
+            except (OSError, TimeoutError):
+                return
+            self._writers.add(upstream)
+            try:
+                if not client.is_closing():  # else: cut while connecting to the target
+                    await asyncio.gather(
+                        _pipe(client_reader, upstream), _pipe(upstream_reader, client)
+                    )
+            finally:
+                self._writers.discard(upstream)
+                upstream.transport.abort()
+        finally:
+            self._writers.discard(client)
+            client.transport.abort()
+            self._tasks.discard(task)
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Drop a connection at once, with a reset (RST) rather than an orderly close."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+    writer.transport.abort()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy one direction until it ends; then the whole link ends."""
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:  # reset or broken pipe: the link is over
+        pass
+    finally:
+        writer.close()
+
+
+@contextmanager
+def relay_to(url: str, default_port: int) -> Iterator[tuple[TcpRelay, str]]:
+    """A started relay to the service at `url`, and the same URL pointed at the relay."""
+    parts = urlsplit(url)
+    assert parts.hostname, url
+    relay = TcpRelay(parts.hostname, parts.port or default_port)
+    try:
+        relay.start()
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@" if userinfo else ""
+        yield relay, urlunsplit(parts._replace(netloc=f"{netloc}127.0.0.1:{relay.port}"))
+    finally:
+        relay.close()
+
+
+async def _admin(statement: str) -> None:
+    conn = await asyncpg.connect(postgres_admin_url(), timeout=10)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_skip_reason: str | None) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database of this test's own; dropped at the end."""
+    if postgres_skip_reason:
+        pytest.skip(postgres_skip_reason)
+    name = f"lmsplans_outage_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield postgres_admin_url().rsplit("/", 1)[0] + "/" + name
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@dataclass
+class Site:
+    """A demo organisation on PostgreSQL, served with Redis, both reached through relays."""
+
+    credentials: dict[str, str]
+    server: ServerProcess
+    postgres: TcpRelay
+    redis: TcpRelay
+    http: httpx.Client
+
+    def progress(self) -> httpx.Response:
+        """The reference endpoint, as the demo's admin."""
+        return self.http.get(
+            f"/api/v1/learners/{self.credentials['learner_id']}/learning-plans/progress",
+            headers={"Authorization": f"Zoho-oauthtoken {self.credentials['admin_token']}"},
+        )
+
+    def ready(self) -> httpx.Response:
+        return self.http.get("/readyz")
+
+
+@pytest.fixture
+def site(tmp_path: Path, redis_url: str, postgres_url: str) -> Iterator[Site]:
+    # `lmsplans demo --no-serve` on PostgreSQL, as a user would load it.
+    credentials = load_demo(
+        tmp_path / "demo", env_extra={"LMSPLANS_DATABASE_URL": postgres_url}
+    ).credentials
+    with (
+        relay_to(postgres_url, 5432) as (postgres, postgres_relayed),
+        relay_to(redis_url, 6379) as (redis, redis_relayed),
+    ):
+        env = cli_env(
+            tmp_path / "unused.db",
+            LMSPLANS_DATABASE_URL=postgres_relayed,
+            LMSPLANS_REDIS_URL=redis_relayed,
+            LMSPLANS_REDIS_PREFIX=f"lmsplans-e2e:{uuid.uuid4().hex}:",
+            **LIMITS,
+        )
+        with (
+            running_server(env, port=free_port(), log=tmp_path / "serve.log") as server,
+            httpx.Client(base_url=server.base_url, timeout=CALL_SECONDS) as http,
+        ):
+            yield Site(credentials, server, postgres, redis, http)
+
+
+def poll(
+    call: Callable[[], httpx.Response], done: Callable[[httpx.Response], bool], seconds: float
+) -> list[httpx.Response]:
+    """`call()` until an answer is `done` or `seconds` have passed; every answer seen."""
+    deadline = time.monotonic() + seconds
+    answers = [call()]
+    while not done(answers[-1]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        answers.append(call())
+    return answers
+
+
+def statuses(answers: list[httpx.Response]) -> list[int]:
+    return [answer.status_code for answer in answers]
+
+
+def assert_ready(site: Site) -> None:
+    answer = site.ready()
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"status": "ok", "checks": {"database": "ok", "limiter": "ok"}}
+
+
+def assert_out(site: Site, *, down: str) -> list[httpx.Response]:
+    """While `down` ("database" or "limiter") is cut: API calls come to answer 503 7503
+    (none answers 200), and /readyz 503 naming it. Answers the API answers seen."""
+    seen = poll(site.progress, lambda answer: answer.status_code == 503, OUTAGE_SECONDS)
+    assert 200 not in statuses(seen), (statuses(seen), site.server.log_text())
+    seen += [site.progress() for _ in range(3)]
+    for answer in seen[-4:]:
+        assert_error(answer, 503, 7503)
+    readiness = assert_error(site.ready(), 503, 7503)
+    checks = {"database": "ok", "limiter": "ok", down: "down"}
+    assert readiness["checks"] == checks
+    assert f"{down} down" in readiness["message"]
+    return seen
+
+
+def assert_back(site: Site) -> list[httpx.Response]:
+    """Once the dependency is back: 200 again and /readyz ready. Answers the API answers
+    seen, the first 200 last."""
+    seen = poll(site.progress, lambda answer: answer.status_code == 200, RECOVERY_SECONDS)
+    assert seen[-1].status_code == 200, (statuses(seen), seen[-1].text, site.server.log_text())
+    assert_ready(site)
+    return seen
+
+
+def assert_all_unavailable(site: Site, answers: list[httpx.Response]) -> None:
+    """Every answer between the cut and the first 200 was 503 7503 (never a 500, say).
+
+    Checked last, so a failure here comes after everything else has been seen to hold."""
+    wrong = [a for a in answers if (a.status_code, a.json().get("code")) != (503, 7503)]
+    assert not wrong, (
+        f"answers while down: {statuses(answers)}; not 503 7503: {[a.text for a in wrong]}\n"
+        f"server log:\n{site.server.log_text()}"
+    )
+    for answer in answers:
+        assert_error(answer, 503, 7503)
+
+
+def test_redis_outage_answers_503_then_recovers_and_still_limits(site: Site) -> None:
+    before = site.progress()
+    assert before.status_code == 200, before.text
+    assert site.redis.accepted > 0 and site.postgres.accepted > 0  # the server uses the relays
+    assert_ready(site)
+
+    site.redis.cut()
+    down = assert_out(site, down="limiter")
+
+    site.redis.restore()
+    *recovering, back = assert_back(site)
+    assert back.json() == before.json()
+    # The count made before the outage is still there, and counting goes on: two calls
+    # so far, then exactly the rest of the threshold, then the lock.
+    assert back.headers["ratelimit"].startswith(f'"api";r={THRESHOLD - 2};')
+    rest = [site.progress() for _ in range(THRESHOLD - 2 + 2)]
+    assert statuses(rest) == [200] * (THRESHOLD - 2) + [429, 429]
+    for refused in rest[-2:]:
+        assert_error(refused, 429, 7209)
+        assert int(refused.headers["Retry-After"]) > 0
+
+    assert_all_unavailable(site, down + recovering)
+
+
+def test_postgres_outage_answers_503_then_recovers(site: Site) -> None:
+    before = site.progress()
+    assert before.status_code == 200, before.text
+    assert site.redis.accepted > 0 and site.postgres.accepted > 0  # the server uses the relays
+    assert_ready(site)
+
+    site.postgres.cut()
+    down = assert_out(site, down="database")
+
+    site.postgres.restore()
+    *recovering, back = assert_back(site)
+    assert back.json() == before.json()
+    assert site.progress().status_code == 200
+
+    assert_all_unavailable(site, down + recovering)
