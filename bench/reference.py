@@ -10,13 +10,13 @@ answers against the database, warms up, and drives
 `GET /api/v1/learners/{learnerId}/learning-plans/progress` with `wrk` pinned to core 1,
 rotating through one token per sampled learner (the same number of tokens for every size,
 so the limiter sees thousands of keys and is exercised but not tripped). With the server's
-caches (the default, on which the targets are judged) each dataset is measured in two
-sittings, each a fresh server with its own warm-up, ordered ascending then descending by
-size (10k, 1M, 1M, 10k: a steady drift of the machine's speed weighs on every size alike);
-the report uses their mean (the p99 targets the worse sitting). Then each dataset is
-measured once with `LMSPLANS_CACHE_ENTRIES=0`, where every request reads the database. In
-the same run it measures the ceilings, twice each (after the first reference run and at the
-end): a bare ASGI app with no framework
+caches (the default, on which the targets are judged) each dataset is measured in
+`--sittings` sittings (4), each a fresh server with its own warm-up, alternately ascending
+and descending by size (10k, 1M, 1M, 10k, 10k, 1M, 1M, 10k: a steady drift of the
+machine's speed weighs on every size alike); the report uses their mean (the p99 targets
+the worse sitting). Then each dataset is measured once with `LMSPLANS_CACHE_ENTRIES=0`,
+where every request reads the database. In the same run it measures the ceilings, twice
+each (after the first reference run and at the end): a bare ASGI app with no framework
 (`bench/static_app.py`) and Starlette with one route (`bench/static_starlette.py`), both
 serving one real answer of the endpoint as a constant body under the same uvicorn settings
 and pinning. It prints the figures and writes `bench/RESULTS.md`; the exit status is 1 if
@@ -447,6 +447,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=64, help="Open connections.")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads.")
     parser.add_argument(
+        "--sittings",
+        type=int,
+        default=4,
+        help="Sittings per dataset with the caches on, alternately ascending and descending "
+        "by size [4].",
+    )
+    parser.add_argument(
         "--uncached",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -482,8 +489,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--connections must be at least --threads, and both positive")
     if not args.backends or not args.sizes or any(size < 100 for size in args.sizes):
         parser.error("give at least one backend and one size (each at least 100 learners)")
-    if args.tokens < 100 or args.check < 1:
-        parser.error("--tokens must be at least 100 and --check at least 1")
+    if args.tokens < 100 or args.check < 1 or args.sittings < 1:
+        parser.error("--tokens must be at least 100, --check and --sittings at least 1")
     for item in args.env:
         if not item.startswith("LMSPLANS_") or "=" not in item:
             parser.error(f"--env {item!r}: expected LMSPLANS_NAME=value")
@@ -524,8 +531,13 @@ def main(argv: list[str] | None = None) -> int:
 
     info = report.machine(args)
     sizes = sorted(set(args.sizes))
-    # With the caches on, two sittings per dataset, ascending then descending (ABBA).
-    sittings = [(size, 1) for size in sizes] + [(size, 2) for size in reversed(sizes)]
+    # With the caches on, `--sittings` per dataset, alternately ascending and descending
+    # (10k 1M 1M 10k ...): a steady drift of the machine's speed weighs on every size alike.
+    sittings = [
+        (size, sitting)
+        for sitting in range(1, args.sittings + 1)
+        for size in (sizes if sitting % 2 else reversed(sizes))
+    ]
     datasets_n = len(args.backends) * len(sizes)
     cached_runs = len(args.backends) * len(sittings)  # warm-ups prolonged up to 30 s
     runs_total = cached_runs + (datasets_n if args.uncached else 0) + 2 * len(CEILINGS)
@@ -533,8 +545,8 @@ def main(argv: list[str] | None = None) -> int:
     worst = cached_runs * (MAX_WARMUP_S - args.warmup) + runs_total * per_run
     print(
         f"{runs_total} measured runs of {args.duration} s ({cached_runs} with the caches on, "
-        f"in two sittings per dataset): at most about {math.ceil(worst / 60)} min with cached "
-        "datasets.",
+        f"in {args.sittings} sittings per dataset): at most about {math.ceil(worst / 60)} min "
+        "with cached datasets.",
         flush=True,
     )
 
@@ -592,16 +604,16 @@ def main(argv: list[str] | None = None) -> int:
             return ref
 
         for backend in args.backends:
-            # The default configuration, on which the targets are judged: two sittings per
-            # size, 10k 1M 1M 10k, so that a linear drift of the machine's speed adds the
-            # same to every size's mean. The second sitting starts from the threshold the
-            # first one ended with.
-            first: dict[int, ReferenceRun] = {}
+            # The default configuration, on which the targets are judged. Each sitting starts
+            # from the threshold the previous sitting of its size ended with.
+            previous: dict[int, ReferenceRun] = {}
             for size, sitting in sittings:
-                ref = measure_reference(
-                    datasets[backend, size], cached=True, sitting=sitting, start=first.get(size)
+                previous[size] = measure_reference(
+                    datasets[backend, size],
+                    cached=True,
+                    sitting=sitting,
+                    start=previous.get(size),
                 )
-                first.setdefault(size, ref)
             if args.uncached:  # for information: one sitting each
                 for size in sizes:
                     measure_reference(

@@ -1,9 +1,10 @@
 """`bench/RESULTS.md`: the figures of one run of `bench/reference.py`, judged against the
 targets of issue 5, with the machine and versions they were measured on.
 
-With the caches on, each dataset is measured in two sittings (10k, 1M, 1M, 10k): the
-results, the ratios and the targets use their mean (throughput, latencies, CPU per request),
-the p99 targets the worse sitting; every sitting is listed too."""
+With the caches on, each dataset is measured in several sittings (`--sittings`, 4: 10k, 1M,
+1M, 10k, 10k, 1M, 1M, 10k): the results, the ratios and the targets use their mean
+(throughput, latencies, CPU per request), the p99 targets the worse sitting; every sitting
+is listed too."""
 
 from __future__ import annotations
 
@@ -167,10 +168,11 @@ def mean_rps(ceilings: Sequence[CeilingRun], name: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Reference:
-    """One configuration (backend, dataset size, caches on or off) over its sittings: two
-    with the caches on, one with them off. The figures of the results, the ratios and the
-    targets: throughput, latencies, CPU per request and busy shares are the mean of the
-    sittings; `worst_p99_ms`, on which the p99 targets are judged, the highest sitting's."""
+    """One configuration (backend, dataset size, caches on or off) over its sittings:
+    `--sittings` with the caches on, one with them off. The figures of the results, the
+    ratios and the targets: throughput, latencies, CPU per request and busy shares are the
+    mean of the sittings; `worst_p99_ms`, on which the p99 targets are judged, the highest
+    sitting's."""
 
     runs: tuple[ReferenceRun, ...]  # in the order measured
 
@@ -320,7 +322,7 @@ def cautions(
         figures = [r.run.rps for r in config.runs]
         if len(figures) > 1 and min(figures) < 0.85 * max(figures):
             found.append(
-                f"{config.name}: its two sittings differ by more than 15% in throughput "
+                f"{config.name}: its sittings differ by more than 15% in throughput "
                 f"({', '.join(f'{f:,.0f}' for f in figures)} req/s): the machine's load changed "
                 "during the run. Their mean is used; the sittings' order cancels a steady "
                 "drift between dataset sizes, not an uneven one."
@@ -499,6 +501,7 @@ def render(
             f"{config.core_share:.0%} | {config.machine_busy:.0%} |"
         )
     sittings = [ref for ref in references if ref.sitting is not None]
+    per_dataset = max((ref.sitting or 0 for ref in sittings), default=0)
     order = ", ".join(
         shown(ref.dataset.size)
         for ref in sittings
@@ -506,7 +509,8 @@ def render(
     )
     lines += [
         "",
-        "With the caches on, every figure of a row is the mean of its two sittings (below): "
+        f"With the caches on, every figure of a row is the mean of its {per_dataset} sittings "
+        "(below): "
         "req/s, p50, p99, server CPU per request and the busy shares; the ratios are taken "
         "between these means."
         + (" With the caches off, one sitting." if len(sittings) < len(references) else ""),
@@ -516,7 +520,8 @@ def render(
         "the other processes of a shared machine).",
         "",
         "Reference sittings with the caches on, in the order measured for each backend "
-        f"({order}: ascending, then descending, so that a steady drift of the machine's speed "
+        f"({order}: alternately ascending and descending, so that a steady drift of the "
+        "machine's speed "
         "during the run weighs on every dataset size alike), each a fresh server with its own "
         "warm-up. The results above use their mean; the p99 targets, the worse sitting:",
         "",
@@ -553,8 +558,8 @@ def render(
         *targets(combined, ceilings),
         "",
         "Judged on the default configuration (server caches on): throughput and CPU per "
-        "request by the mean of each dataset's two sittings, the p99 targets by the worse "
-        "(higher) sitting's p99. The rows with the caches "
+        f"request by the mean of each dataset's {per_dataset} sittings, the p99 targets by "
+        "the worse (higher) sitting's p99. The rows with the caches "
         "off (`LMSPLANS_CACHE_ENTRIES=0`: every request reads the token, the learner and the "
         "plans from the database) are for information: they show what the data layer costs "
         "on each dataset size.",
