@@ -321,18 +321,25 @@ def assert_all_unavailable(site: Site, answers: list[httpx.Response]) -> None:
         assert_error(answer, 503, 7503)
 
 
-def test_redis_outage_answers_503_then_recovers_and_still_limits(site: Site) -> None:
+def cut_and_restore(site: Site, relay: TcpRelay, *, down: str) -> list[httpx.Response]:
+    """An answer before, the outage of `relay`'s dependency (`down` in /readyz), and its
+    return: answers every API answer from the cut on, the first 200 after it last."""
     before = site.progress()
     assert before.status_code == 200, before.text
     assert site.redis.accepted > 0 and site.postgres.accepted > 0  # the server uses the relays
     assert_ready(site)
 
-    site.redis.cut()
-    down = assert_out(site, down="limiter")
+    relay.cut()
+    seen = assert_out(site, down=down)
 
-    site.redis.restore()
-    *recovering, back = assert_back(site)
-    assert back.json() == before.json()
+    relay.restore()
+    seen += assert_back(site)
+    assert seen[-1].json() == before.json()
+    return seen
+
+
+def test_redis_outage_answers_503_then_recovers_and_still_limits(site: Site) -> None:
+    *down, back = cut_and_restore(site, site.redis, down="limiter")
     # The count made before the outage is still there, and counting goes on: two calls
     # so far, then exactly the rest of the threshold, then the lock.
     assert back.headers["ratelimit"].startswith(f'"api";r={THRESHOLD - 2};')
@@ -342,21 +349,11 @@ def test_redis_outage_answers_503_then_recovers_and_still_limits(site: Site) -> 
         assert_error(refused, 429, 7209)
         assert int(refused.headers["Retry-After"]) > 0
 
-    assert_all_unavailable(site, down + recovering)
+    assert_all_unavailable(site, down)
 
 
 def test_postgres_outage_answers_503_then_recovers(site: Site) -> None:
-    before = site.progress()
-    assert before.status_code == 200, before.text
-    assert site.redis.accepted > 0 and site.postgres.accepted > 0  # the server uses the relays
-    assert_ready(site)
-
-    site.postgres.cut()
-    down = assert_out(site, down="database")
-
-    site.postgres.restore()
-    *recovering, back = assert_back(site)
-    assert back.json() == before.json()
+    *down, _ = cut_and_restore(site, site.postgres, down="database")
     assert site.progress().status_code == 200
 
-    assert_all_unavailable(site, down + recovering)
+    assert_all_unavailable(site, down)
