@@ -3,8 +3,9 @@
 Every committed write transaction increments the database's data version
 (`Database.transaction`). A request reads that number first (`Database.data_version`: on
 SQLite only after the WAL index shows a commit, on PostgreSQL one read for every request
-that arrived before it started); while it is unchanged, tokens, learners and rendered progress read earlier are still exactly what the
-database holds, so the hot path answers from memory. Any write, by any process, makes every
+that arrived before it started); while it is unchanged, tokens, learners and rendered
+progress read earlier are still exactly what the database holds, so the hot path answers
+from memory. Any write, by any process, makes every
 entry stale at once: a revoked token or a recorded course is seen by the very next request.
 """
 
