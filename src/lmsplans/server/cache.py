@@ -5,8 +5,8 @@ Every committed write transaction increments the database's data version
 SQLite only after the WAL index shows a commit, on PostgreSQL one read for every request
 that arrived before it started); while it is unchanged, tokens, learners and rendered
 progress read earlier are still exactly what the database holds, so the hot path answers
-from memory. Any write, by any process, makes every
-entry stale at once: a revoked token or a recorded course is seen by the very next request.
+from memory. Any write, by any process, makes every entry stale at once: a revoked token or
+a recorded course is seen by the very next request.
 """
 
 from __future__ import annotations
