@@ -123,3 +123,55 @@ def test_concurrent_writes_through_both_workers_lose_nothing(
         ):
             state = {k: row[k] for k in ("status", "percentage", "enrolled_time", "completed_time")}
             assert projection.courses[(row["learner_id"], row["course_id"])] == state
+
+
+def test_a_write_through_one_worker_is_in_every_next_answer_of_both(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """Each worker keeps answers in memory while no write is committed: a write through
+    either must reach the next read through both (the SQLite WAL index tells the other)."""
+    with two_workers(tmp_path, redis_url, LMSPLANS_RATE_LIMIT_THRESHOLD="100000") as (
+        site,
+        server,
+    ):
+        learner_id = site.credentials["learner_id"]
+        headers = {"Authorization": f"Zoho-oauthtoken {site.credentials['admin_token']}"}
+        path = f"/api/v1/learners/{learner_id}/learning-plans/progress"
+
+        def completed_counts() -> list[dict[str, str]]:
+            """The answer read over 16 fresh connections (both workers, all but surely)."""
+            seen = []
+            for _ in range(16):
+                with httpx.Client(base_url=server.base_url, timeout=10) as http:
+                    answer = http.get(path, headers=headers)
+                assert answer.status_code == 200, answer.text
+                seen.append(
+                    {
+                        plan["planId"]: plan["progressInfo"]["completedCourseCount"]
+                        for plan in answer.json()["learningPlans"]
+                    }
+                )
+            return seen
+
+        before = completed_counts()  # now cached by both workers
+        assert all(counts == before[0] for counts in before)
+        with closing(sqlite3.connect(site.database)) as conn:
+            plan_id, course_id = conn.execute(
+                """SELECT pc.plan_id, pc.course_id FROM plan_courses pc
+                     JOIN plan_enrolments e ON e.plan_id = pc.plan_id
+                     LEFT JOIN course_progress cp
+                       ON cp.course_id = pc.course_id AND cp.learner_id = e.learner_id
+                    WHERE e.learner_id = ? AND e.unenrolled_time IS NULL
+                      AND coalesce(cp.status, 'notStarted') != 'completed'
+                    ORDER BY pc.plan_id, pc.course_id LIMIT 1""",
+                (int(learner_id),),
+            ).fetchone()
+        with httpx.Client(base_url=server.base_url, timeout=10) as http:
+            recorded = http.put(
+                f"/api/v1/courses/{course_id}/learners/{learner_id}/course-progress",
+                json={"completionStatus": "completed"},
+                headers=headers,
+            )
+        assert recorded.status_code == 200, recorded.text
+        expected = {**before[0], str(plan_id): str(int(before[0][str(plan_id)]) + 1)}
+        assert completed_counts() == [expected] * 16
