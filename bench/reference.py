@@ -14,7 +14,7 @@ caches (the default, on which the targets are judged) each dataset is measured i
 `--sittings` sittings (4), each a fresh server with its own warm-up, alternately ascending
 and descending by size (10k, 1M, 1M, 10k, 10k, 1M, 1M, 10k: a steady drift of the
 machine's speed weighs on every size alike); the report uses their mean (the p99 targets
-the worse sitting). Then each dataset is measured once with `LMSPLANS_CACHE_ENTRIES=0`,
+the worst sitting). Then each dataset is measured once with `LMSPLANS_CACHE_ENTRIES=0`,
 where every request reads the database. In the same run it measures the ceilings, twice
 each (after the first reference run and at the end): a bare ASGI app with no framework
 (`bench/static_app.py`) and Starlette with one route (`bench/static_starlette.py`), both

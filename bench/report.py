@@ -3,7 +3,7 @@ targets of issue 5, with the machine and versions they were measured on.
 
 With the caches on, each dataset is measured in several sittings (`--sittings`, 4: 10k, 1M,
 1M, 10k, 10k, 1M, 1M, 10k): the results, the ratios and the targets use their mean
-(throughput, latencies, CPU per request), the p99 targets the worse sitting; every sitting
+(throughput, latencies, CPU per request), the p99 targets the worst sitting; every sitting
 is listed too."""
 
 from __future__ import annotations
@@ -344,7 +344,7 @@ def _all(values: list[bool]) -> bool | None:
 
 
 def _worst_p99(ref: Reference) -> str:
-    """The p99 a target is judged on, the worse sitting's, and every sitting's."""
+    """The p99 a target is judged on, the worst sitting's, and every sitting's."""
     if len(ref.runs) == 1:
         return f"{ref.worst_p99_ms:.1f} ms"
     each = ", ".join(f"{r.run.p99_ms:.1f}" for r in ref.runs)
@@ -353,7 +353,7 @@ def _worst_p99(ref: Reference) -> str:
 
 def targets(references: Sequence[Reference], ceilings: Sequence[CeilingRun]) -> list[str]:
     """The targets of issue 5, judged on the default configuration (caches on): throughput
-    and CPU per request by the mean of the sittings, p99 by the worse sitting."""
+    and CPU per request by the mean of the sittings, p99 by the worst sitting."""
     bare, bare_cpu = mean_rps(ceilings, "bare ASGI"), mean_cpu(ceilings, "bare ASGI")
     default = [r for r in references if r.cached]
     sqlite = [r for r in default if r.dataset.backend == "sqlite"]
@@ -377,7 +377,7 @@ def targets(references: Sequence[Reference], ceilings: Sequence[CeilingRun]) -> 
         + f" | {_verdict(_all([r.rps / bare >= SQLITE_MIN_RATIO for r in sqlite]))} |",
     ]
     rows.append(
-        f"| SQLite: p99 at most {SQLITE_MAX_P99_MS:g} ms at 64 connections (the worse "
+        f"| SQLite: p99 at most {SQLITE_MAX_P99_MS:g} ms at 64 connections (the worst "
         "sitting) | "
         + each(sqlite, _worst_p99)
         + f" | {_verdict(_all([r.worst_p99_ms <= SQLITE_MAX_P99_MS for r in sqlite]))} |"
@@ -399,7 +399,7 @@ def targets(references: Sequence[Reference], ceilings: Sequence[CeilingRun]) -> 
         )
     rows.append(
         f"| PostgreSQL + Redis: p99 at most {POSTGRES_MAX_P99_MS:g} ms at 64 connections "
-        "(the database shares the 2 cores; the worse sitting) | "
+        "(the database shares the 2 cores; the worst sitting) | "
         + each(postgres, _worst_p99)
         + f" | {_verdict(_all([r.worst_p99_ms <= POSTGRES_MAX_P99_MS for r in postgres]))} |"
     )
@@ -523,7 +523,7 @@ def render(
         f"({order}: alternately ascending and descending, so that a steady drift of the "
         "machine's speed "
         "during the run weighs on every dataset size alike), each a fresh server with its own "
-        "warm-up. The results above use their mean; the p99 targets, the worse sitting:",
+        "warm-up. The results above use their mean; the p99 targets, the worst sitting:",
         "",
         "| backend | learners | sitting | req/s | p50 ms | p99 ms | server CPU µs/req "
         "| server core busy | limiter threshold |",
@@ -559,7 +559,7 @@ def render(
         "",
         "Judged on the default configuration (server caches on): throughput and CPU per "
         f"request by the mean of each dataset's {per_dataset} sittings, the p99 targets by "
-        "the worse (higher) sitting's p99. The rows with the caches "
+        "the worst (highest) sitting's p99. The rows with the caches "
         "off (`LMSPLANS_CACHE_ENTRIES=0`: every request reads the token, the learner and the "
         "plans from the database) are for information: they show what the data layer costs "
         "on each dataset size.",
