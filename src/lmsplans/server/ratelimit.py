@@ -30,6 +30,12 @@ class Decision:
     reset_seconds: int  # until a call is certainly allowed again
     retry_after: int | None = None  # set when refused
 
+    @classmethod
+    def refused(cls, limit: int, window_seconds: float, seconds_left: float) -> Decision:
+        """A refusal while the lock has `seconds_left`: Retry-After whole seconds, at least 1."""
+        wait = max(1, math.ceil(seconds_left))
+        return cls(False, limit, 0, window_seconds, wait, retry_after=wait)
+
     def headers(self) -> dict[str, str]:
         """IETF `RateLimit-Policy` and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers)."""
         window = math.ceil(self.window_seconds)
@@ -124,8 +130,7 @@ class InProcessLimiter:
         return Decision(True, self.threshold, remaining, self.window, math.ceil(reset))
 
     def _refused(self, seconds_left: float) -> Decision:
-        wait = max(1, math.ceil(seconds_left))
-        return Decision(False, self.threshold, 0, self.window, wait, retry_after=wait)
+        return Decision.refused(self.threshold, self.window, seconds_left)
 
     def _sweep(self, now: float) -> None:
         """Forget idle keys now and then, so memory stays bounded by the active callers."""
@@ -256,7 +261,6 @@ class RedisLimiter:
 
     def _decision(self, allowed: int, remaining: int, reset_ms: int) -> Decision:
         if not allowed:
-            wait = max(1, math.ceil(int(reset_ms) / 1000))
-            return Decision(False, self.threshold, 0, self.window, wait, retry_after=wait)
+            return Decision.refused(self.threshold, self.window, int(reset_ms) / 1000)
         reset = math.ceil(int(reset_ms) / 1000)
         return Decision(True, self.threshold, int(remaining), self.window, reset)
