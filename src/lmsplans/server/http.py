@@ -36,6 +36,7 @@ from lmsplans.server.errors import (
     request_id_of,
     unexpected_error_response,
 )
+from lmsplans.server.middleware import scope_header
 from lmsplans.server.openapi import DocumentedRoute, OperationDoc
 from lmsplans.server.ratelimit import Decision, Limiter
 from lmsplans.server.settings import Settings
@@ -122,16 +123,6 @@ def ok(data: dict[str, Any], message: str) -> Response:
     return encoded_response(ok_body(data, message))
 
 
-def _authorization(scope: Scope) -> str | None:
-    """The `Authorization` field, read straight from the ASGI scope (the hot path needs no
-    other header, so no `Headers` object is built for it)."""
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            field: str = value.decode("latin-1")
-            return field
-    return None
-
-
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -168,7 +159,9 @@ def api_route(
             try:
                 version = await services.db.data_version()
                 services.cache.sync(version)
-                token = auth_service.token_from_header(_authorization(request.scope))
+                token = auth_service.token_from_header(
+                    scope_header(request.scope, b"authorization")
+                )
                 now_ms = services.clock.now_ms()
                 principal = services.cache.get(("token", token))
                 if principal is None or principal.expires_ms <= now_ms:

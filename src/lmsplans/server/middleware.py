@@ -127,25 +127,30 @@ class RequestContextMiddleware:
             self.metrics.observe(template, status, time.perf_counter() - begun)
 
 
+def scope_header(scope: Scope, name: bytes) -> str | None:
+    """The first value of the header field `name` (lower case), read straight from the ASGI
+    scope: no `Headers` object is built on the hot path."""
+    for field, value in scope["headers"]:
+        if field == name:
+            found: str = value.decode("latin-1")
+            return found
+    return None
+
+
 def _client_request_id(scope: Scope) -> str | None:
     """The client's `X-Request-Id`, when it sent a safe one."""
-    for name, value in scope["headers"]:
-        if name == b"x-request-id":
-            candidate: str = value.decode("latin-1")
-            if _SAFE_REQUEST_ID.fullmatch(candidate):
-                return candidate
-            break
-    return None
+    candidate = scope_header(scope, b"x-request-id")
+    if candidate is None or not _SAFE_REQUEST_ID.fullmatch(candidate):
+        return None
+    return candidate
 
 
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    value = scope_header(scope, b"content-length")
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
 
 
 def _limited_receive(receive: Receive, max_bytes: int) -> Receive:
