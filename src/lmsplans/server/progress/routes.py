@@ -31,6 +31,7 @@ from lmsplans.server.plans.schemas import LearnerPlansProgressPage
 from lmsplans.server.progress import schemas
 from lmsplans.server.progress.schemas import CourseStatus, ProgressIn, event_record, zoho_time
 from lmsplans.server.progress.service import (
+    ALL_TIME,
     PlanProgress,
     course_state,
     enrolment_progress_sql,
@@ -89,14 +90,9 @@ class ProgressPage:
         return self._body
 
     def _encode(self, now_ms: int) -> None:
-        since, until = -(2**63), 2**63
-        for plan in self.plans:  # overdue from due + 1 ms on (`service.is_overdue`)
-            if plan.is_completed or plan.due_ms is None:
-                continue
-            if now_ms > plan.due_ms:
-                since = max(since, plan.due_ms + 1)
-            else:
-                until = min(until, plan.due_ms + 1)
+        spans = [plan.same_between(now_ms) for plan in self.plans]
+        since = max((span[0] for span in spans), default=ALL_TIME[0])
+        until = min((span[1] for span in spans), default=ALL_TIME[1])
         self._body = ok_body(
             {
                 "learningPlans": [plan.at(now_ms) for plan in self.plans],

@@ -205,6 +205,9 @@ def enrolment_progress_info(row: Any, *, now_ms: int) -> dict[str, Any]:
     )
 
 
+ALL_TIME = (-(2**63), 2**63)  # a span of time [since, until) with no end either way
+
+
 @dataclass(slots=True)
 class PlanProgress:
     """One entry of the reference endpoint's answer, serialised. Only `isOverdue` depends on
@@ -218,6 +221,15 @@ class PlanProgress:
         """The entry as of `now_ms`, ready to embed in the answer."""
         overdue = is_overdue(is_completed=self.is_completed, due_ms=self.due_ms, now_ms=now_ms)
         return self.encoded[overdue]
+
+    def same_between(self, now_ms: int) -> tuple[int, int]:
+        """The span of time [since, until) around `now_ms` over which `at` answers the same:
+        a pending plan with a due time turns overdue at due + 1 ms (`is_overdue`)."""
+        if self.is_completed or self.due_ms is None:
+            return ALL_TIME
+        if now_ms > self.due_ms:
+            return (self.due_ms + 1, ALL_TIME[1])
+        return (ALL_TIME[0], self.due_ms + 1)
 
 
 def plan_progress(row: Any, *, viewer_id: int) -> PlanProgress:
