@@ -63,8 +63,8 @@ class Metrics:
             "Time to answer an HTTP request, by route template.",
             labels=["route"],
         )
+        bounds = [*map(floatToGoString, self.BUCKETS), "+Inf"]
         for route, counts in sorted(self._latency.items()):
-            bounds = [*map(floatToGoString, self.BUCKETS), "+Inf"]
             cumulative = list(itertools.accumulate(counts[:-1]))
             latency.add_metric([route], list(zip(bounds, cumulative, strict=True)), counts[-1])
         yield latency
