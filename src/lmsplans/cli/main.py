@@ -10,6 +10,8 @@ import json
 import os
 import shlex
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -19,6 +21,7 @@ from rich.console import Console
 from lmsplans.cli.client_commands import register as register_client_commands
 
 if TYPE_CHECKING:
+    from lmsplans.server.db import Database
     from lmsplans.server.demo import DemoTokens
     from lmsplans.server.settings import Settings
 
@@ -138,22 +141,30 @@ def demo(
         _serve(settings)
 
 
-async def _demo_tokens(settings: Settings, *, learners: int) -> DemoTokens:
-    from lmsplans.server.clock import Clock
+@asynccontextmanager
+async def _migrated_database(settings: Settings) -> AsyncIterator[Database]:
+    """The settings' database, migrated first, open for the block."""
     from lmsplans.server.db import Database, migrate
-    from lmsplans.server.demo import build_demo, mint_demo_tokens
 
     # In a thread: on PostgreSQL, Alembic runs an event loop of its own.
     await asyncio.to_thread(migrate, settings.database_url)
     db = await Database.open(settings.database_url)
     try:
+        yield db
+    finally:
+        await db.close()
+
+
+async def _demo_tokens(settings: Settings, *, learners: int) -> DemoTokens:
+    from lmsplans.server.clock import Clock
+    from lmsplans.server.demo import build_demo, mint_demo_tokens
+
+    async with _migrated_database(settings) as db:
         now_ms = Clock().now_ms()
         people = await build_demo(db, now_ms=now_ms, learners=learners)
         return await mint_demo_tokens(
             db, people=people, now_ms=now_ms, ttl_seconds=settings.access_token_ttl_seconds
         )
-    finally:
-        await db.close()
 
 
 @client_app.command("create")
@@ -182,42 +193,35 @@ async def _create_client(
 ) -> dict[str, str | int]:
     from lmsplans.server.auth.service import create_client
     from lmsplans.server.clock import Clock
-    from lmsplans.server.db import Database, migrate
     from lmsplans.server.errors import ApiError, NoSuchLearner
     from lmsplans.server.learners.service import resolve_learner
 
-    # In a thread: on PostgreSQL, Alembic runs an event loop of its own.
-    await asyncio.to_thread(migrate, settings.database_url)
-    db = await Database.open(settings.database_url)
-    try:
-        async with db.transaction() as conn:
-            org_row = await conn.fetch_one(
-                "SELECT id FROM organisations WHERE name = :org OR CAST(id AS TEXT) = :org",
-                {"org": org},
+    async with _migrated_database(settings) as db, db.transaction() as conn:
+        org_row = await conn.fetch_one(
+            "SELECT id FROM organisations WHERE name = :org OR CAST(id AS TEXT) = :org",
+            {"org": org},
+        )
+        if org_row is None:
+            errors.print(f"[red]No organisation named {org!r}.[/red]")
+            raise typer.Exit(1)
+        try:
+            learner = await resolve_learner(conn, org_id=org_row["id"], learner_ref=user)
+            new = await create_client(
+                conn,
+                org_id=org_row["id"],
+                user_id=learner.id,
+                scopes=scope,
+                name=name,
+                now_ms=Clock().now_ms(),
+                ttl_seconds=settings.access_token_ttl_seconds,
             )
-            if org_row is None:
-                errors.print(f"[red]No organisation named {org!r}.[/red]")
-                raise typer.Exit(1)
-            try:
-                learner = await resolve_learner(conn, org_id=org_row["id"], learner_ref=user)
-                new = await create_client(
-                    conn,
-                    org_id=org_row["id"],
-                    user_id=learner.id,
-                    scopes=scope,
-                    name=name,
-                    now_ms=Clock().now_ms(),
-                    ttl_seconds=settings.access_token_ttl_seconds,
-                )
-            except NoSuchLearner:
-                errors.print(f"[red]No user {user!r} in organisation {org!r}.[/red]")
-                raise typer.Exit(1) from None
-            except ApiError as error:
-                details = "; ".join(e["message"] for e in error.errors or [])
-                errors.print(f"[red]{error.message}: {details or scope}[/red]", highlight=False)
-                raise typer.Exit(1) from None
-    finally:
-        await db.close()
+        except NoSuchLearner:
+            errors.print(f"[red]No user {user!r} in organisation {org!r}.[/red]")
+            raise typer.Exit(1) from None
+        except ApiError as error:
+            details = "; ".join(e["message"] for e in error.errors or [])
+            errors.print(f"[red]{error.message}: {details or scope}[/red]", highlight=False)
+            raise typer.Exit(1) from None
     return {
         "client_id": new.client_id,
         "client_secret": new.client_secret,
