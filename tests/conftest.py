@@ -35,18 +35,16 @@ from tests.databases import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-REFERENCE_FILE = REPO_ROOT.parent / "shared" / "reference" / "learning-plan-progress-api.txt"
+# Zoho's documented sample response of the reference endpoint (its source: tests/fixtures/zoho).
+REFERENCE_SAMPLE = REPO_ROOT / "tests" / "fixtures" / "zoho" / "learning-plan-progress-sample.json"
 
 BACKENDS = ("sqlite", "postgresql")
 __all__ = ["BACKENDS", "DEMO_LEARNERS"]
 
 
 def reference_sample() -> dict[str, Any]:
-    """The SAMPLE RESPONSE of the Zoho reference documentation, parsed from the file itself."""
-    text = REFERENCE_FILE.read_text()
-    body = text.split("SAMPLE RESPONSE", 1)[1]
-    body = body[body.index("{") :]
-    sample: dict[str, Any] = json.loads(body)
+    """The SAMPLE RESPONSE of Zoho's documentation of the reference endpoint."""
+    sample: dict[str, Any] = json.loads(REFERENCE_SAMPLE.read_text())
     return sample
 
 
