@@ -12,8 +12,16 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
+from lmsplans.client._answers import (
+    AccessToken,
+    check_response,
+    first_record_of,
+    record_of,
+    records_of,
+)
 from lmsplans.client._auth import AsyncTokenManager, Credentials, RefreshBudget
-from lmsplans.client._base import (
+from lmsplans.client._client import DEFAULT_TIMEOUT
+from lmsplans.client._endpoints import (
     COURSE,
     COURSE_CREATE,
     COURSE_DELETE,
@@ -30,6 +38,7 @@ from lmsplans.client._base import (
     LEARNERS,
     LEARNERS_CREATE,
     LEARNING_PLANS,
+    MAX_PAGES,
     PLAN,
     PLAN_COURSES,
     PLAN_CREATE,
@@ -43,32 +52,12 @@ from lmsplans.client._base import (
     PLAN_UNENROL,
     PLAN_UPDATE,
     RECORD_PROGRESS,
-    USER_AGENT,
-    WRITE_METHODS,
-    AccessToken,
-    Action,
-    Attempts,
     Cursor,
     Endpoint,
     Page,
-    RetryPolicy,
-    build_headers,
-    check_response,
-    env,
-    fields,
-    first_record_of,
-    learner_filters,
-    log_retry,
-    new_idempotency_key,
-    plan_courses_payload,
-    plan_payload,
-    progress_payload,
-    record_of,
-    records_of,
-    resolve_urls,
 )
-from lmsplans.client._client import DEFAULT_TIMEOUT, MAX_PAGES, lock_seconds
 from lmsplans.client._errors import APIStatusError, LmsPlansError
+from lmsplans.client._hosts import USER_AGENT, env, resolve_urls
 from lmsplans.client._models import (
     Course,
     CourseInPlanProgress,
@@ -84,6 +73,17 @@ from lmsplans.client._models import (
     RosterSummary,
 )
 from lmsplans.client._pacing import Governor, RateLimitPolicy
+from lmsplans.client._requests import (
+    WRITE_METHODS,
+    build_headers,
+    fields,
+    learner_filters,
+    new_idempotency_key,
+    plan_courses_payload,
+    plan_payload,
+    progress_payload,
+)
+from lmsplans.client._retry import Action, Attempts, RetryPolicy, lock_seconds, log_retry
 
 __all__ = ["AsyncClient", "AsyncPager"]
 

@@ -17,21 +17,23 @@ from dataclasses import dataclass
 
 import httpx
 
-from lmsplans.client._base import (
-    REVOKE_PATH,
-    TOKEN_PATH,
-    AccessToken,
-    RetryPolicy,
-    check_response,
-    connection_error,
-    missing_credentials,
-    parse_token_response,
-)
-from lmsplans.client._errors import RateLimitedError
+from lmsplans.client._answers import AccessToken, check_response, parse_token_response
+from lmsplans.client._endpoints import REVOKE_PATH, TOKEN_PATH
+from lmsplans.client._errors import LmsPlansError, RateLimitedError
+from lmsplans.client._retry import RetryPolicy, connection_error
 
 __all__ = ["AsyncTokenManager", "Credentials", "RefreshBudget", "TokenManager"]
 
 MAX_SKEW_SECONDS = 60.0  # refresh this long before expiry (a tenth of short lifetimes)
+
+
+def missing_credentials() -> LmsPlansError:
+    """The error of a client that has no way to authenticate."""
+    return LmsPlansError(
+        "no credentials: pass access_token=, or refresh_token= with client_id= and "
+        "client_secret= (or set LMSPLANS_ACCESS_TOKEN, or LMSPLANS_REFRESH_TOKEN, "
+        "LMSPLANS_CLIENT_ID and LMSPLANS_CLIENT_SECRET)"
+    )
 
 
 class RefreshBudget:

@@ -11,8 +11,15 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
+from lmsplans.client._answers import (
+    AccessToken,
+    check_response,
+    first_record_of,
+    record_of,
+    records_of,
+)
 from lmsplans.client._auth import Credentials, RefreshBudget, TokenManager
-from lmsplans.client._base import (
+from lmsplans.client._endpoints import (
     COURSE,
     COURSE_CREATE,
     COURSE_DELETE,
@@ -29,6 +36,7 @@ from lmsplans.client._base import (
     LEARNERS,
     LEARNERS_CREATE,
     LEARNING_PLANS,
+    MAX_PAGES,
     PLAN,
     PLAN_COURSES,
     PLAN_CREATE,
@@ -42,31 +50,12 @@ from lmsplans.client._base import (
     PLAN_UNENROL,
     PLAN_UPDATE,
     RECORD_PROGRESS,
-    USER_AGENT,
-    WRITE_METHODS,
-    AccessToken,
-    Action,
-    Attempts,
     Cursor,
     Endpoint,
     Page,
-    RetryPolicy,
-    build_headers,
-    check_response,
-    env,
-    fields,
-    first_record_of,
-    learner_filters,
-    log_retry,
-    new_idempotency_key,
-    plan_courses_payload,
-    plan_payload,
-    progress_payload,
-    record_of,
-    records_of,
-    resolve_urls,
 )
 from lmsplans.client._errors import APIStatusError, LmsPlansError
+from lmsplans.client._hosts import USER_AGENT, env, resolve_urls
 from lmsplans.client._models import (
     Course,
     CourseInPlanProgress,
@@ -81,13 +70,23 @@ from lmsplans.client._models import (
     RosterMember,
     RosterSummary,
 )
-from lmsplans.client._pacing import Governor, RateLimitPolicy, parse_rate_limit_headers
+from lmsplans.client._pacing import Governor, RateLimitPolicy
+from lmsplans.client._requests import (
+    WRITE_METHODS,
+    build_headers,
+    fields,
+    learner_filters,
+    new_idempotency_key,
+    plan_courses_payload,
+    plan_payload,
+    progress_payload,
+)
+from lmsplans.client._retry import Action, Attempts, RetryPolicy, lock_seconds, log_retry
 
 __all__ = ["Client", "SyncPager"]
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-MAX_PAGES = 1_000_000
 
 
 class SyncPager(Generic[T]):
@@ -834,11 +833,3 @@ class Client:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def lock_seconds(given: float, response: httpx.Response, governor: Governor, api: str) -> float:
-    """`Retry-After`; else the `RateLimit` reset; else the lock period of the policy."""
-    if given >= 0:
-        return given
-    _, _, _, reset = parse_rate_limit_headers(response.headers)
-    return reset if reset is not None else governor.lock_seconds(api)
