@@ -17,9 +17,9 @@ errors are exceptions per status family; every call is paced under the API's thr
 """
 
 from lmsplans.client._answers import AccessToken
-from lmsplans.client._async_client import AsyncClient, AsyncPager
+from lmsplans.client._async.client import AsyncClient
+from lmsplans.client._async.pager import AsyncPager
 from lmsplans.client._auth import RefreshBudget
-from lmsplans.client._client import Client, SyncPager
 from lmsplans.client._endpoints import Page
 from lmsplans.client._errors import (
     APIConnectionError,
@@ -56,6 +56,8 @@ from lmsplans.client._models import (
 )
 from lmsplans.client._pacing import ApiStats, Governor, RateLimitPolicy, Ticket
 from lmsplans.client._retry import RetryPolicy
+from lmsplans.client._sync.client import Client
+from lmsplans.client._sync.pager import SyncPager
 
 __all__ = [
     "DATA_CENTRES",

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 
+import httpx
+
 from lmsplans.client._errors import LmsPlansError
 
-__all__ = ["DATA_CENTRES", "USER_AGENT", "data_centre_urls", "env", "resolve_urls"]
+__all__ = ["DATA_CENTRES", "USER_AGENT", "data_centre_urls", "env", "env_settings", "resolve_urls"]
 
 VERSION = "0.1.0"
 USER_AGENT = f"lmsplans-python/{VERSION}"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 # Zoho's data centres: the domain behind people.<domain> (the API) and accounts.<domain>.
 DATA_CENTRES: dict[str, str] = {
@@ -50,5 +53,23 @@ def resolve_urls(dc: str | None, base_url: str | None, accounts_url: str | None)
 
 
 def env(name: str) -> str | None:
+    """An environment variable, None when unset or empty."""
     value = os.environ.get(name)
     return value if value else None
+
+
+# The client's keyword arguments that `from_env` reads, and the variables they come from.
+ENV_SETTINGS = {
+    "base_url": "LMSPLANS_BASE_URL",
+    "accounts_url": "LMSPLANS_ACCOUNTS_URL",
+    "dc": "LMSPLANS_DC",
+    "access_token": "LMSPLANS_ACCESS_TOKEN",
+    "refresh_token": "LMSPLANS_REFRESH_TOKEN",
+    "client_id": "LMSPLANS_CLIENT_ID",
+    "client_secret": "LMSPLANS_CLIENT_SECRET",
+}
+
+
+def env_settings() -> dict[str, str | None]:
+    """The client's connection arguments from the environment (`ENV_SETTINGS`)."""
+    return {argument: env(variable) for argument, variable in ENV_SETTINGS.items()}
