@@ -19,13 +19,8 @@ from lmsplans.client import (
     ServerError,
     ValidationError,
 )
-from lmsplans.client._base import (
-    LEARNER_PLANS_PROGRESS,
-    LEARNING_PLANS,
-    Cursor,
-    check_response,
-    parse_token_response,
-)
+from lmsplans.client._answers import check_response, parse_token_response
+from lmsplans.client._endpoints import LEARNER_PLANS_PROGRESS, LEARNING_PLANS, Cursor
 from lmsplans.client._models import to_bool, to_datetime, to_int
 from tests.conftest import reference_sample
 
@@ -154,3 +149,19 @@ def test_the_flag_wins_over_the_page_length() -> None:
     assert not more
     with pytest.raises(Exception, match="page_size"):
         Cursor(LEARNING_PLANS, page_size=101, start_index=None)
+
+
+def test_a_value_that_does_not_convert_names_the_record_the_field_and_the_wire_key() -> None:
+    from lmsplans.client import PlanInfo
+
+    with pytest.raises(ValueError, match=r"^PlanInfo\.duration \('duration'\): .*'thirty'"):
+        PlanInfo.from_raw({"planId": "1", "duration": "thirty"})
+    with pytest.raises(ValueError, match=r"^LearningPlanProgress\.plan_info \('planInfo'\): "):
+        LearningPlanProgress.from_raw({"planInfo": {"publishState": "maybe"}})
+
+
+def test_records_read_missing_keys_as_none_and_fall_back_where_declared() -> None:
+    entry = LearningPlanProgress.from_raw({"planInfo": {"planId": "7"}})
+    assert entry.plan_id == "7"  # `planId` missing: read from planInfo.planId
+    assert entry.user_info.user_id == "" and entry.user_info.enrolled_time is None
+    assert entry.progress_info is None and entry.plan_info.image is None

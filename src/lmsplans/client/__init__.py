@@ -16,10 +16,11 @@ Lists are pagers that fetch every page; records are typed dataclasses that keep 
 errors are exceptions per status family; every call is paced under the API's threshold.
 """
 
-from lmsplans.client._async_client import AsyncClient, AsyncPager
+from lmsplans.client._answers import AccessToken
+from lmsplans.client._async.client import AsyncClient
+from lmsplans.client._async.pager import AsyncPager
 from lmsplans.client._auth import RefreshBudget
-from lmsplans.client._base import DATA_CENTRES, AccessToken, Page, RetryPolicy, data_centre_urls
-from lmsplans.client._client import Client, SyncPager
+from lmsplans.client._endpoints import Page
 from lmsplans.client._errors import (
     APIConnectionError,
     APIStatusError,
@@ -33,6 +34,7 @@ from lmsplans.client._errors import (
     ServerError,
     ValidationError,
 )
+from lmsplans.client._hosts import DATA_CENTRES, data_centre_urls
 from lmsplans.client._models import (
     Course,
     CourseInPlanProgress,
@@ -53,6 +55,9 @@ from lmsplans.client._models import (
     RosterSummary,
 )
 from lmsplans.client._pacing import ApiStats, Governor, RateLimitPolicy, Ticket
+from lmsplans.client._retry import RetryPolicy
+from lmsplans.client._sync.client import Client
+from lmsplans.client._sync.pager import SyncPager
 
 __all__ = [
     "DATA_CENTRES",

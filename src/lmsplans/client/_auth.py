@@ -1,5 +1,8 @@
 """Access tokens: a static one, or minted from a refresh token before the current one expires.
 
+What the token managers (`_async/auth.py` and its generated twin) share lives here: the
+credentials, the current token and the refresh budget.
+
 One refresh at a time (a lock: threads or tasks that need a token while another refreshes wait
 for its result), and never more than Zoho's 10 access tokens per refresh token in 10 minutes:
 the client counts its own refreshes and refuses the 11th with `RateLimitedError` rather than
@@ -8,30 +11,29 @@ have Zoho Accounts block the refresh token.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import httpx
+from lmsplans.client._answers import AccessToken
+from lmsplans.client._endpoints import REVOKE_PATH, TOKEN_PATH
+from lmsplans.client._errors import LmsPlansError, RateLimitedError
+from lmsplans.client._retry import RetryPolicy
 
-from lmsplans.client._base import (
-    REVOKE_PATH,
-    TOKEN_PATH,
-    AccessToken,
-    RetryPolicy,
-    check_response,
-    connection_error,
-    missing_credentials,
-    parse_token_response,
-)
-from lmsplans.client._errors import RateLimitedError
-
-__all__ = ["AsyncTokenManager", "Credentials", "RefreshBudget", "TokenManager"]
+__all__ = ["Credentials", "RefreshBudget", "missing_credentials"]
 
 MAX_SKEW_SECONDS = 60.0  # refresh this long before expiry (a tenth of short lifetimes)
+
+
+def missing_credentials() -> LmsPlansError:
+    """The error of a client that has no way to authenticate."""
+    return LmsPlansError(
+        "no credentials: pass access_token=, or refresh_token= with client_id= and "
+        "client_secret= (or set LMSPLANS_ACCESS_TOKEN, or LMSPLANS_REFRESH_TOKEN, "
+        "LMSPLANS_CLIENT_ID and LMSPLANS_CLIENT_SECRET)"
+    )
 
 
 class RefreshBudget:
@@ -160,135 +162,3 @@ class Credentials:
             self.can_refresh = False
         if token == self.state.token:
             self.state.token = None
-
-
-class TokenManager:
-    """Tokens for the sync client (thread-safe)."""
-
-    def __init__(
-        self, credentials: Credentials, *, http: httpx.Client, sleep: Callable[[float], None]
-    ) -> None:
-        self.credentials = credentials
-        self._http = http
-        self._sleep = sleep
-        self._lock = threading.Lock()
-
-    def token(self) -> str:
-        """A token to send now, refreshed first if it is about to expire."""
-        with self._lock:
-            c = self.credentials
-            if c.needs_refresh():
-                if not c.can_refresh:
-                    raise missing_credentials()
-                self._refresh()
-            assert c.state.token is not None
-            return c.state.token
-
-    def invalidate(self, token: str) -> bool:
-        """The server refused `token`: refresh before the next call. False if it cannot."""
-        with self._lock:
-            return self.credentials.forget(token)
-
-    def refresh(self) -> AccessToken:
-        """Mint a new access token now."""
-        with self._lock:
-            if not self.credentials.can_refresh:
-                raise missing_credentials()
-            return self._refresh()
-
-    def revoke(self, token: str) -> None:
-        """Revoke a refresh or access token at the token endpoint."""
-        response = self._http.post(self.credentials.revoke_url, data={"token": token})
-        check_response(response)
-        with self._lock:
-            self.credentials.after_revoke(token)
-
-    def _refresh(self) -> AccessToken:
-        c = self.credentials
-        for attempt in range(c.retry.max_retries + 1):
-            last = attempt == c.retry.max_retries
-            c.budget.spend()
-            try:
-                response = self._http.post(c.token_url, data=c.form())
-            except httpx.TransportError as exc:
-                if isinstance(exc, httpx.ConnectError):
-                    c.budget.refund()
-                if last:
-                    raise connection_error(exc) from exc
-                self._sleep(c.retry.backoff(attempt))
-                continue
-            if response.status_code >= 500 and not last:
-                self._sleep(c.retry.backoff(attempt))
-                continue
-            issued = parse_token_response(response)
-            c.state.update(issued, c.clock())
-            return issued
-        raise AssertionError("unreachable")  # pragma: no cover
-
-
-class AsyncTokenManager:
-    """Tokens for the async client (one refresh at a time across tasks)."""
-
-    def __init__(
-        self,
-        credentials: Credentials,
-        *,
-        http: httpx.AsyncClient,
-        sleep: Callable[[float], Awaitable[None]],
-    ) -> None:
-        self.credentials = credentials
-        self._http = http
-        self._sleep = sleep
-        self._lock = asyncio.Lock()
-
-    async def token(self) -> str:
-        """A token to send now, refreshed first if it is about to expire."""
-        async with self._lock:
-            c = self.credentials
-            if c.needs_refresh():
-                if not c.can_refresh:
-                    raise missing_credentials()
-                await self._refresh()
-            assert c.state.token is not None
-            return c.state.token
-
-    async def invalidate(self, token: str) -> bool:
-        """The server refused `token`: refresh before the next call. False if it cannot."""
-        async with self._lock:
-            return self.credentials.forget(token)
-
-    async def refresh(self) -> AccessToken:
-        """Mint a new access token now."""
-        async with self._lock:
-            if not self.credentials.can_refresh:
-                raise missing_credentials()
-            return await self._refresh()
-
-    async def revoke(self, token: str) -> None:
-        """Revoke a refresh or access token at the token endpoint."""
-        response = await self._http.post(self.credentials.revoke_url, data={"token": token})
-        check_response(response)
-        async with self._lock:
-            self.credentials.after_revoke(token)
-
-    async def _refresh(self) -> AccessToken:
-        c = self.credentials
-        for attempt in range(c.retry.max_retries + 1):
-            last = attempt == c.retry.max_retries
-            c.budget.spend()
-            try:
-                response = await self._http.post(c.token_url, data=c.form())
-            except httpx.TransportError as exc:
-                if isinstance(exc, httpx.ConnectError):
-                    c.budget.refund()
-                if last:
-                    raise connection_error(exc) from exc
-                await self._sleep(c.retry.backoff(attempt))
-                continue
-            if response.status_code >= 500 and not last:
-                await self._sleep(c.retry.backoff(attempt))
-                continue
-            issued = parse_token_response(response)
-            c.state.update(issued, c.clock())
-            return issued
-        raise AssertionError("unreachable")  # pragma: no cover

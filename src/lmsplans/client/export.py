@@ -26,9 +26,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from lmsplans.client._client import Client
 from lmsplans.client._errors import LmsPlansError, NotFoundError, PermissionDeniedError
 from lmsplans.client._models import LearningPlanProgress
+from lmsplans.client._sync.client import Client
 
 __all__ = [
     "COLUMNS",

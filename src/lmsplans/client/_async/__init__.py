@@ -1,0 +1,6 @@
+"""The client's calls (client, pager, resources, token manager), for one way of waiting.
+
+`_async` is written by hand; `_sync`, the same with blocking calls, is generated from it by
+`scripts/unasync.py` (names lose their `Async`, `await` goes, asyncio's waits and locks become
+blocking ones). Edit `_async`, then run the script.
+"""

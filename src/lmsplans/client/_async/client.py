@@ -1,0 +1,209 @@
+"""`AsyncClient`: authentication, pacing and retries around every call; the resources."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from lmsplans.client._answers import check_response
+from lmsplans.client._async.auth import AsyncTokenManager
+from lmsplans.client._async.resources.courses import AsyncCourses
+from lmsplans.client._async.resources.learners import AsyncLearners
+from lmsplans.client._async.resources.learning_plans import AsyncLearningPlans
+from lmsplans.client._async.resources.oauth import AsyncOAuth
+from lmsplans.client._auth import Credentials, RefreshBudget
+from lmsplans.client._endpoints import Endpoint
+from lmsplans.client._errors import APIStatusError
+from lmsplans.client._hosts import DEFAULT_TIMEOUT, USER_AGENT, env_settings, resolve_urls
+from lmsplans.client._pacing import Governor, RateLimitPolicy
+from lmsplans.client._requests import WRITE_METHODS, build_headers, new_idempotency_key
+from lmsplans.client._retry import Action, Attempts, RetryPolicy, lock_seconds, log_retry
+
+__all__ = ["AsyncClient"]
+
+
+class AsyncClient:
+    """An asyncio client for the Zoho People LMS API, as served by Zoho or by `lmsplans serve`.
+
+    Authenticate with `access_token=`, or with `refresh_token=`, `client_id=` and
+    `client_secret=` (access tokens are then minted and renewed before they expire; a token
+    the server refuses is renewed once and the call retried). Choose the Zoho data centre with
+    `dc=` (com, eu, in, com.au, jp, ca, sa, uk, com.cn), or point the client anywhere with
+    `base_url=` (and `accounts_url=`, which defaults to `base_url`).
+
+    Every call goes through a pacing `Governor` (default: 30 calls a minute per API, then
+    whatever the server announces), so a long job never trips the lock; a lock that comes
+    anyway is waited out and the same call retried. 5xx answers and network errors are retried
+    `max_retries` times with jittered exponential backoff. `transport=` takes any httpx
+    transport (the seam for tests); `clock=` and `sleep=` drive the governor and the backoff.
+
+    Resources: `learners`, `learning_plans`, `courses`, `oauth`. Lists come back as pagers
+    that fetch every page as they are iterated.
+    Calls are awaited and pagers are async iterators; `Client` is the same, blocking.
+    """
+
+    def __init__(
+        self,
+        *,
+        access_token: str | None = None,
+        refresh_token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        dc: str | None = None,
+        base_url: str | None = None,
+        accounts_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int = 2,
+        rate_limit: RateLimitPolicy | None = None,
+        governor: Governor | None = None,
+        retry: RetryPolicy | None = None,
+        refresh_budget: RefreshBudget | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.base_url, self.accounts_url = resolve_urls(dc, base_url, accounts_url)
+        self.retry = retry or RetryPolicy(max_retries=max_retries)
+        self.governor = governor or Governor(rate_limit, clock=clock, async_sleep=sleep)
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+        )
+        credentials = Credentials(
+            access_token=access_token,
+            refresh_token=refresh_token,
+            client_id=client_id,
+            client_secret=client_secret,
+            accounts_url=self.accounts_url,
+            clock=clock,
+            retry=self.retry,
+            budget=refresh_budget,
+        )
+        self._auth = AsyncTokenManager(credentials, http=self._http, sleep=sleep)
+        self.learners = AsyncLearners(self)
+        self.learning_plans = AsyncLearningPlans(self)
+        self.courses = AsyncCourses(self)
+        self.oauth = AsyncOAuth(self)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> AsyncClient:
+        """A client configured from `LMSPLANS_BASE_URL`, `LMSPLANS_ACCOUNTS_URL`,
+        `LMSPLANS_DC`, `LMSPLANS_ACCESS_TOKEN`, `LMSPLANS_REFRESH_TOKEN`, `LMSPLANS_CLIENT_ID`
+        and `LMSPLANS_CLIENT_SECRET`; keyword arguments win over the environment."""
+        return cls(**{**env_settings(), **overrides})
+
+    @property
+    def token_refreshes(self) -> int:
+        """How many access tokens this client has minted."""
+        return self._auth.credentials.refreshes
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        path_params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Call any API and return the decoded answer.
+
+        `path` is the route template (`/api/v1/learners/{learnerId}/course-progress`) and
+        `path_params` fills it; the template names the API for the governor. Writes (POST, PUT,
+        PATCH, DELETE) carry an `Idempotency-Key` (a new one unless given), the same on every
+        retry, so a write retried after a lost answer is applied once.
+        """
+        endpoint = Endpoint(method.upper(), path)
+        return await self._call(
+            endpoint,
+            endpoint.path(**(path_params or {})),
+            params=params,
+            json=json,
+            idempotency_key=idempotency_key,
+        )
+
+    async def _call(
+        self,
+        endpoint: Endpoint,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        method, api = endpoint.method, endpoint.api
+        if method in WRITE_METHODS and idempotency_key is None:
+            idempotency_key = new_idempotency_key()
+        attempts = Attempts(self.retry)
+        error: APIStatusError | None = None
+        for _ in range(attempts.limit):
+            ticket = await self.governor.acquire_async(api)
+            try:  # after the wait for a slot, so the token is fresh when sent
+                token = await self._auth.token()
+            except BaseException:
+                self.governor.release(ticket)
+                raise
+            request = self._http.build_request(
+                method,
+                path,
+                params=params,
+                json=json,
+                headers=build_headers({}, token, idempotency_key),
+            )
+            try:
+                response = await self._http.send(request)
+            except httpx.TransportError as exc:
+                if isinstance(exc, httpx.ConnectError):
+                    self.governor.release(ticket)  # it never reached the server
+                else:
+                    self.governor.settle(ticket)
+                action = attempts.after_transport_error(exc)
+                log_retry(api, action, exc)
+                await self._sleep(action.seconds)
+                continue
+            except BaseException:
+                self.governor.settle(ticket)  # it may have reached the server
+                raise
+            self.governor.settle(ticket, response.headers)
+            try:
+                return check_response(response)
+            except APIStatusError as failed:
+                error = failed
+                action = attempts.after_error(
+                    failed, can_refresh=self._auth.credentials.can_refresh
+                )
+            if action.kind == "lock":
+                action = Action("lock", lock_seconds(action.seconds, response, self.governor, api))
+                self.governor.lock(api, action.seconds)
+            log_retry(api, action, error)
+            if action.kind == "refresh":
+                await self._auth.invalidate(token)
+            elif action.kind == "retry":
+                await self._sleep(action.seconds)
+        assert error is not None
+        raise error
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
