@@ -1,33 +1,9 @@
 """Benchmark datasets: a fast bulk generator of the lmsplans schema, cached under bench/out/.
 
 Building a million learners through the domain services (as `lmsplans demo` does) would
-take hours, so this module writes the same tables directly, after the ordinary migrations:
-multi-row `executemany` in one transaction on SQLite, `COPY` (asyncpg
-`copy_records_to_table`) on PostgreSQL. The data follows the rules the services enforce:
-
-- organisations of at most `ORG_SIZE` learners, each with an admin, managers (about one in
-  25, reporting to the admin) and learners (each reporting to a manager);
-- `COURSES_PER_ORG` courses and `PLANS_PER_ORG` published plans (`publish_state=1`) of
-  `COURSES_PER_PLAN` courses on three levels, at least one of them mandatory; the org's
-  admin owns and administers every plan;
-- 3 to 7 plan enrolments per learner (5 on average), oldest first in id order;
-- `course_progress` rows (in progress or completed) for about a third of the courses a
-  learner is enrolled in; a course shared by two plans has one row, as in the service;
-- an enrolment is completed exactly when every mandatory course of its plan is completed,
-  at the time the last of them was (`progress.service.complete_finished_plans`);
-- one access token per benchmarked learner, sampled uniformly from the whole dataset:
-  `access_tokens.token_hash` is the SHA-256 hex of the token, scope
-  `ZOHOPEOPLE.training.ALL`, expiring in ten years;
-- the `data_version` row is bumped once, as a write transaction would.
-
-No `progress_events` are written: the benchmark dataset has no history.
-
-A dataset is cached by backend and size: `bench/out/<backend>-<label>.json` (the manifest,
-written last, so an interrupted build is rebuilt), the SQLite file
-`bench/out/sqlite-<label>.db` or the PostgreSQL database `lmsplans_bench_<label>`, and the
-(learner id, token) pairs `bench/out/<backend>-<label>.pairs`. The manifest's fingerprint
-covers this generator's version, its parameters and the migration files, so a new
-migration rebuilds the data; a different number of tokens only re-mints the tokens.
+take hours, so this module writes the same tables directly, after the ordinary migrations,
+in the schema's own columns (the SQLAlchemy tables of every domain's `models.py`). What the
+data holds, the rules it follows and how it is cached: `bench/README.md`, "Datasets".
 
 Stand-alone use (from the repository root):
 
@@ -49,22 +25,20 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from functools import cache
 from multiprocessing.queues import Queue
 from pathlib import Path
 from queue import Empty
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO = BENCH_DIR.parent
-OUT_DIR = BENCH_DIR / "out"
+from backends import first_row, on_postgres, rows_for_ids, sqlite_path
+from harness import BACKENDS, DEFAULT_PG_ADMIN_URL, OUT_DIR, REPO, label, read_pairs, write_pairs
+
 MIGRATIONS = REPO / "src" / "lmsplans" / "migrations" / "versions"
 
 # Bump when the generated data changes: cached datasets are then rebuilt.
 GENERATOR_VERSION = "2"
-
-DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-BACKENDS = ("sqlite", "postgresql")
 
 ORG_SIZE = 100_000
 COURSES_PER_ORG = 120
@@ -91,101 +65,44 @@ COURSE_BASE = 100_002_000_010_000_000
 PLAN_BASE = 100_002_000_020_000_000
 ENROLMENT_BASE = 100_002_000_100_000_000
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "organisations": ("id", "name", "created_time"),
-    "learners": (
-        "id",
-        "org_id",
-        "zuid",
-        "employee_id",
-        "email",
-        "display_name",
-        "role",
-        "manager_id",
-        "status",
-        "created_time",
-        "modified_time",
-    ),
-    "courses": (
-        "id",
-        "org_id",
-        "name",
-        "course_type",
-        "duration_minutes",
-        "created_time",
-        "modified_time",
-        "deleted_time",
-    ),
-    "learning_plans": (
-        "id",
-        "org_id",
-        "name",
-        "description",
-        "image_is_system",
-        "image",
-        "image_url",
-        "duration",
-        "duration_type",
-        "publish_state",
-        "disabled",
-        "owner_id",
-        "created_time",
-        "modified_time",
-        "published_time",
-    ),
-    "plan_courses": ("plan_id", "course_id", "level", "is_mandatory", "is_locked", "position"),
-    "plan_admins": ("plan_id", "learner_id"),
-    "plan_enrolments": (
-        "id",
-        "org_id",
-        "plan_id",
-        "learner_id",
-        "user_type",
-        "enrolled_time",
-        "enrolled_by",
-        "is_joined",
-        "joined_time",
-        "is_completed",
-        "completed_time",
-        "unenrolled_time",
-    ),
-    "course_progress": (
-        "learner_id",
-        "course_id",
-        "org_id",
-        "status",
-        "percentage",
-        "enrolled_time",
-        "completed_time",
-        "modified_time",
-    ),
-    "access_tokens": (
-        "token_hash",
-        "client_pk",
-        "refresh_token_id",
-        "org_id",
-        "user_id",
-        "scopes",
-        "created_time",
-        "expires_time",
-        "revoked_time",
-    ),
-}
-# Tables with generated ids (PostgreSQL identity sequences are moved past the loaded ids).
-ID_TABLES = ("organisations", "learners", "courses", "learning_plans", "plan_enrolments")
 # Tables whose secondary indexes are dropped during the load and built after it.
 BULK_TABLES = ("learners", "plan_enrolments", "course_progress")
 
 Row = tuple[Any, ...]
 
 
-def label(size: int) -> str:
-    """10000 -> '10k', 1000000 -> '1m'."""
-    if size % 1_000_000 == 0:
-        return f"{size // 1_000_000}m"
-    if size % 1000 == 0:
-        return f"{size // 1000}k"
-    return str(size)
+@cache
+def schema() -> Any:
+    """The schema's tables (SQLAlchemy `MetaData`, every domain's `models.py`)."""
+    from lmsplans.server.models import metadata
+
+    return metadata
+
+
+def columns(table: str) -> tuple[str, ...]:
+    """A table's columns in the schema's order: the order of the generator's rows."""
+    return tuple(column.name for column in schema().tables[table].columns)
+
+
+def identity_tables() -> list[str]:
+    """Tables whose `id` the database generates (PostgreSQL sequences are moved past the
+    loaded ids)."""
+    return [
+        table.name
+        for table in schema().sorted_tables
+        if "id" in table.c and table.c.id.identity is not None
+    ]
+
+
+def fitted(table: str, rows: Sequence[Row]) -> tuple[str, ...]:
+    """The table's columns, once the rows are known to fill each of them in order."""
+    names = columns(table)
+    if rows and len(rows[0]) != len(names):
+        raise RuntimeError(
+            f"bench/dataset.py makes rows of {len(rows[0])} values for {table}, whose schema "
+            f"has {len(names)} columns ({', '.join(names)}): update the generator"
+        )
+    return names
 
 
 # --------------------------------------------------------------------------- generation
@@ -471,33 +388,37 @@ class Loader(Protocol):
 
 
 class SqliteLoader:
-    """One connection, one transaction; secondary indexes built after the rows are in."""
+    """One connection, one transaction. For a whole build (`bulk`), unsafe and fast pragmas,
+    and the secondary indexes of the big tables built after the rows are in."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, bulk: bool = True) -> None:
         self.conn = sqlite3.connect(path, isolation_level=None)
-        for pragma in (
-            "PRAGMA journal_mode=OFF",
-            "PRAGMA synchronous=OFF",
-            "PRAGMA locking_mode=EXCLUSIVE",
-            "PRAGMA temp_store=MEMORY",
-            "PRAGMA cache_size=-1048576",  # 1 GiB
-            "PRAGMA foreign_keys=OFF",
-        ):
-            self.conn.execute(pragma)
-        placeholders = ", ".join("?" for _ in range(len(BULK_TABLES)))
-        self.indexes: list[tuple[str, str]] = self.conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-            f" AND tbl_name IN ({placeholders})",
-            BULK_TABLES,
-        ).fetchall()
-        for name, _ in self.indexes:
-            self.conn.execute(f'DROP INDEX "{name}"')
+        self.bulk = bulk
+        self.indexes: list[tuple[str, str]] = []
+        if bulk:
+            for pragma in (
+                "PRAGMA journal_mode=OFF",
+                "PRAGMA synchronous=OFF",
+                "PRAGMA locking_mode=EXCLUSIVE",
+                "PRAGMA temp_store=MEMORY",
+                "PRAGMA cache_size=-1048576",  # 1 GiB
+                "PRAGMA foreign_keys=OFF",
+            ):
+                self.conn.execute(pragma)
+            placeholders = ", ".join("?" for _ in range(len(BULK_TABLES)))
+            self.indexes = self.conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                f" AND tbl_name IN ({placeholders})",
+                BULK_TABLES,
+            ).fetchall()
+            for name, _ in self.indexes:
+                self.conn.execute(f'DROP INDEX "{name}"')
         self.conn.execute("BEGIN")
 
     async def insert(self, table: str, rows: Sequence[Row]) -> None:
-        columns = COLUMNS[table]
+        names = fitted(table, rows)
         self.conn.executemany(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
             rows,
         )
 
@@ -506,35 +427,47 @@ class SqliteLoader:
         await self.insert("access_tokens", rows)
 
     def finish(self) -> None:
-        self.conn.execute(
-            "INSERT INTO data_version (id, version) VALUES (1, 1)"
-            " ON CONFLICT (id) DO UPDATE SET version = version + 1"
-        )
+        bump = bump_data_version()
+        if bump:
+            self.conn.execute(bump)
         self.conn.execute("COMMIT")
         for _, sql in self.indexes:
             self.conn.execute(sql)
-        self.conn.execute("PRAGMA locking_mode=NORMAL")
-        self.conn.execute("PRAGMA journal_mode=WAL")
+        if self.bulk:
+            self.conn.execute("PRAGMA locking_mode=NORMAL")
+            self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.close()
 
 
 class PostgresLoader:
-    """COPY on one connection, foreign-key triggers off (the rows are consistent by
-    construction), secondary indexes and unique constraints built after the load."""
+    """COPY on one connection in one transaction. For a whole build (`bulk`), foreign-key
+    triggers off (the rows are consistent by construction), the big tables' secondary
+    indexes and unique constraints built after the load, and the whole database frozen and
+    analysed at the end."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, *, bulk: bool) -> None:
         self.conn = conn
+        self.bulk = bulk
         self.rebuild: list[str] = []
+        self.transaction: Any = None
 
     @classmethod
-    async def open(cls, url: str) -> PostgresLoader:
+    async def open(cls, url: str, *, bulk: bool = True) -> PostgresLoader:
         import asyncpg
 
         conn = await asyncpg.connect(url, command_timeout=900)
-        loader = cls(conn)
-        await conn.execute("SET session_replication_role = replica")
-        await conn.execute("SET maintenance_work_mem = '512MB'")
-        await conn.execute("SET synchronous_commit = off")
+        loader = cls(conn, bulk=bulk)
+        if bulk:
+            await conn.execute("SET session_replication_role = replica")
+            await conn.execute("SET maintenance_work_mem = '512MB'")
+            await conn.execute("SET synchronous_commit = off")
+            await loader._drop_secondary_indexes()
+        loader.transaction = conn.transaction()
+        await loader.transaction.start()
+        return loader
+
+    async def _drop_secondary_indexes(self) -> None:
+        conn = self.conn
         for table in BULK_TABLES:
             for name, definition in await conn.fetch(
                 """SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
@@ -542,7 +475,7 @@ class PostgresLoader:
                 table,
             ):
                 await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-                loader.rebuild.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+                self.rebuild.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
             for name, definition in await conn.fetch(
                 """SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x
                      JOIN pg_class i ON i.oid = x.indexrelid
@@ -551,11 +484,11 @@ class PostgresLoader:
                 table,
             ):
                 await conn.execute(f'DROP INDEX "{name}"')
-                loader.rebuild.append(definition)
-        return loader
+                self.rebuild.append(definition)
 
     async def insert(self, table: str, rows: Sequence[Row]) -> None:
-        await self.conn.copy_records_to_table(table, records=rows, columns=list(COLUMNS[table]))
+        names = fitted(table, rows)
+        await self.conn.copy_records_to_table(table, records=rows, columns=list(names))
 
     async def replace_tokens(self, rows: Sequence[Row]) -> None:
         await self.conn.execute("DELETE FROM access_tokens")
@@ -565,19 +498,31 @@ class PostgresLoader:
         conn = self.conn
         for statement in self.rebuild:
             await conn.execute(statement)
-        for table in ID_TABLES:
+        for table in identity_tables():
             await conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
             )
-        await conn.execute(
-            "INSERT INTO data_version (id, version) VALUES (1, 1)"
-            " ON CONFLICT (id) DO UPDATE SET version = data_version.version + 1"
-        )
-        await conn.execute("SET session_replication_role = DEFAULT")
-        # Frozen and analysed now, so autovacuum has nothing to do during the benchmark.
-        await conn.execute("VACUUM (FREEZE, ANALYZE)")
-        await conn.execute("CHECKPOINT")
+        bump = bump_data_version()
+        if bump:
+            await conn.execute(bump)
+        await self.transaction.commit()
+        if self.bulk:
+            await conn.execute("SET session_replication_role = DEFAULT")
+            # Frozen and analysed now, so autovacuum has nothing to do during the benchmark.
+            await conn.execute("VACUUM (FREEZE, ANALYZE)")
+            await conn.execute("CHECKPOINT")
         await conn.close()
+
+
+def bump_data_version() -> str | None:
+    """The statement that bumps the data version as a write transaction would (the servers'
+    caches key on it), where the schema has one."""
+    if "data_version" not in schema().tables:
+        return None
+    return (
+        "INSERT INTO data_version (id, version) VALUES (1, 1)"
+        " ON CONFLICT (id) DO UPDATE SET version = data_version.version + 1"
+    )
 
 
 def _produce(size: int, seed: int, now_ms: int, queue: Queue[Batch | str | None]) -> None:
@@ -677,6 +622,22 @@ class Dataset:
     reused: bool  # found in the cache by this run
     fingerprint: str
 
+    @classmethod
+    def of(cls, manifest: dict[str, Any], pairs_file: Path, *, reused: bool) -> Dataset:
+        """The dataset a manifest describes."""
+        return cls(
+            backend=manifest["backend"],
+            size=manifest["size"],
+            url=manifest["url"],
+            pairs_file=pairs_file,
+            tokens=manifest["tokens"],
+            counts=manifest["counts"],
+            build_seconds=manifest["build_seconds"],
+            generated_at=manifest["generated_at"],
+            reused=reused,
+            fingerprint=manifest["fingerprint"],
+        )
+
     @property
     def label(self) -> str:
         return label(self.size)
@@ -717,74 +678,35 @@ def postgres_url(admin_url: str, database: str) -> str:
     return urlunsplit(parts._replace(path="/" + database))
 
 
-def paths(backend: str, size: int) -> tuple[Path, Path]:
+def paths(cache_dir: Path, backend: str, size: int) -> tuple[Path, Path]:
     """The manifest and the pairs file of a dataset."""
     name = f"{backend}-{label(size)}"
-    return OUT_DIR / f"{name}.json", OUT_DIR / f"{name}.pairs"
+    return cache_dir / f"{name}.json", cache_dir / f"{name}.pairs"
 
 
-def cached(backend: str, size: int, seed: int, tokens: int) -> Dataset | None:
-    """The dataset in the cache, if it was built by this generator from these migrations
-    with this many tokens, and its database is still there."""
-    manifest, pairs_file = paths(backend, size)
+def cached_manifest(cache_dir: Path, backend: str, size: int, seed: int) -> dict[str, Any] | None:
+    """The manifest of the cached dataset, if this generator built it from these
+    migrations and its database is still there (whatever its number of tokens)."""
+    manifest, pairs_file = paths(cache_dir, backend, size)
     try:
-        data = json.loads(manifest.read_text())
+        data: dict[str, Any] = json.loads(manifest.read_text())
     except (OSError, ValueError):
         return None
-    if data.get("fingerprint") != fingerprint(size, seed) or data.get("tokens") != tokens:
+    if data.get("fingerprint") != fingerprint(size, seed) or not pairs_file.exists():
         return None
-    if not pairs_file.exists() or not _database_has(backend, data["url"], data["counts"]):
-        return None
-    return Dataset(
-        backend=backend,
-        size=size,
-        url=data["url"],
-        pairs_file=pairs_file,
-        tokens=tokens,
-        counts=data["counts"],
-        build_seconds=data["build_seconds"],
-        generated_at=data["generated_at"],
-        reused=True,
-        fingerprint=data["fingerprint"],
-    )
+    return data if _database_has(backend, data["url"], data["counts"]) else None
 
 
 def _database_has(backend: str, url: str, counts: dict[str, int]) -> bool:
     """Whether the database still holds the dataset (learners and tokens counted)."""
+    if backend == "sqlite" and not sqlite_path(url).exists():
+        return False
     query = "SELECT (SELECT count(*) FROM learners), (SELECT count(*) FROM access_tokens)"
     try:
-        if backend == "sqlite":
-            path = Path(url.removeprefix("sqlite:///"))
-            if not path.exists():
-                return False
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-                row = conn.execute(query).fetchone()
-        else:
-
-            async def read() -> Any:
-                import asyncpg
-
-                conn = await asyncpg.connect(url, timeout=10)
-                try:
-                    return await conn.fetchrow(query)
-                finally:
-                    await conn.close()
-
-            row = asyncio.run(read())
+        row = first_row(backend, url, query)
     except Exception:
         return False
     return row is not None and row[0] == counts["learners"] and row[1] > 0
-
-
-async def _recreate_database(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(admin_url, timeout=10)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
 
 
 def ensure(
@@ -795,76 +717,82 @@ def ensure(
     seed: int = 2026,
     pg_admin_url: str = DEFAULT_PG_ADMIN_URL,
     regenerate: bool = False,
+    cache_dir: Path = OUT_DIR,
 ) -> Dataset:
-    """The dataset from the cache, or built now (and cached)."""
+    """The dataset from the cache (with its tokens minted again if their number differs),
+    or built now (and cached)."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}")
-    if not regenerate:
-        found = cached(backend, size, seed, tokens)
-        if found is not None:
-            return found
-        stale = _stale_with_other_tokens(backend, size, seed)
-        if stale is not None:
-            return _remint_tokens(stale, tokens, seed)
-    return _build(backend, size, tokens=tokens, seed=seed, pg_admin_url=pg_admin_url)
+    found = None if regenerate else cached_manifest(cache_dir, backend, size, seed)
+    if found is None:
+        return _build(backend, size, tokens=tokens, seed=seed, pg_admin_url=pg_admin_url,
+                      cache_dir=cache_dir)  # fmt: skip
+    if found["tokens"] == tokens:
+        return Dataset.of(found, paths(cache_dir, backend, size)[1], reused=True)
+    return _remint_tokens(found, tokens, seed, cache_dir)
 
 
-def _stale_with_other_tokens(backend: str, size: int, seed: int) -> dict[str, Any] | None:
-    """The manifest of a cached dataset that differs only in its number of tokens."""
-    manifest, _ = paths(backend, size)
-    try:
-        data: dict[str, Any] = json.loads(manifest.read_text())
-    except (OSError, ValueError):
-        return None
-    if data.get("fingerprint") != fingerprint(size, seed):
-        return None
-    if not _database_has(backend, data["url"], data["counts"]):
-        return None
-    return data
+def ensure_all(args: argparse.Namespace) -> dict[tuple[str, int], Dataset]:
+    """Every dataset of `--backends` x `--sizes`, from the cache or built, saying which."""
+    print(f"Datasets (cached under {args.cache_dir}):", flush=True)
+    datasets: dict[tuple[str, int], Dataset] = {}
+    for backend in args.backends:
+        for size in args.sizes:
+            found = ensure(
+                backend,
+                size,
+                tokens=args.tokens,
+                seed=args.seed,
+                pg_admin_url=args.pg_admin_url,
+                regenerate=args.regenerate,
+                cache_dir=args.cache_dir,
+            )
+            how = (
+                f"cached (built {found.generated_at} in {found.build_seconds:.0f} s)"
+                if found.reused
+                else f"built in {found.build_seconds:.0f} s"
+            )
+            print(f"  {backend} {found.label}: {how}", flush=True)
+            datasets[backend, size] = found
+    return datasets
 
 
-def _remint_tokens(data: dict[str, Any], tokens: int, seed: int) -> Dataset:
+def _remint_tokens(data: dict[str, Any], tokens: int, seed: int, cache_dir: Path) -> Dataset:
     backend, size = data["backend"], data["size"]
     print(f"  {backend} {label(size)}: cached, minting {tokens:,} tokens ...", flush=True)
     generator = Generator(size, seed=seed, now_ms=int(time.time() * 1000))
     rows, pairs = token_rows(generator, tokens, generator.now_ms)
     if backend == "sqlite":
-        path = Path(str(data["url"]).removeprefix("sqlite:///"))
-        with sqlite3.connect(path) as conn:
-            conn.execute("DELETE FROM access_tokens")
-            columns = COLUMNS["access_tokens"]
-            conn.executemany(
-                f"INSERT INTO access_tokens ({', '.join(columns)})"
-                f" VALUES ({', '.join('?' * len(columns))})",
-                rows,
-            )
-            conn.execute("UPDATE data_version SET version = version + 1 WHERE id = 1")
+        sqlite_loader = SqliteLoader(sqlite_path(data["url"]), bulk=False)
+        asyncio.run(sqlite_loader.replace_tokens(rows))
+        sqlite_loader.finish()
     else:
 
         async def write() -> None:
-            import asyncpg
-
-            conn = await asyncpg.connect(data["url"], timeout=10)
-            try:
-                async with conn.transaction():
-                    await conn.execute("DELETE FROM access_tokens")
-                    await conn.copy_records_to_table(
-                        "access_tokens", records=rows, columns=list(COLUMNS["access_tokens"])
-                    )
-                    await conn.execute("UPDATE data_version SET version = version + 1 WHERE id = 1")
-            finally:
-                await conn.close()
+            loader = await PostgresLoader.open(data["url"], bulk=False)
+            await loader.replace_tokens(rows)
+            await loader.finish()
 
         asyncio.run(write())
     counts = data["counts"] | {"access_tokens": len(rows)}
-    return _commit(data | {"tokens": tokens, "counts": counts}, pairs, reused=True)
+    return _commit(data | {"tokens": tokens, "counts": counts}, pairs, cache_dir, reused=True)
 
 
-def _build(backend: str, size: int, *, tokens: int, seed: int, pg_admin_url: str) -> Dataset:
+def _recreate_database(admin_url: str, name: str) -> None:
+    async def recreate(conn: Any) -> None:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+
+    on_postgres(admin_url, recreate)
+
+
+def _build(
+    backend: str, size: int, *, tokens: int, seed: int, pg_admin_url: str, cache_dir: Path
+) -> Dataset:
     from lmsplans.server.db import migrate
 
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    manifest, pairs_file = paths(backend, size)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    manifest, pairs_file = paths(cache_dir, backend, size)
     manifest.unlink(missing_ok=True)  # the manifest is written last: it marks a whole build
     pairs_file.unlink(missing_ok=True)
     started = time.monotonic()
@@ -872,7 +800,7 @@ def _build(backend: str, size: int, *, tokens: int, seed: int, pg_admin_url: str
     generator = Generator(size, seed=seed, now_ms=int(time.time() * 1000))
     token_table, pairs = token_rows(generator, tokens, generator.now_ms)
     if backend == "sqlite":
-        path = OUT_DIR / f"sqlite-{label(size)}.db"
+        path = cache_dir / f"sqlite-{label(size)}.db"
         for suffix in ("", "-wal", "-shm"):
             path.with_name(path.name + suffix).unlink(missing_ok=True)
         url = f"sqlite:///{path}"
@@ -884,7 +812,7 @@ def _build(backend: str, size: int, *, tokens: int, seed: int, pg_admin_url: str
     else:
         database = f"lmsplans_bench_{label(size)}"
         url = postgres_url(pg_admin_url, database)
-        asyncio.run(_recreate_database(pg_admin_url, database))
+        _recreate_database(pg_admin_url, database)
         migrate(url)
 
         async def run() -> dict[str, int]:
@@ -898,7 +826,6 @@ def _build(backend: str, size: int, *, tokens: int, seed: int, pg_admin_url: str
         counts = asyncio.run(run())
     counts["access_tokens"] = len(token_table)
     seconds = time.monotonic() - started
-    print(f"  {backend} {label(size)}: built in {seconds:.0f} s", flush=True)
     data = {
         "backend": backend,
         "size": size,
@@ -910,25 +837,16 @@ def _build(backend: str, size: int, *, tokens: int, seed: int, pg_admin_url: str
         "generated_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "fingerprint": fingerprint(size, seed),
     }
-    return _commit(data, pairs, reused=False)
+    return _commit(data, pairs, cache_dir, reused=False)
 
 
-def _commit(data: dict[str, Any], pairs: list[tuple[int, str]], *, reused: bool) -> Dataset:
-    manifest, pairs_file = paths(data["backend"], data["size"])
-    pairs_file.write_text("".join(f"{learner_id} {token}\n" for learner_id, token in pairs))
+def _commit(
+    data: dict[str, Any], pairs: list[tuple[int, str]], cache_dir: Path, *, reused: bool
+) -> Dataset:
+    manifest, pairs_file = paths(cache_dir, data["backend"], data["size"])
+    write_pairs(pairs_file, pairs)
     manifest.write_text(json.dumps(data, indent=2) + "\n")
-    return Dataset(
-        backend=data["backend"],
-        size=data["size"],
-        url=data["url"],
-        pairs_file=pairs_file,
-        tokens=data["tokens"],
-        counts=data["counts"],
-        build_seconds=data["build_seconds"],
-        generated_at=data["generated_at"],
-        reused=reused,
-        fingerprint=data["fingerprint"],
-    )
+    return Dataset.of(data, pairs_file, reused=reused)
 
 
 # --------------------------------------------------------------------------- checks
@@ -936,34 +854,17 @@ def _commit(data: dict[str, Any], pairs: list[tuple[int, str]], *, reused: bool)
 
 def enrolment_counts(dataset: Dataset, learner_ids: Iterable[int]) -> dict[int, int]:
     """Active enrolments in published plans per learner, read from the database."""
-    ids = sorted(set(learner_ids))
     query = """SELECT e.learner_id, count(*) FROM plan_enrolments e
                  JOIN learning_plans p ON p.id = e.plan_id
                 WHERE e.unenrolled_time IS NULL AND p.publish_state = 1 AND e.learner_id IN ({})
                 GROUP BY e.learner_id"""
-    if dataset.backend == "sqlite":
-        path = dataset.url.removeprefix("sqlite:///")
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            rows = conn.execute(query.format(", ".join("?" * len(ids))), ids).fetchall()
-        return {int(a): int(b) for a, b in rows}
-
-    async def read() -> dict[int, int]:
-        import asyncpg
-
-        conn = await asyncpg.connect(dataset.url, timeout=10)
-        try:
-            found = await conn.fetch(query.format("SELECT unnest($1::bigint[])"), ids)
-        finally:
-            await conn.close()
-        return {int(a): int(b) for a, b in found}
-
-    return asyncio.run(read())
+    rows = rows_for_ids(dataset.backend, dataset.url, query, learner_ids)
+    return {int(a): int(b) for a, b in rows}
 
 
 def consistency_problems(dataset: Dataset, learner_ids: Sequence[int]) -> list[str]:
     """The progress rules checked in SQL over some learners' enrolments: completed exactly
     when every mandatory course is completed, at the time the last of them was."""
-    ids = sorted(set(learner_ids))
     query = """
     SELECT e.id, e.is_completed, e.completed_time,
            (SELECT count(*) FROM plan_courses pc
@@ -975,24 +876,10 @@ def consistency_problems(dataset: Dataset, learner_ids: Sequence[int]) -> list[s
                 ON cp.course_id = pc.course_id AND cp.learner_id = e.learner_id
              WHERE pc.plan_id = e.plan_id AND pc.is_mandatory) AS last_done
       FROM plan_enrolments e WHERE e.learner_id IN ({})"""
-    if dataset.backend == "sqlite":
-        path = dataset.url.removeprefix("sqlite:///")
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            rows = conn.execute(query.format(", ".join("?" * len(ids))), ids).fetchall()
-    else:
-
-        async def read() -> list[Any]:
-            import asyncpg
-
-            conn = await asyncpg.connect(dataset.url, timeout=10)
-            try:
-                return list(await conn.fetch(query.format("SELECT unnest($1::bigint[])"), ids))
-            finally:
-                await conn.close()
-
-        rows = asyncio.run(read())
     problems = []
-    for enrolment_id, is_completed, completed_time, mandatory, done, last_done in rows:
+    for enrolment_id, is_completed, completed_time, mandatory, done, last_done in rows_for_ids(
+        dataset.backend, dataset.url, query, learner_ids
+    ):
         complete = mandatory > 0 and done == mandatory
         if bool(is_completed) != complete or (complete and completed_time != last_done):
             problems.append(
@@ -1002,44 +889,32 @@ def consistency_problems(dataset: Dataset, learner_ids: Sequence[int]) -> list[s
     return problems
 
 
-def read_pairs(pairs_file: Path) -> list[tuple[str, str]]:
-    pairs = []
-    for line in pairs_file.read_text().splitlines():
-        learner_id, _, token = line.partition(" ")
-        pairs.append((learner_id, token))
-    return pairs
-
-
 # --------------------------------------------------------------------------- main
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build (or find cached) benchmark datasets.")
-    parser.add_argument("--backend", choices=BACKENDS, action="append")
-    parser.add_argument("--size", type=int, action="append", help="Learners [10000, 1000000].")
+    parser.add_argument("--backend", dest="backends", choices=BACKENDS, action="append")
+    parser.add_argument(
+        "--size", dest="sizes", type=int, action="append", help="Learners [10000, 1000000]."
+    )
     parser.add_argument("--tokens", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)
+    parser.add_argument("--cache-dir", type=Path, default=OUT_DIR)
     parser.add_argument("--regenerate", action="store_true", help="Ignore the cache.")
     args = parser.parse_args(argv)
-    for backend in args.backend or BACKENDS:
-        for size in args.size or [10_000, 1_000_000]:
-            dataset = ensure(
-                backend,
-                size,
-                tokens=args.tokens,
-                seed=args.seed,
-                pg_admin_url=args.pg_admin_url,
-                regenerate=args.regenerate,
-            )
-            sample = [int(i) for i, _ in read_pairs(dataset.pairs_file)[:500]]
-            problems = consistency_problems(dataset, sample)
-            summary = {k: v for k, v in asdict(dataset).items() if k != "pairs_file"}
-            print(json.dumps(summary | {"progress_share": round(dataset.progress_share, 3)}))
-            for problem in problems[:10]:
-                print("INCONSISTENT:", problem)
-            if problems:
-                return 1
+    args.backends = args.backends or list(BACKENDS)
+    args.sizes = args.sizes or [10_000, 1_000_000]
+    for dataset in ensure_all(args).values():
+        sample = [int(i) for i, _ in read_pairs(dataset.pairs_file)[:500]]
+        problems = consistency_problems(dataset, sample)
+        summary = {k: v for k, v in asdict(dataset).items() if k != "pairs_file"}
+        print(json.dumps(summary | {"progress_share": round(dataset.progress_share, 3)}))
+        for problem in problems[:10]:
+            print("INCONSISTENT:", problem)
+        if problems:
+            return 1
     return 0
 
 

@@ -1,15 +1,13 @@
-"""The benchmark's machinery: servers on loopback, pinning, and the load generators.
+"""The benchmarks' machinery: paths, servers on loopback, pinning, wrk, and the options and
+steps that `reference.py` and `mixed.py` share.
 
-`wrk` drives the servers with a Lua script rotating through (learner id, token) pairs.
-Without wrk, this module is also a bounded Python load generator, run as its own process:
-
-    python bench/harness.py --port 8000 --pairs pairs.txt --connections 64 --duration 10
+`wrk` drives the servers with a Lua script rotating through (learner id, token) pairs;
+without wrk, `loadgen.py` (a bounded Python load generator, its own process) does.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import math
@@ -20,21 +18,25 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-from dataset import read_pairs
+from typing import Any
 
 HOST = "127.0.0.1"
 ROUTE = "/api/v1/learners/{learnerId}/learning-plans/progress"
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
+OUT_DIR = BENCH_DIR / "out"
 SERVER_CORE, LOAD_CORE = 0, 1
+DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+BACKENDS = ("sqlite", "postgresql")
+BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL + Redis"}
 WRK_HINT = (
     "wrk is not installed. Install it for the reference figures: "
     "`sudo apt-get install wrk` (Debian/Ubuntu), `sudo dnf install wrk` (Fedora), "
@@ -75,6 +77,36 @@ end
 """
 
 
+def label(size: int) -> str:
+    """10000 -> '10k', 1000000 -> '1m'."""
+    if size % 1_000_000 == 0:
+        return f"{size // 1_000_000}m"
+    if size % 1000 == 0:
+        return f"{size // 1000}k"
+    return str(size)
+
+
+def shown(size: int) -> str:
+    """10000 -> '10k', 1000000 -> '1M'."""
+    return label(size).replace("m", "M")
+
+
+# --------------------------------------------------------------------------- pairs files
+
+
+def read_pairs(pairs_file: Path) -> list[tuple[str, str]]:
+    """The (learner id, token) pairs of a pairs file: one `id token` a line."""
+    pairs = []
+    for line in pairs_file.read_text().splitlines():
+        learner_id, _, token = line.partition(" ")
+        pairs.append((learner_id, token))
+    return pairs
+
+
+def write_pairs(pairs_file: Path, pairs: Sequence[tuple[object, str]]) -> None:
+    pairs_file.write_text("".join(f"{learner_id} {token}\n" for learner_id, token in pairs))
+
+
 # --------------------------------------------------------------------------- results
 
 
@@ -102,6 +134,18 @@ class LoadResult:
     def core_share(self) -> float:
         """How much of its core the server used: well under 1 means it was not saturated."""
         return self.server_cpu_s / self.seconds if self.seconds else math.nan
+
+
+def mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else math.nan
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """The nearest-rank percentile of already sorted values (NaN for none)."""
+    if not sorted_values:
+        return math.nan
+    index = max(0, math.ceil(fraction * len(sorted_values)) - 1)
+    return sorted_values[index]
 
 
 # --------------------------------------------------------------------------- processes
@@ -133,6 +177,22 @@ def http_get(url: str, token: str | None = None, timeout: float = 10) -> tuple[i
         return error.code, error.read()
 
 
+def route_statuses(port: int, route: str = ROUTE) -> dict[str, int]:
+    """Answers the server counted on `route`, by status (from its `/metrics`)."""
+    status, body = http_get(f"http://{HOST}:{port}/metrics")
+    if status != 200:
+        raise RuntimeError(f"/metrics answered {status}")
+    counts: dict[str, int] = {}
+    for line in body.decode().splitlines():
+        if not line.startswith("lmsplans_http_requests_total{"):
+            continue
+        labels_text, _, value = line.rpartition("} ")
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
+        if labels.get("route") == route:
+            counts[labels["status"]] = counts.get(labels["status"], 0) + int(float(value))
+    return counts
+
+
 def machine_ticks() -> tuple[int, int]:
     """(busy, total) CPU ticks of the whole machine so far (Linux /proc/stat)."""
     try:
@@ -141,6 +201,27 @@ def machine_ticks() -> tuple[int, int]:
         return 0, 0
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
     return sum(fields) - idle, sum(fields)
+
+
+def lmsplans_command() -> list[str]:
+    """The installed `lmsplans` command of this interpreter's environment."""
+    script = Path(sys.executable).with_name("lmsplans")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from lmsplans.cli.main import main; main()"]
+
+
+def clean_env(**ours: str) -> dict[str, str]:
+    """This process's environment without any of its `LMSPLANS_*`, plus `ours`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LMSPLANS_")}
+    return env | ours
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    cpu_s: float  # the server process's CPU time so far
+    busy_ticks: int  # the machine's, every core
+    total_ticks: int
 
 
 class Server:
@@ -165,7 +246,7 @@ class Server:
             with contextlib.suppress(OSError):
                 if http_get(ready_url, timeout=2)[0] == 200:
                     return
-            time.sleep(0.2)
+            time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"{self.name} not ready within {timeout:.0f} s:\n{self.tail()}")
 
@@ -191,13 +272,22 @@ class Server:
         fields = stat.rpartition(")")[2].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def usage(self) -> Usage:
+        """The server's CPU time and the machine's ticks now: give it to `with_usage` after
+        a load run to add what the run used."""
+        return Usage(self.cpu_seconds(), *machine_ticks())
+
+    def with_usage(self, result: LoadResult, since: Usage) -> LoadResult:
+        """`result` with the server's CPU time and the machine's busy share since `since`."""
+        now = self.usage()
+        total = now.total_ticks - since.total_ticks
+        share = (now.busy_ticks - since.busy_ticks) / total if total > 0 else math.nan
+        return replace(result, server_cpu_s=now.cpu_s - since.cpu_s, machine_busy=share)
+
     def measure(self, load: Load, port: int, seconds: float) -> LoadResult:
         """One load run, with the server's own CPU time and the machine's over it."""
-        before, (busy, total) = self.cpu_seconds(), machine_ticks()
-        result = load.run(port, seconds)
-        after, (busy_after, total_after) = self.cpu_seconds(), machine_ticks()
-        share = (busy_after - busy) / (total_after - total) if total_after > total else math.nan
-        return replace(result, server_cpu_s=after - before, machine_busy=share)
+        since = self.usage()
+        return self.with_usage(load.run(port, seconds), since)
 
     def tail(self, lines: int = 30) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -229,7 +319,7 @@ def uvicorn_app_command(script: Path, port: int, body_file: Path) -> list[str]:
     ]
 
 
-# --------------------------------------------------------------------------- load generators
+# --------------------------------------------------------------------------- load
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -262,9 +352,25 @@ def parse_wrk(output: str) -> LoadResult:
     )
 
 
+def run_bounded(command: list[str], seconds: float) -> str:
+    """Run a load generator pinned to the load core; its standard output. Bounded: killed
+    a minute past the time it was given."""
+    done = subprocess.run(
+        pinned(LOAD_CORE, command),
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
 @dataclass(frozen=True, slots=True)
 class Load:
-    """How to drive a server: the tool, its shape, and the (learner id, token) pairs."""
+    """How to drive a server with reads: the tool, its shape, and the (learner id, token)
+    pairs."""
 
     tool: str  # wrk | python
     threads: int
@@ -272,9 +378,9 @@ class Load:
     script: Path
     pairs_file: Path
 
-    def run(self, port: int, seconds: float) -> LoadResult:
+    def command(self, port: int, seconds: float) -> list[str]:
         if self.tool == "wrk":
-            command = [
+            return [
                 "wrk",
                 f"-t{self.threads}",
                 f"-c{self.connections}",
@@ -287,116 +393,205 @@ class Load:
                 str(self.pairs_file),
                 str(self.threads),
             ]
-        else:
-            command = [
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--port",
-                str(port),
-                "--pairs",
-                str(self.pairs_file),
-                "--connections",
-                str(self.connections),
-                "--duration",
-                f"{seconds:g}",
-            ]
-        done = subprocess.run(
-            pinned(LOAD_CORE, command),
-            capture_output=True,
-            text=True,
-            timeout=seconds + 60,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(
-                f"{self.tool} failed ({done.returncode}):\n{done.stdout}{done.stderr}"
-            )
+        return [
+            sys.executable,
+            str(BENCH_DIR / "loadgen.py"),
+            "reads",
+            "--port",
+            str(port),
+            "--pairs",
+            str(self.pairs_file),
+            "--connections",
+            str(self.connections),
+            "--duration",
+            f"{seconds:g}",
+        ]
+
+    def result(self, output: str) -> LoadResult:
         if self.tool == "wrk":
-            return parse_wrk(done.stdout)
-        return LoadResult(tool="python", raw=done.stdout, **json.loads(done.stdout))
+            return parse_wrk(output)
+        return LoadResult(tool="python", raw=output, **json.loads(output))
+
+    def run(self, port: int, seconds: float) -> LoadResult:
+        return self.result(run_bounded(self.command(port, seconds), seconds))
 
 
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    if not sorted_values:
-        return math.nan
-    index = max(0, math.ceil(fraction * len(sorted_values)) - 1)
-    return sorted_values[index]
+# --------------------------------------------------------------------------- shared steps
 
 
-async def python_load(
-    port: int, pairs_file: Path, connections: int, seconds: float
-) -> dict[str, float | int]:
-    """A bounded keep-alive HTTP/1.1 load generator: the fallback when wrk is absent."""
-    requests = [
-        (
-            f"GET /api/v1/learners/{learner_id}/learning-plans/progress HTTP/1.1\r\n"
-            f"Host: {HOST}:{port}\r\nAuthorization: Zoho-oauthtoken {token}\r\n\r\n"
-        ).encode()
-        for learner_id, token in read_pairs(pairs_file)
-    ]
-    loop = asyncio.get_running_loop()
-    latencies: list[float] = []
-    statuses: Counter[int] = Counter()
-    errors = 0
-    started = loop.time()
-    deadline = started + seconds
+def csv_of(
+    kind: Callable[[str], Any], choices: tuple[str, ...] | None = None
+) -> Callable[[str], list[Any]]:
+    """An argparse type: a comma-separated list of `kind`, each one of `choices`."""
 
-    async def connection(index: int) -> None:
-        nonlocal errors
-        try:
-            reader, writer = await asyncio.open_connection(HOST, port)
-        except OSError:
-            errors += 1
-            return
-        i = index * len(requests) // connections
-        try:
-            while loop.time() < deadline:
-                request = requests[i % len(requests)]
-                i += 1
-                begun = time.perf_counter()
-                writer.write(request)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
-                await reader.readexactly(int(length[1]) if length else 0)
-                latencies.append(time.perf_counter() - begun)
-                statuses[int(head[9:12])] += 1
-        except (OSError, asyncio.IncompleteReadError, ValueError):
-            errors += 1
-        finally:
-            writer.close()
+    def parse(text: str) -> list[Any]:
+        items = [kind(item.strip()) for item in text.split(",") if item.strip()]
+        if choices is not None:
+            unknown = [item for item in items if item not in choices]
+            if unknown:
+                raise argparse.ArgumentTypeError(f"unknown {unknown}; choose from {choices}")
+        return items
 
-    await asyncio.wait_for(
-        asyncio.gather(*(connection(i) for i in range(connections))), timeout=seconds + 30
+    return parse
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, duration: float) -> None:
+    """The options every load benchmark takes: what to measure, on which datasets, how."""
+    parser.add_argument(
+        "--backends",
+        type=csv_of(str, BACKENDS),
+        default=list(BACKENDS),
+        help="Comma-separated: sqlite, postgresql [both].",
     )
-    elapsed = loop.time() - started
-    latencies.sort()
-    done = len(latencies)
-    return {
-        "seconds": elapsed,
-        "requests": done,
-        "rps": done / elapsed,
-        "p50_ms": percentile(latencies, 0.50) * 1000,
-        "p99_ms": percentile(latencies, 0.99) * 1000,
-        "non_2xx": sum(n for status, n in statuses.items() if not 200 <= status < 300),
-        "socket_errors": errors,
+    parser.add_argument(
+        "--sizes",
+        type=csv_of(int),
+        default=[10_000, 1_000_000],
+        help="Comma-separated dataset sizes, in learners [10000,1000000].",
+    )
+    parser.add_argument(
+        "--tokens",
+        type=int,
+        default=10_000,
+        help="Learners with a token, sampled from every dataset [10000].",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=duration, help=f"Seconds per measured run [{duration:g}]."
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=3,
+        help="Seconds of warm-up per server [3]; with the caches on, prolonged until every "
+        "benchmarked learner was asked for once.",
+    )
+    parser.add_argument("--connections", type=int, default=64, help="Open read connections.")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads.")
+    parser.add_argument(
+        "--check", type=int, default=200, help="Answers checked against the database per run."
+    )
+    parser.add_argument(
+        "--threshold",
+        type=int,
+        default=None,
+        help="Rate limit threshold for the runs [the server's, raised if the load needs it].",
+    )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="LMSPLANS_X=VALUE",
+        help="Extra server setting (repeatable).",
+    )
+    parser.add_argument("--regenerate", action="store_true", help="Rebuild cached datasets.")
+    parser.add_argument("--seed", type=int, default=2026, help="Dataset seed.")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=OUT_DIR, help="Where datasets are cached [bench/out]."
+    )
+    parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--keep", action="store_true", help="Keep the logs directory.")
+
+
+def check_common_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse common options out of range (argparse's exit status 2)."""
+    if not 0 < args.duration <= 600 or not 0 < args.warmup <= 60:
+        parser.error("--duration must be in (0, 600] and --warmup in (0, 60]")
+    if args.connections < 1 or args.threads < 1 or args.connections < args.threads:
+        parser.error("--connections must be at least --threads, and both positive")
+    if not args.backends or not args.sizes or any(size < 100 for size in args.sizes):
+        parser.error("give at least one backend and one size (each at least 100 learners)")
+    if args.tokens < 100 or args.check < 1:
+        parser.error("--tokens must be at least 100 and --check at least 1")
+    for item in args.env:
+        if not item.startswith("LMSPLANS_") or "=" not in item:
+            parser.error(f"--env {item!r}: expected LMSPLANS_NAME=value")
+
+
+def command_line(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str:
+    """The command that reproduces `args`: the script and every option not at its default."""
+    parts = [f".venv/bin/python bench/{Path(parser.prog).name}"]
+    for action in parser._actions:
+        if not action.option_strings or action.dest in ("help", "keep", "output"):
+            continue
+        value = getattr(args, action.dest)
+        if value == action.default:
+            continue
+        flag = action.option_strings[0]
+        if isinstance(value, bool):
+            parts.append(flag if value else "--no-" + flag.removeprefix("--"))
+        elif action.dest == "env":
+            parts += [f"--env {item}" for item in value]
+        elif isinstance(value, list):
+            parts.append(f"{flag} {','.join(str(v) for v in value)}")
+        elif isinstance(value, float):
+            parts.append(f"{flag} {value:g}")
+        else:
+            parts.append(f"{flag} {value}")
+    return " ".join(parts)
+
+
+def load_tool(args: argparse.Namespace) -> str | None:
+    """wrk or python, as `--loadgen` asks and the machine has; None (after saying why)
+    when wrk was asked for and is absent."""
+    tool: str = args.loadgen
+    if tool == "auto":
+        tool = "wrk" if shutil.which("wrk") else "python"
+    if tool == "python":
+        if shutil.which("wrk") is None:
+            print(f"WARNING: {WRK_HINT}")
+        print("Reads from the bounded Python load generator (bench/loadgen.py).")
+    elif shutil.which("wrk") is None:
+        print(WRK_HINT, file=sys.stderr)
+        return None
+    if not can_pin():
+        print("WARNING: taskset absent or a single core: server and load are not pinned.")
+    return tool
+
+
+def server_env(
+    args: argparse.Namespace, url: str, backend: str, *, threshold: int, tag: str, **extra: str
+) -> dict[str, str]:
+    """The environment of `lmsplans serve` on a dataset: ours, none of the caller's
+    LMSPLANS_*; on PostgreSQL, Redis with a prefix of its own (`redis_prefix(tag)`)."""
+    ours = {
+        "LMSPLANS_DATABASE_URL": url,
+        "LMSPLANS_RATE_LIMIT_THRESHOLD": str(threshold),
+        "LMSPLANS_LOG_LEVEL": "warning",
     }
+    if backend == "postgresql":
+        ours["LMSPLANS_REDIS_URL"] = args.redis_url
+        ours["LMSPLANS_REDIS_PREFIX"] = redis_prefix(tag)
+    ours |= extra
+    for item in args.env:
+        key, _, value = item.partition("=")
+        ours[key] = value
+    return clean_env(**ours)
 
 
-def main() -> None:
-    """The fallback load generator, as its own (pinned) process; prints its figures."""
-    parser = argparse.ArgumentParser(description="Bounded Python HTTP/1.1 load generator.")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--pairs", type=Path, required=True)
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--duration", type=float, default=10)
-    args = parser.parse_args()
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        uvloop.install()
-    figures = asyncio.run(python_load(args.port, args.pairs, args.connections, args.duration))
-    print(json.dumps(figures))
+def redis_prefix(tag: str) -> str:
+    return f"lmsplans-bench:{tag}:"
 
 
-if __name__ == "__main__":
-    main()
+def lmsplans_settings(env: dict[str, str]) -> dict[str, str]:
+    """The LMSPLANS_* of an environment, as a run's report lists them."""
+    return {k: v for k, v in env.items() if k.startswith("LMSPLANS_")}
+
+
+def settings_note(env: dict[str, str]) -> str:
+    """The server settings a report shows for a run (not where the data lives)."""
+    quiet = ("LMSPLANS_DATABASE_URL", "LMSPLANS_REDIS_URL", "LMSPLANS_REDIS_PREFIX")
+    return ", ".join(f"`{k}={v}`" for k, v in sorted(env.items()) if k not in quiet)
+
+
+@contextlib.contextmanager
+def work_directory(keep: bool) -> Iterator[Path]:
+    workdir = Path(tempfile.mkdtemp(prefix="lmsplans-bench-"))
+    try:
+        yield workdir
+    finally:
+        if keep:
+            print(f"Kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)

@@ -24,34 +24,29 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import closing
 from pathlib import Path
 
 import httpx
 
+from harness import (
+    HOST,
+    ROUTE,
+    Server,
+    clean_env,
+    free_port,
+    lmsplans_command,
+    route_statuses,
+    running,
+)
 from lmsplans.client import Client
 from lmsplans.client.export import learners_from_rosters
 
-LMSPLANS = Path(sys.executable).parent / "lmsplans"
-ROUTE = "/api/v1/learners/{learnerId}/learning-plans/progress"
 API = f"GET {ROUTE}"
-STARTUP_SECONDS = 20.0
-
-
-def free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Recorder(httpx.HTTPTransport):
@@ -79,15 +74,6 @@ def max_in_any_window(times: list[float], window: float) -> int:
     return best
 
 
-def server_429s(base_url: str) -> int:
-    text = httpx.get(f"{base_url}/metrics", timeout=10).text
-    pattern = re.compile(
-        r'lmsplans_http_requests_total\{route="' + re.escape(ROUTE) + r'",status="429"\} (\S+)'
-    )
-    found = pattern.search(text)
-    return int(float(found.group(1))) if found else 0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threshold", type=int, default=30, help="calls per window")
@@ -102,8 +88,7 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="lmsplans-pacing-"))
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LMSPLANS_")}
-    env.update(
+    env = clean_env(
         LMSPLANS_DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}",
         LMSPLANS_LOG_LEVEL="warning",
         LMSPLANS_RATE_LIMIT_THRESHOLD=str(args.threshold),
@@ -111,52 +96,32 @@ def main() -> int:
         LMSPLANS_RATE_LIMIT_LOCK_SECONDS=str(args.lock),
     )
     creds_file = workdir / "credentials.json"
+    lmsplans = lmsplans_command()
     subprocess.run(
-        [str(LMSPLANS), "demo", "--no-serve", "--port", str(port), "--learners",
+        [*lmsplans, "demo", "--no-serve", "--port", str(port), "--learners",
          str(args.learners), "--credentials-out", str(creds_file)],
         env=env, check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     creds = json.loads(creds_file.read_text())
-    server = subprocess.Popen(
-        [str(LMSPLANS), "serve", "--port", str(port)],
-        env=env,
-        stdout=(workdir / "server.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
+    command = [*lmsplans, "serve", "--port", str(port)]
+    server = Server("lmsplans serve", command, env, workdir / "server.log")
+    base_url = f"http://{HOST}:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                print("the server did not start; see", workdir / "server.log", file=sys.stderr)
-                return 2
-            time.sleep(0.05)
-
-        recorder = Recorder()
-        with Client(base_url=base_url, access_token=creds["admin_token"]) as lister:
-            learners = learners_from_rosters(lister)
-        total = args.threshold * args.windows
-        with Client(
-            base_url=base_url, access_token=creds["admin_token"], transport=recorder
-        ) as client:
-            began = time.monotonic()
-            for n in range(total):
-                client.learners.learning_plans_progress(learners[n % len(learners)]).to_list()
-            elapsed = time.monotonic() - began
-            stats = client.governor.stats(API)
-        counted_429s = server_429s(base_url)
+        with running(server, f"{base_url}/healthz"):
+            recorder = Recorder()
+            with Client(base_url=base_url, access_token=creds["admin_token"]) as lister:
+                learners = learners_from_rosters(lister)
+            total = args.threshold * args.windows
+            with Client(
+                base_url=base_url, access_token=creds["admin_token"], transport=recorder
+            ) as client:
+                began = time.monotonic()
+                for n in range(total):
+                    client.learners.learning_plans_progress(learners[n % len(learners)]).to_list()
+                elapsed = time.monotonic() - began
+                stats = client.governor.stats(API)
+            counted_429s = route_statuses(port).get("429", 0)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=5)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
 

@@ -3,69 +3,52 @@ two ceilings measured in the same run. One command, from the repository root:
 
     .venv/bin/python bench/reference.py
 
-For each backend (`--backends sqlite,postgresql`) and dataset size (`--sizes
-10000,1000000`) it takes the dataset from `bench/out/` or builds it (`bench/dataset.py`),
-starts one `lmsplans serve` worker pinned to core 0 (`taskset`), checks a sample of
-answers against the database, warms up, and drives
-`GET /api/v1/learners/{learnerId}/learning-plans/progress` with `wrk` pinned to core 1,
-rotating through one token per sampled learner (the same number of tokens for every size,
-so the limiter sees thousands of keys and is exercised but not tripped). With the server's
-caches (the default, on which the targets are judged) each dataset is measured in
-`--sittings` sittings (4), each a fresh server with its own warm-up, alternately ascending
-and descending by size (10k, 1M, 1M, 10k, 10k, 1M, 1M, 10k: a steady drift of the
-machine's speed weighs on every size alike); the report uses their mean (the p99 targets
-the worst sitting). Then each dataset is measured once with `LMSPLANS_CACHE_ENTRIES=0`,
-where every request reads the database. In the same run it measures the ceilings, twice
-each (after the first reference run and at the end): a bare ASGI app with no framework
-(`bench/static_app.py`) and Starlette with one route (`bench/static_starlette.py`), both
-serving one real answer of the endpoint as a constant body under the same uvicorn settings
-and pinning; on SQLite, the bare ASGI ceiling also right after every sitting with the
-caches on (its target is a ratio to it, then taken within the same minute). It prints the
-figures and writes `bench/RESULTS.md`; the exit status is 1 if any answer was not 200.
-
+What it does, its options and how to read `bench/RESULTS.md`: `bench/README.md`. The exit
+status is 1 if any answer under load was not a 200, 2 if something it needs is missing.
 Only loopback traffic; every phase is bounded in time.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
 import os
-import re
-import shutil
 import sys
-import tempfile
 import time
-import urllib.parse
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import dataset
 import report
-from dataset import BACKENDS, DEFAULT_PG_ADMIN_URL, Dataset, read_pairs
+from backends import drop_redis_keys, missing_services
+from dataset import Dataset
 from harness import (
     BENCH_DIR,
     HOST,
-    ROUTE,
     SERVER_CORE,
-    WRK_HINT,
     WRK_SCRIPT,
     Load,
     LoadResult,
     Server,
-    can_pin,
+    add_common_options,
+    check_common_options,
     free_port,
     http_get,
+    lmsplans_command,
+    lmsplans_settings,
+    load_tool,
     pinned,
+    read_pairs,
+    redis_prefix,
+    route_statuses,
     running,
+    server_env,
+    shown,
     uvicorn_app_command,
+    work_directory,
 )
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 MAX_ATTEMPTS = 3  # server starts per reference sitting (the threshold raised between them)
 MAX_WARMUP_S = 30.0  # the longest warm-up, however slow the cold path
 CEILINGS = {
@@ -100,8 +83,7 @@ class ReferenceRun:
     def configuration(self) -> str:
         """The backend, size and caching, shared by the sittings: 'sqlite 10k, caches on'."""
         caches = "caches on" if self.cached else "caches off"
-        size = self.dataset.label.replace("m", "M")
-        return f"{self.dataset.backend} {size}, {caches}"
+        return f"{self.dataset.backend} {shown(self.dataset.size)}, {caches}"
 
     @property
     def name(self) -> str:
@@ -118,29 +100,6 @@ class CeilingRun:
 
 
 # --------------------------------------------------------------------------- reference runs
-
-
-def lmsplans_command() -> list[str]:
-    script = Path(sys.executable).with_name("lmsplans")
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from lmsplans.cli.main import main; main()"]
-
-
-def server_statuses(port: int) -> dict[str, int]:
-    """Answers the server counted on the reference route, by status (from `/metrics`)."""
-    status, body = http_get(f"http://{HOST}:{port}/metrics")
-    if status != 200:
-        raise RuntimeError(f"/metrics answered {status}")
-    counts: dict[str, int] = {}
-    for line in body.decode().splitlines():
-        if not line.startswith("lmsplans_http_requests_total{"):
-            continue
-        labels_text, _, value = line.rpartition("} ")
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
-        if labels.get("route") == ROUTE:
-            counts[labels["status"]] = counts.get(labels["status"], 0) + int(float(value))
-    return counts
 
 
 def check_answers(
@@ -176,27 +135,6 @@ def calls_per_key(rps: float, seconds: float, keys: int, threads: int, window: f
     """Expected calls per limiter key inside one window, with a margin for a faster run:
     one check call, the load's share, and a rotation's boundary effects."""
     return 1 + math.ceil(rps * 1.25 * min(window, seconds) / keys) + threads + 1
-
-
-def server_env(
-    args: argparse.Namespace, data: Dataset, threshold: int, cached: bool, tag: str
-) -> dict[str, str]:
-    """The environment of `lmsplans serve`: ours, none of the caller's LMSPLANS_*."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LMSPLANS_")}
-    ours = {
-        "LMSPLANS_DATABASE_URL": data.url,
-        "LMSPLANS_RATE_LIMIT_THRESHOLD": str(threshold),
-        "LMSPLANS_LOG_LEVEL": "warning",
-    }
-    if data.backend == "postgresql":
-        ours["LMSPLANS_REDIS_URL"] = args.redis_url
-        ours["LMSPLANS_REDIS_PREFIX"] = f"lmsplans-bench:{tag}:"
-    if not cached:
-        ours["LMSPLANS_CACHE_ENTRIES"] = "0"
-    for item in args.env:
-        key, _, value = item.partition("=")
-        ours[key] = value
-    return env | ours
 
 
 def warm_up(
@@ -267,7 +205,8 @@ def bench_reference(
         # The threshold may be raised (and the server restarted) unless it is the user's.
         may_raise = args.threshold is None and attempt < MAX_ATTEMPTS
         tag = f"{os.getpid()}-{int(time.time())}-{run_name}-{attempt}"
-        env = server_env(args, data, threshold, cached, tag)
+        uncached = {} if cached else {"LMSPLANS_CACHE_ENTRIES": "0"}
+        env = server_env(args, data.url, data.backend, threshold=threshold, tag=tag, **uncached)
         port = free_port()
         command = pinned(SERVER_CORE, [*lmsplans_command(), "serve", "--host", HOST])
         command += ["--port", str(port)]
@@ -281,13 +220,13 @@ def bench_reference(
                 expected = calls_per_key(
                     warmup.rps, warmup.seconds + args.duration, keys, load.threads, window
                 )
-                if may_raise and (expected > threshold or "429" in server_statuses(port)):
+                if may_raise and (expected > threshold or "429" in route_statuses(port)):
                     threshold, note = raised(threshold, expected, warmup.rps, keys, window, args)
                     print(f"  NOTE: {note}", flush=True)
                     continue
                 print(f"  measured run {args.duration:g} s ...", flush=True)
                 run = server.measure(load, port, args.duration)
-                statuses = server_statuses(port)
+                statuses = route_statuses(port)
                 if may_raise and "429" in statuses:
                     # Faster than its warm-up: the keys went past the threshold after all.
                     expected = calls_per_key(
@@ -298,12 +237,11 @@ def bench_reference(
                     continue
         finally:
             if data.backend == "postgresql":
-                drop_redis_keys(args.redis_url, f"lmsplans-bench:{tag}:")
+                drop_redis_keys(args.redis_url, redis_prefix(tag))
         print(
             f"  {run.rps:,.0f} req/s, p50 {run.p50_ms:.2f} ms, p99 {run.p99_ms:.2f} ms",
             flush=True,
         )
-        lmsplans_env = {k: v for k, v in env.items() if k.startswith("LMSPLANS_")}
         return ReferenceRun(
             dataset=data,
             cached=cached,
@@ -317,7 +255,7 @@ def bench_reference(
             checked=len(sample),
             body=body,
             body_sizes=sizes,
-            env=lmsplans_env,
+            env=lmsplans_settings(env),
         )
     raise AssertionError("unreachable")
 
@@ -343,113 +281,15 @@ def bench_ceiling(
     return result
 
 
-# --------------------------------------------------------------------------- dependencies
-
-
-def drop_redis_keys(url: str, prefix: str) -> None:
-    """Delete this run's limiter keys (bounded: at most 100 SCAN rounds)."""
-    with contextlib.suppress(Exception):
-        from redis import Redis
-
-        client = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-        try:
-            cursor = 0
-            for _ in range(100):
-                cursor, found = client.scan(cursor=cursor, match=prefix + "*", count=10_000)
-                if found:
-                    client.delete(*found)
-                if cursor == 0:
-                    break
-        finally:
-            client.close()
-
-
-def check_services(args: argparse.Namespace) -> list[str]:
-    """What is missing for the PostgreSQL + Redis runs."""
-    problems = []
-    try:
-        import asyncio
-
-        import asyncpg
-
-        async def ping() -> None:
-            conn = await asyncpg.connect(args.pg_admin_url, timeout=5)
-            await conn.close()
-
-        asyncio.run(ping())
-    except Exception as exc:
-        problems.append(f"PostgreSQL at {redact(args.pg_admin_url)}: {exc}")
-    try:
-        from redis import Redis
-
-        client = Redis.from_url(args.redis_url, socket_timeout=5, socket_connect_timeout=5)
-        try:
-            client.ping()
-        finally:
-            client.close()
-    except Exception as exc:
-        problems.append(f"Redis at {redact(args.redis_url)}: {exc}")
-    return problems
-
-
-def redact(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    if parts.password:
-        parts = parts._replace(netloc=parts.netloc.replace(parts.password, "***"))
-    return urllib.parse.urlunsplit(parts)
-
-
 # --------------------------------------------------------------------------- main
 
 
-def csv_of(
-    kind: Callable[[str], Any], choices: tuple[str, ...] | None = None
-) -> Callable[[str], list[Any]]:
-    """An argparse type: a comma-separated list of `kind`, each one of `choices`."""
-
-    def parse(text: str) -> list[Any]:
-        items = [kind(item.strip()) for item in text.split(",") if item.strip()]
-        if choices is not None:
-            unknown = [item for item in items if item not in choices]
-            if unknown:
-                raise argparse.ArgumentTypeError(f"unknown {unknown}; choose from {choices}")
-        return items
-
-    return parse
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(
-        description="Benchmark the reference endpoint against two static-body ceilings."
+        prog="reference.py",
+        description="Benchmark the reference endpoint against two static-body ceilings.",
     )
-    parser.add_argument(
-        "--backends",
-        type=csv_of(str, BACKENDS),
-        default=list(BACKENDS),
-        help="Comma-separated: sqlite, postgresql [both].",
-    )
-    parser.add_argument(
-        "--sizes",
-        type=csv_of(int),
-        default=[10_000, 1_000_000],
-        help="Comma-separated dataset sizes, in learners [10000,1000000].",
-    )
-    parser.add_argument(
-        "--tokens",
-        type=int,
-        default=10_000,
-        help="Benchmarked learners (one token each), sampled from every dataset [10000].",
-    )
-    parser.add_argument("--duration", type=int, default=10, help="Seconds per measured run [10].")
-    parser.add_argument(
-        "--warmup",
-        type=int,
-        default=3,
-        help="Seconds of warm-up per server [3]; with the caches on, prolonged until every "
-        "benchmarked learner was asked for once.",
-    )
-    parser.add_argument("--connections", type=int, default=64, help="Open connections.")
-    parser.add_argument("--threads", type=int, default=2, help="wrk threads.")
+    add_common_options(parser, duration=10)
     parser.add_argument(
         "--sittings",
         type=int,
@@ -464,70 +304,27 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="Also measure each dataset with the server's caches off [yes].",
     )
     parser.add_argument(
-        "--check", type=int, default=200, help="Answers checked against the database per run."
+        "--ceilings",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Measure the two ceilings (the ratios to them, and the SQLite target) [yes].",
     )
-    parser.add_argument(
-        "--threshold",
-        type=int,
-        default=None,
-        help="Rate limit threshold for the runs [the server's, raised if the load needs it].",
-    )
-    parser.add_argument(
-        "--env",
-        action="append",
-        default=[],
-        metavar="LMSPLANS_X=VALUE",
-        help="Extra server setting for the reference runs (repeatable).",
-    )
-    parser.add_argument("--regenerate", action="store_true", help="Rebuild cached datasets.")
-    parser.add_argument("--seed", type=int, default=2026, help="Dataset seed.")
-    parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN_URL)
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
-    parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "RESULTS.md")
-    parser.add_argument("--keep", action="store_true", help="Keep the logs directory.")
     args = parser.parse_args(argv)
-    if not 0 < args.duration <= 600 or not 0 < args.warmup <= 60:
-        parser.error("--duration must be in (0, 600] and --warmup in (0, 60]")
-    if args.connections < 1 or args.threads < 1 or args.connections < args.threads:
-        parser.error("--connections must be at least --threads, and both positive")
-    if not args.backends or not args.sizes or any(size < 100 for size in args.sizes):
-        parser.error("give at least one backend and one size (each at least 100 learners)")
-    if args.tokens < 100 or args.check < 1 or args.sittings < 1:
-        parser.error("--tokens must be at least 100, --check and --sittings at least 1")
-    for item in args.env:
-        if not item.startswith("LMSPLANS_") or "=" not in item:
-            parser.error(f"--env {item!r}: expected LMSPLANS_NAME=value")
-    return args
-
-
-@contextlib.contextmanager
-def work_directory(keep: bool) -> Iterator[Path]:
-    workdir = Path(tempfile.mkdtemp(prefix="lmsplans-bench-"))
-    try:
-        yield workdir
-    finally:
-        if keep:
-            print(f"Kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+    check_common_options(parser, args)
+    if args.sittings < 1:
+        parser.error("--sittings must be at least 1")
+    return parser, args
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    parser, args = parse_args(argv)
     started = time.monotonic()
-    tool = args.loadgen
-    if tool == "auto":
-        tool = "wrk" if shutil.which("wrk") else "python"
-    if tool == "python":
-        print(f"WARNING: {WRK_HINT}\nFalling back to a bounded Python load generator.")
-    elif shutil.which("wrk") is None:
-        print(WRK_HINT, file=sys.stderr)
+    tool = load_tool(args)
+    if tool is None:
         return 2
-    if not can_pin():
-        print("WARNING: taskset absent or a single core: server and load are not pinned.")
     if "postgresql" in args.backends:
-        missing = check_services(args)
+        missing = missing_services(args.pg_admin_url, args.redis_url)
         if missing:
             print("Cannot run the PostgreSQL + Redis benchmark:", *missing, sep="\n  ")
             print("Start them, or run `--backends sqlite`.", file=sys.stderr)
@@ -544,35 +341,20 @@ def main(argv: list[str] | None = None) -> int:
     ]
     datasets_n = len(args.backends) * len(sizes)
     cached_runs = len(args.backends) * len(sittings)  # warm-ups prolonged up to 30 s
-    runs_total = cached_runs + (datasets_n if args.uncached else 0) + 2 * len(CEILINGS)
+    # Both ceilings twice, and bare ASGI beside every SQLite sitting.
+    beside = len(sittings) if "sqlite" in args.backends else 0
+    ceiling_runs = 2 * len(CEILINGS) + beside if args.ceilings else 0
+    runs_total = cached_runs + (datasets_n if args.uncached else 0) + ceiling_runs
     per_run = args.warmup + args.duration + 8  # start-up, checks, warm-up, run
     worst = cached_runs * (MAX_WARMUP_S - args.warmup) + runs_total * per_run
     print(
-        f"{runs_total} measured runs of {args.duration} s ({cached_runs} with the caches on, "
+        f"{runs_total} measured runs of {args.duration:g} s ({cached_runs} with the caches on, "
         f"in {args.sittings} sittings per dataset): at most about {math.ceil(worst / 60)} min "
         "with cached datasets.",
         flush=True,
     )
 
-    print("Datasets (cached under bench/out/):", flush=True)
-    datasets: dict[tuple[str, int], Dataset] = {}
-    for backend in args.backends:
-        for size in args.sizes:
-            found = dataset.ensure(
-                backend,
-                size,
-                tokens=args.tokens,
-                seed=args.seed,
-                pg_admin_url=args.pg_admin_url,
-                regenerate=args.regenerate,
-            )
-            how = (
-                f"cached (built {found.generated_at} in {found.build_seconds:.0f} s)"
-                if found.reused
-                else f"built in {found.build_seconds:.0f} s"
-            )
-            print(f"  {backend} {found.label}: {how}", flush=True)
-            datasets[backend, size] = found
+    datasets = dataset.ensure_all(args)
 
     with work_directory(args.keep) as workdir:
         script = workdir / "rotate.lua"
@@ -602,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
                 args, data, cached=cached, sitting=sitting, load=load, workdir=workdir, start=start
             )
             references.append(ref)
-            if len(references) == 1:
+            if len(references) == 1 and args.ceilings:
                 body_file.write_bytes(references[0].body)
                 measure_ceilings(1)
             return ref
@@ -618,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
                     sitting=sitting,
                     start=previous.get(size),
                 )
-                if backend == "sqlite":  # its target is a ratio to the bare ASGI ceiling
+                if backend == "sqlite" and args.ceilings:  # its target: a ratio to bare ASGI
                     print("Bare ASGI ceiling beside it:", flush=True)
                     load = Load(
                         tool, args.threads, args.connections, script, ref.dataset.pairs_file
@@ -630,10 +412,11 @@ def main(argv: list[str] | None = None) -> int:
                     measure_reference(
                         datasets[backend, size], cached=False, sitting=None, start=None
                     )
-        measure_ceilings(2)
+        if args.ceilings:
+            measure_ceilings(2)
 
         elapsed = time.monotonic() - started
-        text = report.render(args, tool, references, ceilings, datasets, info, elapsed)
+        text = report.render(parser, args, tool, references, ceilings, datasets, info, elapsed)
         args.output.write_text(text)
         print()
         print(text)

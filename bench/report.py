@@ -1,15 +1,14 @@
 """`bench/RESULTS.md`: the figures of one run of `bench/reference.py`, judged against the
-targets of issue 5, with the machine and versions they were measured on.
+targets of issue 5, with the machine and versions they were measured on. How they are
+taken and how to read them is written once, in `bench/README.md`, which the report links
+to; the report holds what this run measured.
 
-With the caches on, each dataset is measured in several sittings (`--sittings`, 4: 10k, 1M,
-1M, 10k, 10k, 1M, 1M, 10k): the results, the ratios and the targets use their mean
-(throughput, latencies, CPU per request), the p99 targets the worst sitting; every sitting
-is listed too."""
+The machine and versions, the verdicts and the load generator's output are shared with
+`bench/mixed.py`'s report."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import datetime as dt
 import importlib.metadata
@@ -20,24 +19,36 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dataset import Dataset, label
-from harness import LOAD_CORE, REPO, ROUTE, SERVER_CORE, LoadResult, can_pin
+from backends import postgres_version, redis_version
+from dataset import Dataset
+from harness import (
+    BACKEND_NAMES,
+    LOAD_CORE,
+    REPO,
+    ROUTE,
+    SERVER_CORE,
+    LoadResult,
+    can_pin,
+    command_line,
+    mean,
+    settings_note,
+    shown,
+)
 
 if TYPE_CHECKING:
     from reference import CeilingRun, ReferenceRun
 
-RUN_COMMAND = ".venv/bin/python bench/reference.py"
+README = "README.md"  # beside the reports: how the figures are taken and read
 
 # Issue 5's targets.
 SQLITE_MIN_RATIO = 0.30  # of the bare ASGI static body
 SQLITE_MAX_P99_MS = 25.0
 POSTGRES_MAX_P99_MS = 50.0
 MIN_SIZE_RATIO = 0.90  # 1M learners within 10% of 10k
-BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL + Redis"}
 
 
 # --------------------------------------------------------------------------- machine
@@ -58,35 +69,6 @@ def _first_line(command: list[str]) -> str:
         lines = (done.stdout or done.stderr).splitlines()
         return lines[0].strip() if lines else "?"
     return "?"
-
-
-def _postgres_version(admin_url: str) -> str:
-    async def read() -> str:
-        import asyncpg
-
-        conn = await asyncpg.connect(admin_url, timeout=5)
-        try:
-            return str(await conn.fetchval("SHOW server_version"))
-        finally:
-            await conn.close()
-
-    try:
-        return asyncio.run(read())
-    except Exception:
-        return "unknown"
-
-
-def _redis_version(url: str) -> str:
-    try:
-        from redis import Redis
-
-        client = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-        try:
-            return str(client.info("server").get("redis_version", "unknown"))
-        finally:
-            client.close()
-    except Exception:
-        return "unknown"
 
 
 def machine(args: argparse.Namespace) -> dict[str, str]:
@@ -142,39 +124,49 @@ def machine(args: argparse.Namespace) -> dict[str, str]:
         "db_pool_size": str(defaults["db_pool_size"].default),
     }
     if "postgresql" in args.backends:
-        info["postgresql"] = _postgres_version(args.pg_admin_url)
-        info["redis"] = _redis_version(args.redis_url)
+        info["postgresql"] = postgres_version(args.pg_admin_url)
+        info["redis"] = redis_version(args.redis_url)
     return info
 
 
 # --------------------------------------------------------------------------- figures
 
 
-def shown(size: int) -> str:
-    """10000 -> '10k', 1000000 -> '1M'."""
-    return label(size).replace("m", "M")
+def mean_rps(ceilings: Sequence[CeilingRun], name: str) -> float:
+    """The ceiling's throughput, mean of its sittings."""
+    return mean([c.result.rps for c in ceilings if c.name == name])
 
 
 def mean_cpu(ceilings: Sequence[CeilingRun], name: str) -> float:
     """The ceiling's server CPU per request, mean of its sittings."""
-    figures = [c.result.cpu_us_per_request for c in ceilings if c.name == name]
-    return sum(figures) / len(figures) if figures else math.nan
+    return mean([c.result.cpu_us_per_request for c in ceilings if c.name == name])
 
 
-def mean_rps(ceilings: Sequence[CeilingRun], name: str) -> float:
-    figures = [c.result.rps for c in ceilings if c.name == name]
-    return sum(figures) / len(figures) if figures else math.nan
+@dataclass(frozen=True, slots=True)
+class Means:
+    """The mean of each figure of a configuration's sittings."""
+
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    cpu_us_per_request: float
+    core_share: float
+    machine_busy: float
+
+    @classmethod
+    def of(cls, results: Sequence[LoadResult]) -> Means:
+        return cls(**{f.name: mean([getattr(r, f.name) for r in results]) for f in fields(Means)})
 
 
 @dataclass(frozen=True, slots=True)
 class Reference:
     """One configuration (backend, dataset size, caches on or off) over its sittings:
     `--sittings` with the caches on, one with them off. The figures of the results, the
-    ratios and the targets: throughput, latencies, CPU per request and busy shares are the
-    mean of the sittings; `worst_p99_ms`, on which the p99 targets are judged, the highest
-    sitting's."""
+    ratios and the targets are the means of the sittings (`mean`); `worst_p99_ms`, on which
+    the p99 targets are judged, the highest sitting's."""
 
     runs: tuple[ReferenceRun, ...]  # in the order measured
+    mean: Means
 
     @property
     def dataset(self) -> Dataset:
@@ -188,38 +180,23 @@ class Reference:
     def name(self) -> str:
         return self.runs[0].configuration
 
-    def _mean(self, figure: Callable[[LoadResult], float]) -> float:
-        return sum(figure(r.run) for r in self.runs) / len(self.runs)
-
-    @property
-    def rps(self) -> float:
-        return self._mean(lambda r: r.rps)
-
-    @property
-    def p50_ms(self) -> float:
-        return self._mean(lambda r: r.p50_ms)
-
-    @property
-    def p99_ms(self) -> float:
-        return self._mean(lambda r: r.p99_ms)
-
     def bare_ratio(self, bare_mean: float) -> float:
         """Throughput over the bare ASGI ceiling's: with a ceiling measured beside every
         sitting, the mean of the sittings' own ratios (each pair from the same minute, so the
         machine's drift cancels); else over the mean of the ceiling's sittings."""
-        if self.paired:
-            return sum(r.run.rps / r.beside.rps for r in self.runs if r.beside) / len(self.runs)
-        return self.rps / bare_mean
+        return self._to_bare(lambda run, bare: run.rps / bare.rps, self.mean.rps / bare_mean)
 
     def bare_cpu_ratio(self, bare_cpu_mean: float) -> float:
         """The same by server CPU per request: the ceiling's over this configuration's."""
-        if self.paired:
-            return sum(
-                r.beside.cpu_us_per_request / r.run.cpu_us_per_request
-                for r in self.runs
-                if r.beside
-            ) / len(self.runs)
-        return bare_cpu_mean / self.cpu_us_per_request
+        return self._to_bare(
+            lambda run, bare: bare.cpu_us_per_request / run.cpu_us_per_request,
+            bare_cpu_mean / self.mean.cpu_us_per_request,
+        )
+
+    def _to_bare(self, ratio: Callable[[LoadResult, LoadResult], float], unpaired: float) -> float:
+        if not self.paired:
+            return unpaired
+        return mean([ratio(r.run, r.beside) for r in self.runs if r.beside])
 
     @property
     def paired(self) -> bool:
@@ -230,18 +207,6 @@ class Reference:
     def worst_p99_ms(self) -> float:
         return max(r.run.p99_ms for r in self.runs)
 
-    @property
-    def cpu_us_per_request(self) -> float:
-        return self._mean(lambda r: r.cpu_us_per_request)
-
-    @property
-    def core_share(self) -> float:
-        return self._mean(lambda r: r.core_share)
-
-    @property
-    def machine_busy(self) -> float:
-        return self._mean(lambda r: r.machine_busy)
-
 
 def combine(runs: Sequence[ReferenceRun]) -> list[Reference]:
     """The sittings grouped by configuration: by backend (in the order measured), dataset
@@ -251,32 +216,26 @@ def combine(runs: Sequence[ReferenceRun]) -> list[Reference]:
     for run in runs:
         groups.setdefault((run.dataset.backend, run.dataset.size, run.cached), []).append(run)
     order = sorted(groups, key=lambda key: (backends.index(key[0]), key[1], not key[2]))
-    return [Reference(tuple(groups[key])) for key in order]
+    return [Reference(tuple(groups[key]), Means.of([r.run for r in groups[key]])) for key in order]
 
 
-def smallest_like(ref: Reference, references: Sequence[Reference]) -> Reference:
-    """The configuration on the smallest dataset of the same backend and caching."""
-    same = [
-        r for r in references if r.dataset.backend == ref.dataset.backend and r.cached == ref.cached
-    ]
-    return min(same, key=lambda r: r.dataset.size)
-
-
-def size_ratio(ref: Reference, references: Sequence[Reference]) -> float:
+def size_ratio(ref: Reference, references: Sequence[Reference], *, by_cpu: bool = False) -> float:
     """This configuration's throughput over the smallest dataset's, same backend and caching
-    (means of the sittings)."""
-    smallest = smallest_like(ref, references)
+    (means of the sittings); `by_cpu`, the same by server CPU per request (what it would be
+    on a quiet core). NaN on the smallest dataset itself."""
+    smallest = min(
+        (
+            r
+            for r in references
+            if (r.dataset.backend, r.cached) == (ref.dataset.backend, ref.cached)
+        ),
+        key=lambda r: r.dataset.size,
+    )
     if smallest.dataset.size == ref.dataset.size:
         return math.nan
-    return ref.rps / smallest.rps
-
-
-def size_cpu_ratio(ref: Reference, references: Sequence[Reference]) -> float:
-    """The same ratio by server CPU per request (what it would be on a quiet core)."""
-    smallest = smallest_like(ref, references)
-    if smallest.dataset.size == ref.dataset.size:
-        return math.nan
-    return smallest.cpu_us_per_request / ref.cpu_us_per_request
+    if by_cpu:
+        return smallest.mean.cpu_us_per_request / ref.mean.cpu_us_per_request
+    return ref.mean.rps / smallest.mean.rps
 
 
 def problems(references: Sequence[ReferenceRun], ceilings: Sequence[CeilingRun]) -> list[str]:
@@ -356,14 +315,19 @@ def cautions(
 # --------------------------------------------------------------------------- rendering
 
 
-def _verdict(ok: bool | None) -> str:
+def verdict(ok: bool | None) -> str:
     if ok is None:
         return "not measured"
     return "met" if ok else "**not met**"
 
 
-def _all(values: list[bool]) -> bool | None:
+def all_met(values: list[bool]) -> bool | None:
     return all(values) if values else None
+
+
+def ratio_text(ratio: float) -> str:
+    """A ratio to two places, '-' where it was not measured (NaN)."""
+    return "-" if math.isnan(ratio) else f"{ratio:.2f}"
 
 
 def _worst_p99(ref: Reference) -> str:
@@ -378,7 +342,7 @@ def _bare_figure(ref: Reference, bare: float, bare_cpu: float) -> str:
     """The ratio to the bare ASGI ceiling a target is judged on, and how it was taken."""
     by_cpu = f"by CPU per request {ref.bare_cpu_ratio(bare_cpu):.2f}"
     if not ref.paired:
-        return f"{ref.rps:,.0f} / {bare:,.0f} = {ref.bare_ratio(bare):.2f} ({by_cpu})"
+        return f"{ref.mean.rps:,.0f} / {bare:,.0f} = {ref.bare_ratio(bare):.2f} ({by_cpu})"
     each = ", ".join(f"{r.run.rps:,.0f} / {r.beside.rps:,.0f}" for r in ref.runs if r.beside)
     return (
         f"{ref.bare_ratio(bare):.2f}, the mean of each sitting's ratio to the ceiling "
@@ -397,19 +361,21 @@ def targets(references: Sequence[Reference], ceilings: Sequence[CeilingRun]) -> 
     def each(refs: list[Reference], figure: Callable[[Reference], str]) -> str:
         return ", ".join(f"{shown(r.dataset.size)}: {figure(r)}" for r in refs) or "-"
 
+    with_ceiling = [] if math.isnan(bare) else sqlite  # no ceilings, no ratio
+    ratio_met = all_met([r.bare_ratio(bare) >= SQLITE_MIN_RATIO for r in with_ceiling])
     rows = [
         "| target (issue 5) | measured | verdict |",
         "|---|---|---|",
         f"| SQLite, one worker, with auth and limiting: at least {SQLITE_MIN_RATIO:.2f} of the "
         "throughput of the bare ASGI static body | "
-        + each(sqlite, lambda r: _bare_figure(r, bare, bare_cpu))
-        + f" | {_verdict(_all([r.bare_ratio(bare) >= SQLITE_MIN_RATIO for r in sqlite]))} |",
+        + each(with_ceiling, lambda r: _bare_figure(r, bare, bare_cpu))
+        + f" | {verdict(ratio_met)} |",
     ]
     rows.append(
         f"| SQLite: p99 at most {SQLITE_MAX_P99_MS:g} ms at 64 connections (the worst "
         "sitting) | "
         + each(sqlite, _worst_p99)
-        + f" | {_verdict(_all([r.worst_p99_ms <= SQLITE_MAX_P99_MS for r in sqlite]))} |"
+        + f" | {verdict(all_met([r.worst_p99_ms <= SQLITE_MAX_P99_MS for r in sqlite]))} |"
     )
     for backend in ("sqlite", "postgresql"):
         big = [r for r in default if r.dataset.backend == backend]
@@ -418,53 +384,109 @@ def targets(references: Sequence[Reference], ceilings: Sequence[CeilingRun]) -> 
         smallest = min((r.dataset.size for r in big), default=0)
         measured = ", ".join(
             f"{shown(r.dataset.size)}/{shown(smallest)}: {x:.2f} (by CPU per request "
-            f"{size_cpu_ratio(r, references):.2f})"
+            f"{size_ratio(r, references, by_cpu=True):.2f})"
             for r, x in ratios
         )
         rows.append(
             f"| {BACKEND_NAMES[backend]}: the largest dataset within 10% of the smallest "
             f"(throughput ratio at least {MIN_SIZE_RATIO:.2f}) | {measured or '-'} "
-            f"| {_verdict(_all([x >= MIN_SIZE_RATIO for _, x in ratios]))} |"
+            f"| {verdict(all_met([x >= MIN_SIZE_RATIO for _, x in ratios]))} |"
         )
     rows.append(
         f"| PostgreSQL + Redis: p99 at most {POSTGRES_MAX_P99_MS:g} ms at 64 connections "
         "(the database shares the 2 cores; the worst sitting) | "
         + each(postgres, _worst_p99)
-        + f" | {_verdict(_all([r.worst_p99_ms <= POSTGRES_MAX_P99_MS for r in postgres]))} |"
+        + f" | {verdict(all_met([r.worst_p99_ms <= POSTGRES_MAX_P99_MS for r in postgres]))} |"
     )
     return rows
 
 
-def _command(args: argparse.Namespace) -> str:
-    parts = [RUN_COMMAND]
-    defaults = {
-        "backends": ["sqlite", "postgresql"],
-        "sizes": [10_000, 1_000_000],
-        "tokens": 10_000,
-        "duration": 10,
-        "warmup": 3,
-        "connections": 64,
-        "threads": 2,
-        "uncached": True,
-        "check": 200,
-        "threshold": None,
-    }
-    for name, default in defaults.items():
-        value = getattr(args, name)
-        if value == default:
-            continue
-        flag = "--" + name
-        if isinstance(value, bool):
-            parts.append(flag if value else "--no-" + name)
-        elif isinstance(value, list):
-            parts.append(f"{flag} {','.join(str(v) for v in value)}")
-        else:
-            parts.append(f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
-    parts += [f"--env {item}" for item in args.env]
-    return " ".join(parts)
+def pinning_note() -> str:
+    if can_pin():
+        return f"server pinned to core {SERVER_CORE}, load generators to core {LOAD_CORE} (taskset)"
+    return "no pinning (taskset absent or a single core)"
+
+
+def loop_note(info: dict[str, str]) -> str:
+    """The event loop and HTTP parser uvicorn picks here ("auto")."""
+    return (
+        ("uvloop" if info["uvloop"] != "not installed" else "asyncio")
+        + " + "
+        + ("httptools" if info["httptools"] != "not installed" else "h11")
+    )
+
+
+def header(
+    title: str, parser: argparse.ArgumentParser, args: argparse.Namespace, elapsed_s: float
+) -> list[str]:
+    """The title, the command that made the report, when, and where to read how."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return [
+        f"# {title}",
+        "",
+        f"Generated by `{command_line(parser, args)}` on {now} ({elapsed_s / 60:.1f} min). "
+        f"Do not edit by hand. How the figures are taken and how to read them: "
+        f"[`bench/README.md`]({README}).",
+        "",
+    ]
+
+
+def datasets_table(datasets: dict[tuple[str, int], Dataset]) -> list[str]:
+    """The datasets of a run, with their row counts."""
+    lines = [
+        f"Made by `bench/dataset.py` ([how]({README}#datasets-benchdatasetpy)).",
+        "",
+        "| backend | learners | organisations | plan enrolments | course progress rows "
+        "| share of enrolled courses | progress events | tokens | built in | this run |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for (backend, _), d in datasets.items():
+        counts = d.counts
+        lines.append(
+            f"| {BACKEND_NAMES[backend]} | {d.size:,} | {counts['organisations']:,} | "
+            f"{counts['plan_enrolments']:,} | {counts['course_progress']:,} | "
+            f"{d.progress_share:.0%} | {counts.get('progress_events', 0):,} | "
+            f"{d.tokens:,} | {d.build_seconds:.0f} s | "
+            + ("cached" if d.reused else "generated")
+            + " |"
+        )
+    return lines
+
+
+def machine_section(info: dict[str, str]) -> list[str]:
+    return [
+        "## Machine and versions",
+        "",
+        f"- nproc {info['nproc']}, CPU {info['cpu']}, memory {info['memory']}, {info['os']}",
+        f"- Python {info['python']}, uvicorn {info['uvicorn']}, starlette {info['starlette']}, "
+        f"uvloop {info['uvloop']}, httptools {info['httptools']}, orjson {info['orjson']}, "
+        f"SQLite {info['sqlite']}, asyncpg {info['asyncpg']}, redis-py {info['redis-py']}"
+        + (
+            f", PostgreSQL {info['postgresql']}, Redis {info['redis']}"
+            if "postgresql" in info
+            else ""
+        ),
+        f"- {info['wrk']}",
+        f"- Commit {info['commit']}",
+        f"- Load average before the run: {info['loadavg']}",
+        f"- Server defaults: `LMSPLANS_CACHE_ENTRIES` {info['cache_entries']}, "
+        f"`LMSPLANS_DB_POOL_SIZE` {info['db_pool_size']}; uvicorn loop and http auto "
+        f"({loop_note(info)}), access log off",
+        "",
+    ]
+
+
+def outputs_section(outputs: Sequence[tuple[str, str]]) -> list[str]:
+    """Each load generator's own output, folded."""
+    lines = ["## Load generator output", ""]
+    for name, raw in outputs:
+        lines += ["<details>", f"<summary>{name}</summary>", "", "```", raw.strip(), "```", ""]
+        lines += ["</details>", ""]
+    return lines
 
 
 def render(
+    parser: argparse.ArgumentParser,
     args: argparse.Namespace,
     tool: str,
     references: Sequence[ReferenceRun],
@@ -475,42 +497,24 @@ def render(
 ) -> str:
     bare, starlette = mean_rps(ceilings, "bare ASGI"), mean_rps(ceilings, "Starlette")
     combined = combine(references)
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    body = references[0].body
-    pinning = (
-        f"server pinned to core {SERVER_CORE}, load generator to core {LOAD_CORE} (taskset)"
-        if can_pin()
-        else "no pinning (taskset absent or a single core)"
-    )
-    loop_http = (
-        ("uvloop" if info["uvloop"] != "not installed" else "asyncio")
-        + " + "
-        + ("httptools" if info["httptools"] != "not installed" else "h11")
-    )
     load = (
-        f"`wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency`, a Lua "
-        "script rotating through the (learner id, token) pairs"
+        f"`wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency`"
         if tool == "wrk"
-        else f"the Python fallback load generator, {args.connections} keep-alive connections "
-        "(it saturates before the server: the figures understate it)"
+        else f"the Python load generator, {args.connections} connections (it saturates before "
+        "the server: the figures understate it)"
     )
     sizes = sorted(args.sizes)
     ratio_head = f"{shown(sizes[-1])}/{shown(sizes[0])}" if len(sizes) > 1 else "size ratio"
     bare_cpu = mean_cpu(ceilings, "bare ASGI")
 
     lines = [
-        "# Reference endpoint benchmark",
-        "",
-        f"Generated by `{_command(args)}` on {now} ({elapsed_s / 60:.1f} min). "
-        "Do not edit by hand.",
-        "",
-        f"`GET {ROUTE}`, one `lmsplans serve` worker with token auth and the per-user "
-        f"limiter on every call; {pinning}; load: {load}; {args.tokens:,} benchmarked "
-        "learners (one token each, sampled uniformly from the whole dataset). Ceilings, "
-        f"measured in the same run: a constant body of {len(body):,} bytes (a real answer of "
-        "the endpoint) from a bare ASGI app with no framework (`bench/static_app.py`) and "
-        "from Starlette with one route (`bench/static_starlette.py`), under the same uvicorn "
-        "settings and pinning.",
+        *header("Reference endpoint benchmark", parser, args, elapsed_s),
+        f"`GET {ROUTE}`; {pinning_note()}; load: {load}; {args.tokens:,} benchmarked learners"
+        + (
+            f"; the ceilings' constant body: {len(references[0].body):,} bytes."
+            if ceilings
+            else "."
+        ),
         "",
         "## Results",
         "",
@@ -523,12 +527,13 @@ def render(
         ratio = size_ratio(config, combined)
         lines.append(
             f"| {BACKEND_NAMES[config.dataset.backend]} | {config.dataset.size:,} | "
-            f"{'on' if config.cached else 'off'} | {config.rps:,.0f} | {config.p50_ms:.2f} | "
-            f"{config.p99_ms:.2f} | {config.bare_ratio(bare):.2f} | "
-            f"{config.rps / starlette:.2f} | "
-            f"{'-' if math.isnan(ratio) else f'{ratio:.2f}'} | "
-            f"{config.cpu_us_per_request:,.0f} | {config.bare_cpu_ratio(bare_cpu):.2f} | "
-            f"{config.core_share:.0%} | {config.machine_busy:.0%} |"
+            f"{'on' if config.cached else 'off'} | {config.mean.rps:,.0f} | "
+            f"{config.mean.p50_ms:.2f} | {config.mean.p99_ms:.2f} | "
+            f"{ratio_text(config.bare_ratio(bare))} | "
+            f"{ratio_text(config.mean.rps / starlette)} | {ratio_text(ratio)} | "
+            f"{config.mean.cpu_us_per_request:,.0f} | "
+            f"{ratio_text(config.bare_cpu_ratio(bare_cpu))} | "
+            f"{config.mean.core_share:.0%} | {config.mean.machine_busy:.0%} |"
         )
     sittings = [ref for ref in references if ref.sitting is not None]
     per_dataset = max((ref.sitting or 0 for ref in sittings), default=0)
@@ -539,24 +544,8 @@ def render(
     )
     lines += [
         "",
-        f"With the caches on, every figure of a row is the mean of its {per_dataset} sittings "
-        "(below): "
-        "req/s, p50, p99, server CPU per request and the busy shares; the ratios are taken "
-        "between these means."
-        + (" With the caches off, one sitting." if len(sittings) < len(references) else ""),
-        "",
-        "*x bare ASGI by CPU* is the bare ASGI app's server CPU per request over this run's: "
-        "the throughput ratio had both servers had their core to themselves (it discounts "
-        "the other processes of a shared machine). On SQLite, whose target is this ratio, "
-        "the bare ASGI ceiling is also measured right after every sitting, and *x bare ASGI* "
-        "(both kinds) is the mean of each sitting's ratio to the ceiling beside it: the two "
-        "figures of a ratio come from the same minute, whatever the machine does over the run.",
-        "",
-        "Reference sittings with the caches on, in the order measured for each backend "
-        f"({order}: alternately ascending and descending, so that a steady drift of the "
-        "machine's speed "
-        "during the run weighs on every dataset size alike), each a fresh server with its own "
-        "warm-up. The results above use their mean; the p99 targets, the worst sitting:",
+        f"With the caches on, each row is the mean of {per_dataset} sittings, measured in "
+        f"this order for each backend: {order}.",
         "",
         "| backend | learners | sitting | req/s | p50 ms | p99 ms | server CPU µs/req "
         "| server core busy | limiter threshold | bare ASGI beside it, req/s | x bare ASGI |",
@@ -576,7 +565,7 @@ def render(
         )
     lines += [
         "",
-        "Ceilings (the ratios above use the mean of their two sittings):",
+        "Ceilings:",
         "",
         "| ceiling | sitting | req/s | p50 ms | p99 ms | server CPU µs/req | server core busy |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -587,20 +576,18 @@ def render(
             f"| {c.name} | {c.sitting} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
             f"{r.cpu_us_per_request:,.0f} | {r.core_share:.0%} |"
         )
+    if ceilings:
+        lines += [
+            f"| bare ASGI | mean | {bare:,.0f} | | | | |",
+            f"| Starlette | mean | {starlette:,.0f} | | | | |",
+        ]
+    else:
+        lines += ["| not measured (`--no-ceilings`) | | | | | | |"]
     lines += [
-        f"| bare ASGI | mean | {bare:,.0f} | | | | |",
-        f"| Starlette | mean | {starlette:,.0f} | | | | |",
         "",
         "## Targets",
         "",
         *targets(combined, ceilings),
-        "",
-        "Judged on the default configuration (server caches on): throughput and CPU per "
-        f"request by the mean of each dataset's {per_dataset} sittings, the p99 targets by "
-        "the worst (highest) sitting's p99. The rows with the caches "
-        "off (`LMSPLANS_CACHE_ENTRIES=0`: every request reads the token, the learner and the "
-        "plans from the database) are for information: they show what the data layer costs "
-        "on each dataset size.",
         "",
     ]
     found = cautions(info, references, ceilings)
@@ -610,57 +597,18 @@ def render(
     if invalid:
         lines += ["## INVALID RUN", "", *(f"- {p}" for p in invalid), ""]
 
-    lines += [
-        "## Datasets",
-        "",
-        "Generated by `bench/dataset.py` straight into the migrated schema and cached under "
-        "`bench/out/` by backend and size (rebuilt when the generator or the migrations "
-        "change). Organisations of at most 100,000 learners, each with 120 courses and 40 "
-        "published plans of 8 courses on three levels (at least one mandatory); 3 to 7 plan "
-        "enrolments per learner (5 on average); course progress (in progress or completed) "
-        "for about a third of the courses learners are enrolled in; an enrolment is "
-        "completed exactly when all its plan's mandatory courses are. **The benchmark "
-        "datasets have no history: no `progress_events` rows are written.**",
-        "",
-        "| backend | learners | organisations | plan enrolments | course progress rows "
-        "| share of enrolled courses | tokens | built in | this run |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
-    ]
-    for (backend, _), d in datasets.items():
-        counts = d.counts
-        lines.append(
-            f"| {BACKEND_NAMES[backend]} | {d.size:,} | {counts['organisations']:,} | "
-            f"{counts['plan_enrolments']:,} | {counts['course_progress']:,} | "
-            f"{d.progress_share:.0%} | "
-            f"{d.tokens:,} | {d.build_seconds:.0f} s | "
-            + ("cached" if d.reused else "generated")
-            + " |"
-        )
-    lines += ["", "## Run", ""]
+    lines += ["## Datasets", "", *datasets_table(datasets), "", "## Runs", ""]
     lines.append(
-        f"- {args.warmup:g} s of warm-up before each measured run of {args.duration:g} s, "
-        "prolonged with the caches on until every benchmarked learner was asked for (at most "
-        "30 s); a fresh server for each run (each sitting); loopback only. uvicorn "
-        "`loop`/`http` auto "
-        f"({loop_http}), access log off, log level warning."
-    )
-    lines.append(
-        f"- Server defaults: `LMSPLANS_CACHE_ENTRIES` {info['cache_entries']} (tokens, "
-        f"learners and answers kept between writes), `LMSPLANS_DB_POOL_SIZE` "
-        f"{info['db_pool_size']} (PostgreSQL). PostgreSQL + Redis runs: "
-        "`LMSPLANS_DATABASE_URL=postgresql://...`, `LMSPLANS_REDIS_URL`, a fresh "
-        "`LMSPLANS_REDIS_PREFIX` per server (its keys deleted afterwards); PostgreSQL and "
-        "Redis run unpinned on the same machine."
+        f"- {args.warmup:g} s of warm-up before each measured run of {args.duration:g} s "
+        "(prolonged with the caches on, at most 30 s); a fresh server for each run."
     )
     for ref in references:
         sizes_seen = sorted(ref.body_sizes)
-        quiet = ("LMSPLANS_DATABASE_URL", "LMSPLANS_REDIS_URL", "LMSPLANS_REDIS_PREFIX")
-        settings = ", ".join(f"`{k}={v}`" for k, v in sorted(ref.env.items()) if k not in quiet)
-        threshold = (
-            f"threshold {ref.threshold} (the default)"
-            if ref.threshold_note is None
-            else f"**threshold raised**: {ref.threshold_note}"
+        threshold = f"threshold {ref.threshold}" + (
+            " (`--threshold`)" if args.threshold else " (the default)"
         )
+        if ref.threshold_note is not None:
+            threshold = f"**threshold raised**: {ref.threshold_note}"
         per_learner = ref.warmup.requests / ref.dataset.tokens
         warm = f"warm-up {ref.warmup.seconds:.0f} s at {ref.warmup.rps:,.0f} req/s" + (
             f" ({per_learner:.1f} requests per benchmarked learner: "
@@ -675,48 +623,12 @@ def render(
         lines.append(
             f"- {ref.name}: {ref.checked} answers checked against the database before the "
             f"load (bodies {sizes_seen[0]:,}-{sizes_seen[-1]:,} bytes, mean "
-            f"{sum(sizes_seen) / len(sizes_seen):,.0f}); the server's own count on the route: "
+            f"{mean(sizes_seen):,.0f}); the server's own count on the route: "
             + ", ".join(f"{s}: {n:,}" for s, n in sorted(ref.statuses.items()))
-            + f"; {warm}; {threshold}; {settings}."
+            + f"; {warm}; {threshold}; {settings_note(ref.env)}."
         )
-    lines += [
-        "",
-        "Server CPU µs/req is the server process's CPU time over the measured run divided by "
-        "its requests; server core busy is that CPU time over the run's length; machine busy "
-        "is the share of both cores busy (every process: server, wrk, PostgreSQL, Redis, and "
-        "anything else running). Shared machines are noisy: trust the ratios measured in the "
-        "same run more than the absolute figures.",
-        "",
-        "## Machine and versions",
-        "",
-        f"- nproc {info['nproc']}, CPU {info['cpu']}, memory {info['memory']}, {info['os']}",
-        f"- Python {info['python']}, uvicorn {info['uvicorn']}, starlette {info['starlette']}, "
-        f"uvloop {info['uvloop']}, httptools {info['httptools']}, orjson {info['orjson']}, "
-        f"SQLite {info['sqlite']}, asyncpg {info['asyncpg']}, redis-py {info['redis-py']}"
-        + (
-            f", PostgreSQL {info['postgresql']}, Redis {info['redis']}"
-            if "postgresql" in info
-            else ""
-        ),
-        f"- {info['wrk']}",
-        f"- Commit {info['commit']}",
-        f"- Load average before the run: {info['loadavg']}",
-        "",
-        "## Load generator output",
-        "",
-    ]
-    outputs = [(ref.name, ref.run) for ref in references]
-    outputs += [(f"{c.name} ceiling, sitting {c.sitting}", c.result) for c in ceilings]
-    for name, result in outputs:
-        lines += [
-            "<details>",
-            f"<summary>{name}</summary>",
-            "",
-            "```",
-            result.raw.strip(),
-            "```",
-            "",
-            "</details>",
-            "",
-        ]
+    lines += ["", *machine_section(info)]
+    outputs = [(ref.name, ref.run.raw) for ref in references]
+    outputs += [(f"{c.name} ceiling, sitting {c.sitting}", c.result.raw) for c in ceilings]
+    lines += outputs_section(outputs)
     return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,105 @@
+"""The benchmarks kept from rotting: each command run for real, briefly, on a tiny dataset.
+
+These are not measurements (the figures of a second on a busy machine mean nothing): they
+prove that `bench/` still builds its datasets in the schema as it is, drives a real server
+with a real load generator over loopback, checks the answers against the database and
+writes a report of real figures. Every run is bounded by its options and by a timeout.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import free_port
+
+pytestmark = pytest.mark.slow
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+# A tiny dataset and about a second of load: the whole command in a few seconds.
+TINY = ["--backends", "sqlite", "--sizes", "100", "--tokens", "100", "--check", "5"]
+
+
+def run_bench(script: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - our own scripts, fixed arguments
+        [sys.executable, str(BENCH / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def results_row(report: str, backend: str, learners: str) -> list[str]:
+    """The cells of a report's results row for a backend and size."""
+    for line in report.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if cells[:2] == [backend, learners]:
+            return cells
+    raise AssertionError(f"no results row for {backend} {learners} in:\n{report}")
+
+
+def test_reference_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    output = tmp_path / "RESULTS.md"
+    started = time.monotonic()
+    done = run_bench(
+        "reference.py",
+        *TINY,
+        "--duration", "1", "--warmup", "0.2", "--sittings", "1",
+        "--no-uncached", "--no-ceilings", "--threshold", "100000", "--loadgen", "python",
+        "--cache-dir", str(tmp_path / "cache"), "--output", str(output),
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = output.read_text()
+    assert "INVALID RUN" not in report
+    # 5 answers were checked against the database, then the load was all 200s.
+    assert "5 answers checked against the database" in report
+    row = results_row(report, "SQLite", "100")
+    rps, p99 = float(row[3].replace(",", "")), float(row[5])
+    assert rps > 100 and p99 > 0, row
+    statuses = re.search(r"the server's own count on the route: ([^;]+);", report)
+    assert statuses is not None and re.fullmatch(r"200: [\d,]+", statuses[1]), statuses
+    assert "(README.md)" in report  # the report links to how it is read
+    assert elapsed < 30, f"the smoke run took {elapsed:.1f} s"
+    # The cached dataset is found again, not rebuilt.
+    again = run_bench(
+        "dataset.py", "--backend", "sqlite", "--size", "100", "--tokens", "100",
+        "--cache-dir", str(tmp_path / "cache"),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "sqlite 100: cached" in again.stdout
+
+
+@pytest.mark.parametrize("app", ["static_app.py", "static_starlette.py"])
+def test_ceiling_apps_answer_the_body_they_are_given(tmp_path: Path, app: str) -> None:
+    body = b'{"learningPlans": [], "status": 200}'
+    body_file = tmp_path / "body.json"
+    body_file.write_bytes(body)
+    port = free_port()
+    command = [sys.executable, str(BENCH / app), "--port", str(port), "--body", str(body_file)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                answer = httpx.get(
+                    f"http://127.0.0.1:{port}/api/v1/learners/1/learning-plans/progress"
+                )
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, f"{app} did not start"
+                assert server.poll() is None, f"{app} exited with {server.returncode}"
+                time.sleep(0.05)
+        assert answer.status_code == 200
+        assert answer.content == body
+        assert answer.headers["content-type"] == "application/json"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
