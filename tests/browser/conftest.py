@@ -33,7 +33,14 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Route
 from starlette.types import ASGIApp
 
 from tests.conftest import REPO_ROOT
-from tests.e2e.conftest import DemoSite, ServerProcess, free_port, load_demo, running_server
+from tests.e2e.conftest import (
+    DemoSite,
+    free_port,
+    load_demo,
+    # `lmsplans serve` on the demo: the end-to-end tier's fixture, here on this folder's
+    # `demo_site` (which has no short rate-limit settings).
+    server,  # noqa: F401
+)
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -158,32 +165,23 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory) -> DemoSite:
     return load_demo(tmp_path_factory.mktemp("browser-demo"))
 
 
-@pytest.fixture(scope="module")
-def server(demo_site: DemoSite) -> Iterator[ServerProcess]:
-    """`lmsplans serve` on the demo database: the real server, in its own process."""
-    with running_server(
-        demo_site.env, port=demo_site.port, log=demo_site.root / "serve.log"
-    ) as process:
-        yield process
-
-
 @contextmanager
 def serving_in_thread(app: ASGIApp) -> Iterator[str]:
     """uvicorn serving `app` on a free loopback port in a thread; answers its base URL."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-preview", daemon=True)
+    preview = uvicorn.Server(config)
+    thread = threading.Thread(target=preview.run, name="uvicorn-preview", daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_SECONDS
-    while not server.started:
+    while not preview.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             pytest.fail("the preview server did not start")
         time.sleep(0.02)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.should_exit = True
+        preview.should_exit = True
         thread.join(timeout=STARTUP_SECONDS)
 
 

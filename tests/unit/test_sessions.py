@@ -4,6 +4,7 @@ they should (their lifetime, an idle spell, signing out, a new password, deactiv
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -315,33 +316,60 @@ async def email_of(services: Services, learner_id: int) -> str:
     return email
 
 
+@dataclass
+class Accounts:
+    """Passwords set and used through the service, at the test clock's time."""
+
+    services: Services
+    passwords: sessions.Passwords
+    clock: ManualClock
+
+    async def set_password(self, org_id: int, learner_id: int, password: str = PASSWORD) -> int:
+        return await sessions.set_password(
+            self.services.db,
+            self.passwords,
+            org_id=org_id,
+            learner_id=learner_id,
+            password=password,
+            now_ms=self.clock.now_ms(),
+        )
+
+    async def sign_in(
+        self,
+        email: str,
+        password: str = PASSWORD,
+        *,
+        org_id: int | None = None,
+        passwords: sessions.Passwords | None = None,
+    ) -> NewSession:
+        return await sessions.sign_in_with_password(
+            self.services.db,
+            passwords or self.passwords,
+            email=email,
+            password=password,
+            now_ms=self.clock.now_ms(),
+            policy=POLICY,
+            org_id=org_id,
+        )
+
+
+@pytest.fixture
+def accounts(services: Services, passwords: sessions.Passwords, clock: ManualClock) -> Accounts:
+    return Accounts(services, passwords, clock)
+
+
 async def test_a_password_signs_in_and_a_new_one_signs_out(
-    services: Services, demo: DemoTokens, clock: ManualClock, passwords: sessions.Passwords
+    services: Services, demo: DemoTokens, clock: ManualClock, accounts: Accounts
 ) -> None:
     people = demo.people
     email = await email_of(services, people.learner_id)
     before = await sign_in(services, clock, people.learner_id, people.org_id)
     for weak in ("short", "x" * 11, "y" * 1025):
         with pytest.raises(InvalidParameter):
-            await sessions.set_password(
-                services.db,
-                passwords,
-                org_id=people.org_id,
-                learner_id=people.learner_id,
-                password=weak,
-                now_ms=clock.now_ms(),
-            )
+            await accounts.set_password(people.org_id, people.learner_id, weak)
     assert await rows(services, "SELECT learner_id FROM ui_passwords") == []
     await look_up(services, clock, before)  # a refused password ended nothing
-    ended = await sessions.set_password(
-        services.db,
-        passwords,
-        org_id=people.org_id,
-        learner_id=people.learner_id,
-        password=PASSWORD,
-        now_ms=clock.now_ms(),
-    )
-    assert ended == 1
+    assert await accounts.set_password(people.org_id, people.learner_id) == 1  # sessions ended
     with pytest.raises(InvalidToken):
         await look_up(services, clock, before)
     (stored,) = await rows(services, "SELECT org_id, password_hash FROM ui_passwords")
@@ -349,19 +377,7 @@ async def test_a_password_signs_in_and_a_new_one_signs_out(
     assert (
         stored["password_hash"].startswith("$argon2id$") and PASSWORD not in stored["password_hash"]
     )
-
-    async def attempt(address: str, password: str, org_id: int | None = None) -> NewSession:
-        return await sessions.sign_in_with_password(
-            services.db,
-            passwords,
-            email=address,
-            password=password,
-            now_ms=clock.now_ms(),
-            policy=POLICY,
-            org_id=org_id,
-        )
-
-    session = await attempt(f"  {email.upper()} ", PASSWORD)
+    session = await accounts.sign_in(f"  {email.upper()} ")
     assert (session.org_id, session.learner_id) == (people.org_id, people.learner_id)
     assert (await look_up(services, clock, session)).learner_id == people.learner_id
     refusals = [
@@ -373,17 +389,17 @@ async def test_a_password_signs_in_and_a_new_one_signs_out(
     ]
     for address, password in refusals:
         with pytest.raises(InvalidToken) as refused:
-            await attempt(address, password)
+            await accounts.sign_in(address, password)
         assert refused.value.message == "Wrong email or password"
+    (other_org,) = await rows(
+        services, "SELECT org_id FROM learners WHERE id = :id", id=people.other_org_learner_id
+    )
     with pytest.raises(InvalidToken):  # the right password, in another organisation
-        (other_org,) = await rows(
-            services, "SELECT org_id FROM learners WHERE id = :id", id=people.other_org_learner_id
-        )
-        await attempt(email, PASSWORD, org_id=other_org["org_id"])
+        await accounts.sign_in(email, org_id=other_org["org_id"])
 
 
 async def test_one_email_in_two_organisations_chooses_one(
-    services: Services, demo: DemoTokens, clock: ManualClock, passwords: sessions.Passwords
+    services: Services, demo: DemoTokens, clock: ManualClock, accounts: Accounts
 ) -> None:
     people = demo.people
     email = await email_of(services, people.learner_id)
@@ -402,62 +418,29 @@ async def test_one_email_in_two_organisations_chooses_one(
             manager_id=None,
             now_ms=clock.now_ms(),
         )
-    for org_id, learner_id in ((people.org_id, people.learner_id), (other["org_id"], twin)):
-        await sessions.set_password(
-            services.db,
-            passwords,
-            org_id=org_id,
-            learner_id=learner_id,
-            password=PASSWORD,
-            now_ms=clock.now_ms(),
-        )
-
-    async def attempt(org_id: int | None = None) -> NewSession:
-        return await sessions.sign_in_with_password(
-            services.db,
-            passwords,
-            email=email,
-            password=PASSWORD,
-            now_ms=clock.now_ms(),
-            policy=POLICY,
-            org_id=org_id,
-        )
-
+    await accounts.set_password(people.org_id, people.learner_id)
+    await accounts.set_password(other["org_id"], twin)
     with pytest.raises(InvalidParameter) as ambiguous:
-        await attempt()
+        await accounts.sign_in(email)
     assert ambiguous.value.errors == [
         {
             "field": "organisation",
             "message": "this email and password sign in to several organisations: choose one",
         }
     ]
-    chosen = await attempt(org_id=other["org_id"])
+    chosen = await accounts.sign_in(email, org_id=other["org_id"])
     assert (chosen.org_id, chosen.learner_id) == (other["org_id"], twin)
 
 
 async def test_a_weak_hash_is_made_again_at_sign_in(
-    services: Services, demo: DemoTokens, clock: ManualClock, passwords: sessions.Passwords
+    services: Services, demo: DemoTokens, accounts: Accounts
 ) -> None:
     people = demo.people
-    await sessions.set_password(
-        services.db,
-        passwords,
-        org_id=people.org_id,
-        learner_id=people.admin_id,
-        password=PASSWORD,
-        now_ms=clock.now_ms(),
-    )
+    await accounts.set_password(people.org_id, people.admin_id)
     (weak,) = await rows(services, "SELECT password_hash FROM ui_passwords")
     server = sessions.Passwords()  # the server's settings: argon2-cffi's defaults
     assert server.needs_rehash(weak["password_hash"])
-    await sessions.sign_in_with_password(
-        services.db,
-        server,
-        email=await email_of(services, people.admin_id),
-        password=PASSWORD,
-        now_ms=clock.now_ms(),
-        policy=POLICY,
-    )
+    await accounts.sign_in(await email_of(services, people.admin_id), passwords=server)
     (strong,) = await rows(services, "SELECT password_hash FROM ui_passwords")
     assert strong["password_hash"] != weak["password_hash"]
     assert not server.needs_rehash(strong["password_hash"])

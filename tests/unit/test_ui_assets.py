@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -22,39 +21,33 @@ VENDORED = (STATIC_DIR.parent / "VENDORED.md").read_text()
 
 
 @pytest.fixture
-def bare_app(tmp_path: Path) -> Starlette:
-    """The app, not started: static files and /docs need no database."""
+def app(tmp_path: Path) -> Starlette:
+    """The app, not started (the suite's `client` drives it): static files and /docs need
+    no database, so these run once, not per backend."""
     return create_app(Settings(database_url=f"sqlite:///{tmp_path / 'unused.db'}"))
 
 
 @pytest.fixture
-def css_url(bare_app: Starlette) -> str:
-    url: str = bare_app.state.site.assets.url("ui.css")
+def css_url(app: Starlette) -> str:
+    url: str = app.state.site.assets.url("ui.css")
     return url
 
 
-@pytest.fixture
-async def http(bare_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=bare_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
-
-
 async def test_a_file_is_served_at_its_content_url_for_a_year(
-    http: httpx.AsyncClient, css_url: str
+    client: httpx.AsyncClient, css_url: str
 ) -> None:
     url = css_url
     digest = hashlib.sha256((STATIC_DIR / "ui.css").read_bytes()).hexdigest()[:12]
     assert url == f"/static/{digest}/ui.css"
-    response = await http.get(url)
+    response = await client.get(url)
     assert response.status_code == 200
     assert response.content == (STATIC_DIR / "ui.css").read_bytes()
     assert response.headers["content-type"] == "text/css; charset=utf-8"
     assert response.headers["cache-control"] == IMMUTABLE == "public, max-age=31536000, immutable"
     assert response.headers["x-content-type-options"] == "nosniff"
-    again = await http.get(url, headers={"if-none-match": response.headers["etag"]})
+    again = await client.get(url, headers={"if-none-match": response.headers["etag"]})
     assert again.status_code == 304
-    head = await http.head(url)
+    head = await client.head(url)
     assert head.status_code == 200 and head.content == b""
 
 
@@ -70,25 +63,27 @@ async def test_a_file_is_served_at_its_content_url_for_a_year(
         "/static/{digest}/",
     ],
 )
-async def test_anything_else_is_not_found(http: httpx.AsyncClient, css_url: str, path: str) -> None:
+async def test_anything_else_is_not_found(
+    client: httpx.AsyncClient, css_url: str, path: str
+) -> None:
     digest = css_url.split("/")[2]
-    response = await http.get(path.format(digest=digest))
+    response = await client.get(path.format(digest=digest))
     assert_error(response, 404, 7050)
 
 
-async def test_static_files_are_only_read(http: httpx.AsyncClient, css_url: str) -> None:
-    response = await http.post(css_url, content=b"x")
+async def test_static_files_are_only_read(client: httpx.AsyncClient, css_url: str) -> None:
+    response = await client.post(css_url, content=b"x")
     assert_error(response, 405, 7051)
 
 
-async def test_docs_are_the_packages_swagger_ui(http: httpx.AsyncClient) -> None:
-    page = await http.get("/docs")
+async def test_docs_are_the_packages_swagger_ui(client: httpx.AsyncClient) -> None:
+    page = await client.get("/docs")
     assert page.status_code == 200
     urls = re.findall(r'(?:src|href)="([^"]+)"', page.text)
     assert urls and all(url.startswith("/") and not url.startswith("//") for url in urls)
     for url in urls:
         if url.startswith("/static/"):
-            asset = await http.get(url)
+            asset = await client.get(url)
             assert asset.status_code == 200, url
             assert asset.headers["cache-control"] == IMMUTABLE
 
