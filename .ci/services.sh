@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure PostgreSQL (127.0.0.1:5432, database `test`) and Redis (127.0.0.1:6379) answer:
 # start them if they are installed but stopped, install them (Debian) if they are absent,
-# and fail loudly otherwise. Sourced by .ci/run; also usable by hand.
+# and fail loudly otherwise; install Debian's Chromium for the browser tests (tests/browser)
+# where it is absent. Sourced by .ci/run; also usable by hand.
 set -euo pipefail
 
 pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
@@ -32,4 +33,12 @@ if ! redis_up; then
   wait_for redis_up || { echo "FAIL: Redis does not answer on 127.0.0.1:6379"; exit 1; }
 fi
 
-echo "PostgreSQL and Redis are up."
+# The browser tests drive this Chromium through Playwright: never a browser build of its own.
+if ! command -v chromium >/dev/null; then
+  echo "Chromium is not installed: installing it (Debian packages)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+chromium --headless --no-sandbox --version >/dev/null 2>&1 \
+  || { echo "FAIL: Chromium (Debian's chromium package) cannot be installed or run"; exit 1; }
+
+echo "PostgreSQL and Redis are up; $(chromium --version 2>/dev/null) is installed."

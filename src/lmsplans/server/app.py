@@ -25,6 +25,7 @@ from lmsplans.server.plans import routes as plan_routes
 from lmsplans.server.progress import routes as progress_routes
 from lmsplans.server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
 from lmsplans.server.settings import Settings
+from lmsplans.server.ui.rendering import Site
 
 logger = logging.getLogger("lmsplans")
 
@@ -100,10 +101,13 @@ def create_app(
             if limiter is None:
                 await active_limiter.close()
 
-    app = Application(routes=all_routes(), lifespan=lifespan)
+    routes = all_routes()
+    site = Site()  # the interface's templates and static files, read from the package once
+    app = Application(routes=[*site.routes(), *routes], lifespan=lifespan)
     app.outermost = RequestContextMiddleware(
         app.router, max_body_bytes=settings.max_body_bytes, metrics=metrics
     )
     app.state.metrics = metrics
-    app.state.openapi_json = openapi.document_json(app.routes)
+    app.state.site = site
+    app.state.openapi_json = openapi.document_json(routes)
     return app

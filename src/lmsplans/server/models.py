@@ -8,6 +8,7 @@ from lmsplans.server.idempotency import models as idempotency_models
 from lmsplans.server.learners import models as learner_models
 from lmsplans.server.plans import models as plan_models
 from lmsplans.server.progress import models as progress_models
+from lmsplans.server.sessions import models as session_models
 
 __all__ = [
     "auth_models",
@@ -18,4 +19,5 @@ __all__ = [
     "metadata",
     "plan_models",
     "progress_models",
+    "session_models",
 ]

@@ -1,0 +1,1 @@
+"""Sign-in for people: one-time sign-in links, passwords and server-side sessions."""
