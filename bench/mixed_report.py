@@ -265,7 +265,7 @@ def render(
         f"Reads: `GET {ROUTE}`, {reads}, rotating over {args.readers:,} readers. Writes: "
         "`PUT /api/v1/courses/{courseId}/learners/{learnerId}/course-progress` from a second "
         "process (`bench/loadgen.py writes`), each by a learner who is not a reader, with "
-        f"their own token, moving a percentage. {pinning_note()}; each phase "
+        f"their own token, moving a percentage. {pinning_note().capitalize()}; each phase "
         f"{args.duration:g} s. [How it works]({README}#mixed-workload-issue-15).",
         "",
         "## Results",
