@@ -33,12 +33,23 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from backends import first_row, on_postgres, rows_for_ids, sqlite_path
-from harness import BACKENDS, DEFAULT_PG_ADMIN_URL, OUT_DIR, REPO, label, read_pairs, write_pairs
+from harness import (
+    BACKENDS,
+    DEFAULT_PG_ADMIN_URL,
+    HOST,
+    OUT_DIR,
+    REPO,
+    http_get,
+    label,
+    mean,
+    read_pairs,
+    write_pairs,
+)
 
 MIGRATIONS = REPO / "src" / "lmsplans" / "migrations" / "versions"
 
 # Bump when the generated data changes: cached datasets are then rebuilt.
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"  # 3: progress events (the history)
 
 ORG_SIZE = 100_000
 COURSES_PER_ORG = 120
@@ -53,7 +64,7 @@ _PROFILE_CUTS = (
     PROFILE_WEIGHTS[0] / sum(PROFILE_WEIGHTS),
     (PROFILE_WEIGHTS[0] + PROFILE_WEIGHTS[1]) / sum(PROFILE_WEIGHTS),
 )
-BATCH_LEARNERS = 20_000
+BATCH_LEARNERS = 5_000  # about 250,000 events a batch
 TOKEN_SCOPES = "ZOHOPEOPLE.training.ALL"  # noqa: S105 (a scope, not a secret)
 TOKEN_TTL_MS = 10 * 365 * 86_400_000
 DAY_MS = 86_400_000
@@ -64,11 +75,26 @@ LEARNER_BASE = 100_002_000_000_100_000
 COURSE_BASE = 100_002_000_010_000_000
 PLAN_BASE = 100_002_000_020_000_000
 ENROLMENT_BASE = 100_002_000_100_000_000
+EVENT_BASE = 100_002_001_000_000_000
+EVENTS_PER_LEARNER = 256  # at most: 7 enrolments x 3 events + 56 courses x 4 events
+# Progress events after a course's enrolment (uniform): the last one is its state now.
+PROGRESS_EVENTS_PER_COURSE = (1, 3)
 
 # Tables whose secondary indexes are dropped during the load and built after it.
-BULK_TABLES = ("learners", "plan_enrolments", "course_progress")
+BULK_TABLES = ("learners", "plan_enrolments", "course_progress", "progress_events")
 
 Row = tuple[Any, ...]
+
+# The events' JSON, as `orjson.dumps` writes the services' dicts (`progress.service`,
+# `plans.service`): course states, then enrolments' flags.
+_COURSE_STATE = '{"status":"%s","percentage":%d,"enrolled_time":%d,"completed_time":%s}'
+_ENROLLED = (
+    '{"planuserId":%d,"enrolledTime":%d,"isJoined":false,"joinedTime":null,'
+    '"isCompleted":false,"completedTime":null}'
+)
+_NOT_JOINED, _JOINED = '{"isJoined":false}', '{"isJoined":true,"joinedTime":%d}'
+_NOT_COMPLETED = '{"isCompleted":false,"completedTime":null}'
+_COMPLETED = '{"isCompleted":true,"completedTime":%d}'
 
 
 @cache
@@ -135,6 +161,7 @@ class Batch:
     learners: list[Row]
     enrolments: list[Row]
     progress: list[Row]
+    events: list[Row]
     enrolled_courses: int  # distinct (learner, course) pairs over their enrolments
 
 
@@ -234,15 +261,30 @@ class Generator:
         """The learners' rows, a batch of consecutive learners at a time."""
         for index, org in enumerate(self.orgs):
             rng = random.Random(f"{self.seed}:learners:{org.id}")
+            # The history has a random stream of its own: the other rows are the same with
+            # or without it.
+            history = random.Random(f"{self.seed}:history:{org.id}")
             enrolment_id = ENROLMENT_BASE + index * ORG_SIZE * ENROLMENTS_PER_LEARNER[1]
+            event_id = EVENT_BASE + index * ORG_SIZE * EVENTS_PER_LEARNER
             for start in range(0, org.size, learners_per_batch):
-                batch = Batch([], [], [], 0)
+                batch = Batch([], [], [], [], 0)
                 for j in range(start, min(org.size, start + learners_per_batch)):
-                    enrolment_id = self._learner(org, j, rng, batch, enrolment_id)
+                    enrolment_id, event_id = self._learner(
+                        org, j, rng, history, batch, enrolment_id, event_id
+                    )
                 yield batch
 
-    def _learner(self, org: Org, j: int, rng: random.Random, batch: Batch, next_id: int) -> int:
-        """One learner's rows, appended to `batch`; answers the next enrolment id.
+    def _learner(
+        self,
+        org: Org,
+        j: int,
+        rng: random.Random,
+        history: random.Random,
+        batch: Batch,
+        next_id: int,
+        next_event_id: int,
+    ) -> tuple[int, int]:
+        """One learner's rows, appended to `batch`; answers the next enrolment and event ids.
 
         The hot loop of the generator (tens of millions of rows): plain `random()` calls
         and local names only.
@@ -280,8 +322,9 @@ class Generator:
         low, high = ENROLMENTS_PER_LEARNER
         plans = rng.sample(org.plans, low + int(r() * (high - low + 1)))
         enrolled = sorted(now - DAY_MS - int(r() * 399 * DAY_MS) for _ in plans)
-        # course id -> (status, percentage, enrolled time, completed time, modified time)
-        states: dict[int, tuple[str, int, int, int | None, int]] = {}
+        # course id -> (status, percentage, enrolled time, completed time, modified time,
+        # the plan whose enrolment enrolled the learner in it)
+        states: dict[int, tuple[str, int, int, int | None, int, int]] = {}
         seen: set[int] = set()
         none_share, partial_share = _PROFILE_CUTS
         for plan, at in zip(plans, enrolled, strict=True):
@@ -295,16 +338,17 @@ class Generator:
                 for course_id in taken[:-1]:
                     if course_id not in states:
                         finished = at + int(r() * span)
-                        states[course_id] = ("completed", 100, at, finished, finished)
+                        states[course_id] = ("completed", 100, at, finished, finished, plan.id)
                 course_id = taken[-1]
                 if course_id not in states:
                     touched = at + int(r() * span)
-                    states[course_id] = ("inProgress", 5 + int(r() * 91), at, None, touched)
+                    pct = 5 + int(r() * 91)
+                    states[course_id] = ("inProgress", pct, at, None, touched, plan.id)
                 continue
             for course_id in plan.courses:
                 if course_id not in states and (course_id in plan.mandatory or r() < 0.25):
                     finished = at + int(r() * span)
-                    states[course_id] = ("completed", 100, at, finished, finished)
+                    states[course_id] = ("completed", 100, at, finished, finished, plan.id)
         batch.enrolled_courses += len(seen)
 
         append = batch.enrolments.append
@@ -336,9 +380,76 @@ class Generator:
             next_id += 1
         progress = batch.progress.append
         for course_id in sorted(states):
-            status, pct, since, done_at, modified = states[course_id]
+            status, pct, since, done_at, modified, _ = states[course_id]
             progress((learner_id, course_id, org_id, status, pct, since, done_at, modified))
-        return next_id
+        events = self._history(
+            org, learner_id, batch.enrolments[-len(plans) :], states, history, next_event_id
+        )
+        batch.events += events
+        return next_id, next_event_id + len(events)
+
+    def _history(
+        self,
+        org: Org,
+        learner_id: int,
+        enrolments: list[Row],
+        states: dict[int, tuple[str, int, int, int | None, int, int]],
+        rng: random.Random,
+        first_id: int,
+    ) -> list[Row]:
+        """The learner's `progress_events`, in the shapes the services write them
+        (`lmsplans.server.progress.service`), oldest first: for each enrolment `enrolled`,
+        then `joined` and `plan_completed` where it is; for each course progress row
+        `course_enrolled` (not started), then 1 to 3 `course_progress` events, percentages
+        rising to its state now. Replaying them gives the rows (`history_problems`).
+
+        The JSON is written as `orjson.dumps` writes the services' dicts, the same bytes,
+        from templates: tens of millions of events."""
+        r = rng.random
+        org_id, admin_id = org.id, org.admin_id
+        found: list[tuple[int, int, int | None, int | None, str, int | None, str | None, str]]
+        found = []
+        add = found.append  # (time, order, plan, course, kind, actor, before, after)
+        for row in enrolments:
+            enrolment_id, plan_id, at = row[0], row[2], row[5]
+            joined, joined_at, completed, done_by = row[7], row[8], row[9], row[10]
+            after = _ENROLLED % (enrolment_id, at)
+            add((at, len(found), plan_id, None, "enrolled", admin_id, None, after))
+            if joined:
+                after = _JOINED % joined_at
+                add((joined_at, len(found), plan_id, None, "joined", learner_id,
+                     _NOT_JOINED, after))  # fmt: skip
+            if completed:
+                # Completed by the write that completed its last mandatory course, or at the
+                # enrolment when that course was completed before.
+                after = _COMPLETED % done_by
+                add((max(at, done_by), len(found), plan_id, None, "plan_completed", None,
+                     _NOT_COMPLETED, after))  # fmt: skip
+        low, high = PROGRESS_EVENTS_PER_COURSE
+        for course_id in sorted(states):
+            status, pct, since, done_at, modified, plan_id = states[course_id]
+            # Blended courses (type 2) are recorded by an admin, the others by the learner.
+            self_recorded = (course_id - COURSE_BASE) % COURSES_PER_ORG % 3 != 1
+            actor = learner_id if self_recorded else admin_id
+            state = _COURSE_STATE % ("notStarted", 0, since, "null")
+            add((since, len(found), plan_id, course_id, "course_enrolled", admin_id, None, state))
+            steps = low + int(r() * (high - low + 1))
+            ceiling = 100 if status == "completed" else pct
+            # Earlier percentages: distinct, rising, below the last one.
+            earlier = sorted({1 + int(r() * (ceiling - 1)) for _ in range(steps - 1)})
+            times = sorted(since + int(r() * (modified - since)) for _ in earlier)
+            for at, step in zip(times, earlier, strict=True):
+                before, state = state, _COURSE_STATE % ("inProgress", step, since, "null")
+                add((at, len(found), None, course_id, "course_progress", actor, before, state))
+            done = "null" if done_at is None else str(done_at)
+            before, state = state, _COURSE_STATE % (status, pct, since, done)
+            add((modified, len(found), None, course_id, "course_progress", actor, before, state))
+        found.sort()
+        return [
+            (first_id + n, org_id, learner_id, plan_id, course_id, kind, actor, "api", None,
+             before, after, at)
+            for n, (at, _, plan_id, course_id, kind, actor, before, after) in enumerate(found)
+        ]  # fmt: skip
 
     def token_learners(self, count: int) -> list[int]:
         """`count` learner ids sampled uniformly from the whole dataset (in random order)."""
@@ -577,6 +688,7 @@ async def load(generator: Generator, loader: Loader, *, parallel: bool) -> dict[
         "learners": 0,
         "plan_enrolments": 0,
         "course_progress": 0,
+        "progress_events": 0,
         "enrolled_courses": 0,
     }
     await loader.insert("organisations", generator.organisations())
@@ -594,9 +706,11 @@ async def load(generator: Generator, loader: Loader, *, parallel: bool) -> dict[
         await loader.insert("learners", batch.learners)
         await loader.insert("plan_enrolments", batch.enrolments)
         await loader.insert("course_progress", batch.progress)
+        await loader.insert("progress_events", batch.events)
         counts["learners"] += len(batch.learners)
         counts["plan_enrolments"] += len(batch.enrolments)
         counts["course_progress"] += len(batch.progress)
+        counts["progress_events"] += len(batch.events)
         counts["enrolled_courses"] += batch.enrolled_courses
         if parallel and counts["learners"] % 200_000 == 0:
             print(
@@ -810,7 +924,8 @@ def _build(
         asyncio.run(sqlite_loader.replace_tokens(token_table))
         sqlite_loader.finish()
     else:
-        database = f"lmsplans_bench_{label(size)}"
+        # Named after its fingerprint: checkouts of other versions keep their own.
+        database = f"lmsplans_bench_{label(size)}_{fingerprint(size, seed)[:8]}"
         url = postgres_url(pg_admin_url, database)
         _recreate_database(pg_admin_url, database)
         migrate(url)
@@ -862,6 +977,35 @@ def enrolment_counts(dataset: Dataset, learner_ids: Iterable[int]) -> dict[int, 
     return {int(a): int(b) for a, b in rows}
 
 
+def check_answers(
+    port: int, data: Dataset, pairs: list[tuple[str, str]]
+) -> tuple[bytes, list[int]]:
+    """Call the endpoint once for each of `pairs`: every answer must be a 200 listing as
+    many learning plans as the database holds enrolments for that learner.
+
+    Answers the body whose size is nearest the mean (the ceilings' static body) and every
+    body size.
+    """
+    expected = enrolment_counts(data, (int(learner_id) for learner_id, _ in pairs))
+    bodies: list[bytes] = []
+    for learner_id, token in pairs:
+        url = f"http://{HOST}:{port}/api/v1/learners/{learner_id}/learning-plans/progress"
+        status, body = http_get(url, token)
+        if status != 200:
+            raise RuntimeError(f"learner {learner_id}: {status} {body[:300]!r}")
+        answer = json.loads(body)
+        plans = answer.get("learningPlans") or []
+        if answer.get("status") != 200 or len(plans) != expected.get(int(learner_id)):
+            raise RuntimeError(
+                f"learner {learner_id}: {len(plans)} plans, the database has "
+                f"{expected.get(int(learner_id))}: {body[:300]!r}"
+            )
+        bodies.append(body)
+    sizes = [len(body) for body in bodies]
+    middle = mean(sizes)
+    return min(bodies, key=lambda body: abs(len(body) - middle)), sizes
+
+
 def consistency_problems(dataset: Dataset, learner_ids: Sequence[int]) -> list[str]:
     """The progress rules checked in SQL over some learners' enrolments: completed exactly
     when every mandatory course is completed, at the time the last of them was."""
@@ -889,6 +1033,116 @@ def consistency_problems(dataset: Dataset, learner_ids: Sequence[int]) -> list[s
     return problems
 
 
+def history_problems(dataset: Dataset, learner_ids: Sequence[int]) -> list[str]:
+    """Some learners' progress events replayed by the service's own projection
+    (`progress.service.replay`) against their course progress rows and enrolments: the
+    history ends where the tables stand."""
+    from lmsplans.server.progress.service import replay
+
+    def read(query: str) -> list[tuple[Any, ...]]:
+        return rows_for_ids(dataset.backend, dataset.url, query, learner_ids)
+
+    names = ("learner_id", "plan_id", "course_id", "kind", "after_state")
+    events = read(f"SELECT {', '.join(names)} FROM progress_events WHERE learner_id IN ({{}})"
+                  " ORDER BY id")  # fmt: skip
+    projection = replay([dict(zip(names, event, strict=True)) for event in events])
+    problems = []
+    courses = read(
+        "SELECT learner_id, course_id, status, percentage, enrolled_time, completed_time"
+        " FROM course_progress WHERE learner_id IN ({})"
+    )
+    state_keys = ("status", "percentage", "enrolled_time", "completed_time")
+    for learner_id, course_id, *state in courses:
+        replayed = projection.courses.pop((learner_id, course_id), None)
+        if replayed != dict(zip(state_keys, state, strict=True)):
+            problems.append(f"course {course_id} of {learner_id}: {state}, replayed {replayed}")
+    enrolments = read(
+        "SELECT learner_id, plan_id, id, enrolled_time, is_joined, joined_time, is_completed,"
+        " completed_time, unenrolled_time FROM plan_enrolments WHERE learner_id IN ({})"
+    )
+    flag_keys = ("planuserId", "enrolledTime", "isJoined", "joinedTime", "isCompleted",
+                 "completedTime", "unenrolledTime")  # fmt: skip
+    for learner_id, plan_id, *flags in enrolments:
+        expected = dict(zip(flag_keys, flags, strict=True))
+        expected["isJoined"], expected["isCompleted"] = bool(flags[2]), bool(flags[4])
+        replayed = projection.enrolments.pop((learner_id, plan_id), None)
+        if replayed != expected:
+            problems.append(f"enrolment {flags[0]}: {expected}, replayed {replayed}")
+    problems += [f"events of a course without a row: {key}" for key in projection.courses]
+    problems += [f"events of an enrolment without a row: {key}" for key in projection.enrolments]
+    return problems
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def progress_to_move(dataset: Dataset, learner_ids: Iterable[int]) -> list[tuple[int, ...]]:
+    """What a benchmark may write for these learners, each with their own token: their
+    courses in progress, in courses of a type they record themselves, in a plan they are
+    enrolled in. (learner id, course id, percentage, modified time) rows."""
+    from lmsplans.server.courses.schemas import SELF_RECORDED_TYPES
+
+    types = ", ".join(str(int(t)) for t in sorted(SELF_RECORDED_TYPES))
+    query = f"""
+    SELECT cp.learner_id, cp.course_id, cp.percentage, cp.modified_time
+      FROM course_progress cp JOIN courses c ON c.id = cp.course_id
+     WHERE cp.status = 'inProgress' AND c.course_type IN ({types}) AND c.deleted_time IS NULL
+       AND cp.learner_id IN ({{}})
+       AND EXISTS (SELECT 1 FROM plan_enrolments e
+                     JOIN plan_courses pc ON pc.plan_id = e.plan_id
+                    WHERE e.learner_id = cp.learner_id AND pc.course_id = cp.course_id
+                      AND e.unenrolled_time IS NULL)
+     ORDER BY cp.learner_id, cp.course_id"""
+    return rows_for_ids(dataset.backend, dataset.url, query, learner_ids)
+
+
+def marks(dataset: Dataset) -> dict[str, int]:
+    """Where every table stands: its largest id where the database numbers its rows, else
+    its row count. A benchmark that restores what it wrote leaves them as they were."""
+    numbered = set(identity_tables())
+    names = [table.name for table in schema().sorted_tables]
+    parts = [
+        f"(SELECT coalesce(max(id), 0) FROM {name})"
+        if name in numbered
+        else f"(SELECT count(*) FROM {name})"
+        for name in names
+    ]
+    row = first_row(dataset.backend, dataset.url, "SELECT " + ", ".join(parts))
+    assert row is not None
+    return dict(zip(names, (int(value) for value in row), strict=True))
+
+
+def events_after(dataset: Dataset, mark: int) -> int:
+    """The progress events written after `mark` (an id)."""
+    row = first_row(
+        dataset.backend, dataset.url, f"SELECT count(*) FROM progress_events WHERE id > {mark:d}"
+    )
+    return int(row[0]) if row else 0
+
+
+def restore(dataset: Dataset, *, event_mark: int, rows: Sequence[tuple[int, ...]]) -> None:
+    """Undo a benchmark's progress writes: the events after `event_mark` deleted, and the
+    course progress `rows` (learner id, course id, percentage, modified time) put back."""
+    delete = "DELETE FROM progress_events WHERE id > {}"
+    update = "UPDATE course_progress SET percentage = {}, modified_time = {}"
+    update += " WHERE learner_id = {} AND course_id = {}"
+    values = [(row[2], row[3], row[0], row[1]) for row in rows]
+    if dataset.backend == "sqlite":
+        with sqlite3.connect(sqlite_path(dataset.url)) as conn:
+            conn.execute(delete.format("?"), (event_mark,))
+            conn.executemany(update.format("?", "?", "?", "?"), values)
+        return
+
+    async def undo(conn: Any) -> None:
+        async with conn.transaction():
+            await conn.execute(delete.format("$1"), event_mark)
+            await conn.executemany(update.format("$1", "$2", "$3", "$4"), values)
+        # The deleted rows' space, so that autovacuum does not start in the next sitting.
+        await conn.execute("VACUUM (ANALYZE) progress_events, course_progress")
+
+    on_postgres(dataset.url, undo, timeout=60)
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -908,7 +1162,7 @@ def main(argv: list[str] | None = None) -> int:
     args.sizes = args.sizes or [10_000, 1_000_000]
     for dataset in ensure_all(args).values():
         sample = [int(i) for i, _ in read_pairs(dataset.pairs_file)[:500]]
-        problems = consistency_problems(dataset, sample)
+        problems = consistency_problems(dataset, sample) + history_problems(dataset, sample)
         summary = {k: v for k, v in asdict(dataset).items() if k != "pairs_file"}
         print(json.dumps(summary | {"progress_share": round(dataset.progress_share, 3)}))
         for problem in problems[:10]:

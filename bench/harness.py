@@ -33,6 +33,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 OUT_DIR = BENCH_DIR / "out"
 SERVER_CORE, LOAD_CORE = 0, 1
+MAX_WARMUP_S = 30.0  # the longest warm-up, however slow the cold path
 DEFAULT_PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 BACKENDS = ("sqlite", "postgresql")
@@ -105,6 +106,19 @@ def read_pairs(pairs_file: Path) -> list[tuple[str, str]]:
 
 def write_pairs(pairs_file: Path, pairs: Sequence[tuple[object, str]]) -> None:
     pairs_file.write_text("".join(f"{learner_id} {token}\n" for learner_id, token in pairs))
+
+
+def read_targets(targets_file: Path) -> list[tuple[str, str, str, int]]:
+    """The write targets of a targets file: `learner_id token course_id percentage` a line."""
+    targets = []
+    for line in targets_file.read_text().splitlines():
+        learner_id, token, course_id, percentage = line.split()
+        targets.append((learner_id, token, course_id, int(percentage)))
+    return targets
+
+
+def write_targets(targets_file: Path, targets: Sequence[tuple[object, str, object, int]]) -> None:
+    targets_file.write_text("".join(" ".join(map(str, target)) + "\n" for target in targets))
 
 
 # --------------------------------------------------------------------------- results
@@ -416,6 +430,27 @@ class Load:
         return self.result(run_bounded(self.command(port, seconds), seconds))
 
 
+def warm_up(server: Server, load: Load, port: int, warmup: float, keys: int) -> LoadResult:
+    """`warmup` seconds of load, prolonged (up to `MAX_WARMUP_S`) until about `keys`
+    requests were made: with the caches on, every benchmarked learner is then cached and
+    the measured run sees the steady state, whatever the dataset's size.
+
+    Answers the warm-up as one result (requests, seconds and rate summed up)."""
+    first = server.measure(load, port, warmup)
+    requests, seconds, non_2xx = first.requests, first.seconds, first.non_2xx
+    while requests < keys * 1.1 and seconds < MAX_WARMUP_S - 1:
+        rps = max(requests / seconds, 100.0)
+        more = math.ceil(min(MAX_WARMUP_S - seconds, (keys * 1.1 - requests) / rps + 1))
+        print(f"  warm-up: {requests:,} requests so far, {more:.0f} s more ...", flush=True)
+        extra = server.measure(load, port, more)
+        requests += extra.requests
+        seconds += extra.seconds
+        non_2xx += extra.non_2xx
+    return replace(
+        first, seconds=seconds, requests=requests, rps=requests / seconds, non_2xx=non_2xx
+    )
+
+
 # --------------------------------------------------------------------------- shared steps
 
 
@@ -433,6 +468,21 @@ def csv_of(
         return items
 
     return parse
+
+
+def common_parser(prog: str, description: str, *, sittings: int) -> argparse.ArgumentParser:
+    """A parser with the options every load benchmark takes: what to measure, on which
+    datasets, how, and in how many sittings."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_common_options(parser, duration=10)
+    parser.add_argument(
+        "--sittings",
+        type=int,
+        default=sittings,
+        help="Sittings per dataset (a fresh server each), alternately ascending and "
+        f"descending by size [{sittings}].",
+    )
+    return parser
 
 
 def add_common_options(parser: argparse.ArgumentParser, *, duration: float) -> None:
@@ -502,8 +552,8 @@ def check_common_options(parser: argparse.ArgumentParser, args: argparse.Namespa
         parser.error("--connections must be at least --threads, and both positive")
     if not args.backends or not args.sizes or any(size < 100 for size in args.sizes):
         parser.error("give at least one backend and one size (each at least 100 learners)")
-    if args.tokens < 100 or args.check < 1:
-        parser.error("--tokens must be at least 100 and --check at least 1")
+    if args.tokens < 100 or args.check < 1 or args.sittings < 1:
+        parser.error("--tokens must be at least 100, --check and --sittings at least 1")
     for item in args.env:
         if not item.startswith("LMSPLANS_") or "=" not in item:
             parser.error(f"--env {item!r}: expected LMSPLANS_NAME=value")
@@ -548,6 +598,35 @@ def load_tool(args: argparse.Namespace) -> str | None:
     if not can_pin():
         print("WARNING: taskset absent or a single core: server and load are not pinned.")
     return tool
+
+
+def ready_to_run(args: argparse.Namespace) -> str | None:
+    """The read load generator to use (`load_tool`), once what the run needs is there;
+    None after saying what is missing (wrk asked for and absent, PostgreSQL or Redis down)."""
+    from backends import missing_services
+
+    tool = load_tool(args)
+    if tool is None:
+        return None
+    if "postgresql" in args.backends:
+        missing = missing_services(args.pg_admin_url, args.redis_url)
+        if missing:
+            print("Cannot run the PostgreSQL + Redis benchmark:", *missing, sep="\n  ")
+            print("Start them, or run `--backends sqlite`.", file=sys.stderr)
+            return None
+    return tool
+
+
+def sitting_order(sizes: Sequence[int], sittings: int) -> list[tuple[int, int]]:
+    """(size, sitting) in the order measured: `sittings` per size, alternately ascending
+    and descending by size (10k 1M 1M 10k ...), so that a steady drift of the machine's
+    speed weighs on every size alike."""
+    ordered = sorted(set(sizes))
+    return [
+        (size, sitting)
+        for sitting in range(1, sittings + 1)
+        for size in (ordered if sitting % 2 else reversed(ordered))
+    ]
 
 
 def server_env(

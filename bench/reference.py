@@ -11,46 +11,47 @@ Only loopback traffic; every phase is bounded in time.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import dataset
 import report
-from backends import drop_redis_keys, missing_services
+from backends import drop_redis_keys
 from dataset import Dataset
 from harness import (
     BENCH_DIR,
     HOST,
+    MAX_WARMUP_S,
     SERVER_CORE,
     WRK_SCRIPT,
     Load,
     LoadResult,
     Server,
-    add_common_options,
     check_common_options,
+    common_parser,
     free_port,
     http_get,
     lmsplans_command,
     lmsplans_settings,
-    load_tool,
     pinned,
     read_pairs,
+    ready_to_run,
     redis_prefix,
     route_statuses,
     running,
     server_env,
     shown,
+    sitting_order,
     uvicorn_app_command,
+    warm_up,
     work_directory,
 )
 
 MAX_ATTEMPTS = 3  # server starts per reference sitting (the threshold raised between them)
-MAX_WARMUP_S = 30.0  # the longest warm-up, however slow the cold path
 CEILINGS = {
     "bare ASGI": BENCH_DIR / "static_app.py",
     "Starlette": BENCH_DIR / "static_starlette.py",
@@ -102,62 +103,10 @@ class CeilingRun:
 # --------------------------------------------------------------------------- reference runs
 
 
-def check_answers(
-    port: int, data: Dataset, pairs: list[tuple[str, str]]
-) -> tuple[bytes, list[int]]:
-    """Call the endpoint once for each of `pairs`: every answer must be a 200 listing as
-    many learning plans as the database holds enrolments for that learner.
-
-    Answers the body whose size is nearest the mean (the ceilings' static body) and every
-    body size.
-    """
-    expected = dataset.enrolment_counts(data, (int(learner_id) for learner_id, _ in pairs))
-    bodies: list[bytes] = []
-    for learner_id, token in pairs:
-        url = f"http://{HOST}:{port}/api/v1/learners/{learner_id}/learning-plans/progress"
-        status, body = http_get(url, token)
-        if status != 200:
-            raise RuntimeError(f"learner {learner_id}: {status} {body[:300]!r}")
-        answer = json.loads(body)
-        plans = answer.get("learningPlans") or []
-        if answer.get("status") != 200 or len(plans) != expected.get(int(learner_id)):
-            raise RuntimeError(
-                f"learner {learner_id}: {len(plans)} plans, the database has "
-                f"{expected.get(int(learner_id))}: {body[:300]!r}"
-            )
-        bodies.append(body)
-    sizes = [len(body) for body in bodies]
-    mean = sum(sizes) / len(sizes)
-    return min(bodies, key=lambda body: abs(len(body) - mean)), sizes
-
-
 def calls_per_key(rps: float, seconds: float, keys: int, threads: int, window: float) -> int:
     """Expected calls per limiter key inside one window, with a margin for a faster run:
     one check call, the load's share, and a rotation's boundary effects."""
     return 1 + math.ceil(rps * 1.25 * min(window, seconds) / keys) + threads + 1
-
-
-def warm_up(
-    args: argparse.Namespace, server: Server, load: Load, port: int, keys: int
-) -> LoadResult:
-    """`--warmup` seconds of load, prolonged (up to `MAX_WARMUP_S`) until about `keys`
-    requests were made: with the caches on, every benchmarked learner is then cached and
-    the measured run sees the steady state, whatever the dataset's size.
-
-    Answers the warm-up as one result (requests, seconds and rate summed up)."""
-    first = server.measure(load, port, args.warmup)
-    requests, seconds, non_2xx = first.requests, first.seconds, first.non_2xx
-    while requests < keys * 1.1 and seconds < MAX_WARMUP_S - 1:
-        rps = max(requests / seconds, 100.0)
-        more = math.ceil(min(MAX_WARMUP_S - seconds, (keys * 1.1 - requests) / rps + 1))
-        print(f"  warm-up: {requests:,} requests so far, {more:.0f} s more ...", flush=True)
-        extra = server.measure(load, port, more)
-        requests += extra.requests
-        seconds += extra.seconds
-        non_2xx += extra.non_2xx
-    return replace(
-        first, seconds=seconds, requests=requests, rps=requests / seconds, non_2xx=non_2xx
-    )
 
 
 def raised(
@@ -214,9 +163,9 @@ def bench_reference(
         try:
             with running(server, f"http://{HOST}:{port}/healthz"):
                 print(f"  checking {len(sample)} answers against the database ...", flush=True)
-                body, sizes = check_answers(port, data, sample)
+                body, sizes = dataset.check_answers(port, data, sample)
                 print(f"  warm-up {args.warmup:g} s (threshold {threshold}) ...", flush=True)
-                warmup = warm_up(args, server, load, port, keys if cached else 0)
+                warmup = warm_up(server, load, port, args.warmup, keys if cached else 0)
                 expected = calls_per_key(
                     warmup.rps, warmup.seconds + args.duration, keys, load.threads, window
                 )
@@ -285,17 +234,10 @@ def bench_ceiling(
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
-    parser = argparse.ArgumentParser(
-        prog="reference.py",
-        description="Benchmark the reference endpoint against two static-body ceilings.",
-    )
-    add_common_options(parser, duration=10)
-    parser.add_argument(
-        "--sittings",
-        type=int,
-        default=4,
-        help="Sittings per dataset with the caches on, alternately ascending and descending "
-        "by size [4].",
+    parser = common_parser(
+        "reference.py",
+        "Benchmark the reference endpoint against two static-body ceilings.",
+        sittings=4,  # with the caches on
     )
     parser.add_argument(
         "--uncached",
@@ -312,33 +254,19 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.ArgumentParser, argpars
     parser.add_argument("--output", type=Path, default=BENCH_DIR / "RESULTS.md")
     args = parser.parse_args(argv)
     check_common_options(parser, args)
-    if args.sittings < 1:
-        parser.error("--sittings must be at least 1")
     return parser, args
 
 
 def main(argv: list[str] | None = None) -> int:
     parser, args = parse_args(argv)
     started = time.monotonic()
-    tool = load_tool(args)
+    tool = ready_to_run(args)
     if tool is None:
         return 2
-    if "postgresql" in args.backends:
-        missing = missing_services(args.pg_admin_url, args.redis_url)
-        if missing:
-            print("Cannot run the PostgreSQL + Redis benchmark:", *missing, sep="\n  ")
-            print("Start them, or run `--backends sqlite`.", file=sys.stderr)
-            return 2
 
     info = report.machine(args)
     sizes = sorted(set(args.sizes))
-    # With the caches on, `--sittings` per dataset, alternately ascending and descending
-    # (10k 1M 1M 10k ...): a steady drift of the machine's speed weighs on every size alike.
-    sittings = [
-        (size, sitting)
-        for sitting in range(1, args.sittings + 1)
-        for size in (sizes if sitting % 2 else reversed(sizes))
-    ]
+    sittings = sitting_order(sizes, args.sittings)
     datasets_n = len(args.backends) * len(sizes)
     cached_runs = len(args.backends) * len(sittings)  # warm-ups prolonged up to 30 s
     # Both ceilings twice, and bare ASGI beside every SQLite sitting.

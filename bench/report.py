@@ -256,18 +256,23 @@ def problems(references: Sequence[ReferenceRun], ceilings: Sequence[CeilingRun])
     return found
 
 
+def busy_machine(info: dict[str, str]) -> list[str]:
+    """A caution when the machine was busy before the run."""
+    with contextlib.suppress(ValueError, IndexError):
+        busy = float(info["loadavg"].split()[0])
+        if busy > 0.5:
+            return [
+                f"The machine was busy before the run (1-minute load average {busy:.2f}): "
+                "other processes compete for the pinned cores."
+            ]
+    return []
+
+
 def cautions(
     info: dict[str, str], references: Sequence[ReferenceRun], ceilings: Sequence[CeilingRun]
 ) -> list[str]:
     """Signs that the figures measure the machine's load rather than the server."""
-    found = []
-    with contextlib.suppress(ValueError, IndexError):
-        busy = float(info["loadavg"].split()[0])
-        if busy > 0.5:
-            found.append(
-                f"The machine was busy before the run (1-minute load average {busy:.2f}): "
-                "other processes compete for the pinned cores."
-            )
+    found = busy_machine(info)
     results: list[tuple[str, LoadResult, bool]] = [
         (ref.name, ref.run, ref.dataset.backend == "sqlite") for ref in references
     ]

@@ -9,9 +9,12 @@ writes a report of real figures. Every run is bounded by its options and by a ti
 from __future__ import annotations
 
 import re
+import shutil
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -24,6 +27,10 @@ pytestmark = pytest.mark.slow
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 # A tiny dataset and about a second of load: the whole command in a few seconds.
 TINY = ["--backends", "sqlite", "--sizes", "100", "--tokens", "100", "--check", "5"]
+# The reference run reads with wrk where it is installed (its Lua script and its output
+# are then checked too), else with the Python load generator; the mixed run always with the
+# Python one (phases shorter than wrk's whole seconds).
+LOADGEN = "wrk" if shutil.which("wrk") else "python"
 
 
 def run_bench(script: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -52,7 +59,7 @@ def test_reference_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         "reference.py",
         *TINY,
         "--duration", "1", "--warmup", "0.2", "--sittings", "1",
-        "--no-uncached", "--no-ceilings", "--threshold", "100000", "--loadgen", "python",
+        "--no-uncached", "--no-ceilings", "--threshold", "100000", "--loadgen", LOADGEN,
         "--cache-dir", str(tmp_path / "cache"), "--output", str(output),
     )  # fmt: skip
     elapsed = time.monotonic() - started
@@ -103,3 +110,54 @@ def test_ceiling_apps_answer_the_body_they_are_given(tmp_path: Path, app: str) -
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def dataset_state(database: Path) -> tuple[object, ...]:
+    """What the mixed workload writes and must undo: the events and the percentages."""
+    with closing(sqlite3.connect(database)) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM progress_events), (SELECT max(id) FROM progress_events),"
+            " (SELECT sum(percentage) FROM course_progress),"
+            " (SELECT sum(modified_time) FROM course_progress)"
+        ).fetchone()
+    return tuple(row)
+
+
+def test_mixed_workload_runs_end_to_end_and_undoes_its_writes(tmp_path: Path) -> None:
+    cache, output = tmp_path / "cache", tmp_path / "RESULTS-mixed.md"
+    built = run_bench(
+        "dataset.py", "--backend", "sqlite", "--size", "100", "--tokens", "100",
+        "--cache-dir", str(cache),
+    )  # fmt: skip
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "INCONSISTENT" not in built.stdout  # the history replays to the tables
+    database = cache / "sqlite-100.db"
+    before = dataset_state(database)
+    assert before[0] > 4 * 100  # several events per learner
+    done = run_bench(
+        "mixed.py",
+        *TINY,
+        "--readers", "50", "--duration", "0.5", "--warmup", "0.2", "--sittings", "1",
+        "--rates", "10", "--write-connections", "1", "--loadgen", "python",
+        "--cache-dir", str(cache), "--output", str(output),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = output.read_text()
+    assert "INVALID RUN" not in report
+    phases = {}
+    for line in report.split("## Results")[1].split("## Targets")[0].splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if cells[:3] == ["SQLite", "100", "1"]:
+            phases[cells[3]] = cells[4:]
+    assert list(phases) == [
+        "reads alone (1)",
+        "reads + 10 writes/s",
+        "reads alone (2)",
+        "writes alone, 1 connection",
+    ]
+    assert float(phases["reads + 10 writes/s"][0].replace(",", "")) > 0  # reads req/s
+    assert float(phases["reads + 10 writes/s"][5]) > 0  # writes achieved a second
+    assert phases["writes alone, 1 connection"][8] == "0"  # every write counted
+    written = re.search(r"([\d,]+) progress events written, then undone", report)
+    assert written is not None and int(written[1].replace(",", "")) > 0
+    assert dataset_state(database) == before
