@@ -24,17 +24,16 @@ from lmsplans.server.cache import VersionedCache
 from lmsplans.server.clock import Clock
 from lmsplans.server.db import Database
 from lmsplans.server.errors import (
-    ApiError,
+    ExpiredToken,
     InvalidParameter,
     InvalidScope,
+    InvalidToken,
     LimitExceeded,
     MissingParameter,
     NoSuchRecord,
     RateLimited,
-    ServiceUnavailable,
-    error_response,
     request_id_of,
-    unexpected_error_response,
+    response_for,
 )
 from lmsplans.server.middleware import scope_header
 from lmsplans.server.openapi import DocumentedRoute, OperationDoc
@@ -156,9 +155,9 @@ def api_route(
         services: Services = request.app.state.services
         decision: Decision | None = None
         try:
+            version = await services.db.data_version()
+            services.cache.sync(version)
             try:
-                version = await services.db.data_version()
-                services.cache.sync(version)
                 token = auth_service.token_from_header(
                     scope_header(request.scope, b"authorization")
                 )
@@ -170,7 +169,7 @@ def api_route(
                             conn, token=token, now_ms=now_ms
                         )
                     services.cache.put(("token", token), principal, version=version)
-            except ApiError:
+            except (InvalidToken, ExpiredToken):
                 # Bad tokens count per client address, so tokens cannot be guessed at speed.
                 decision = await services.limiter.hit(f"addr:{client_address(request)}:{api}")
                 if not decision.allowed:
@@ -184,18 +183,8 @@ def api_route(
                     f"Invalid OAuth scope: this API needs ZOHOPEOPLE.training.{operation.value}"
                 )
             response = await handler(Call(request, principal, services, version))
-        except ApiError as error:
-            response = error_response(error, request_id_of(request))
-        except Exception as exc:
-            # Still an /api/v1 answer, with the rate-limit fields: 503 when the database
-            # cannot be reached, else the logged 500 envelope.
-            if services.db.is_unavailable(exc):
-                response = error_response(
-                    ServiceUnavailable("Service unavailable: the database cannot be reached"),
-                    request_id_of(request),
-                )
-            else:
-                response = unexpected_error_response(exc, request_id_of(request))
+        except Exception as exc:  # still an /api/v1 answer, with the rate-limit fields
+            response = response_for(exc, request_id_of(request))
         if decision is not None:  # RateLimit fields, and Retry-After on a refusal
             response.raw_headers.extend(decision.raw_headers())
         return response
@@ -213,14 +202,18 @@ def api_route(
 def public_route(
     path: str, handler: PublicHandler, *, method: str = "GET", doc: OperationDoc | None = None
 ) -> Route:
-    """A route without a token (OAuth, health). Each use is an explicit, reviewed opt-out."""
+    """A route without a token (OAuth, health). Each use is an explicit, reviewed opt-out.
+    Its errors are answered by the same `response_for` as every other route's."""
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
-        return await handler(request, services)
+        try:
+            return await handler(request, services)
+        except Exception as exc:
+            return response_for(exc, request_id_of(request))
 
     return DocumentedRoute(
-        path, endpoint, methods=[method], name=handler.__name__, doc=doc, scope=None
+        path, AsgiEndpoint(endpoint), methods=[method], name=handler.__name__, doc=doc, scope=None
     )
 
 

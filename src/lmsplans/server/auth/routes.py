@@ -22,8 +22,7 @@ from lmsplans.server.errors import (
     InvalidToken,
     MissingParameter,
     RateLimited,
-    error_response,
-    request_id_of,
+    ServiceUnavailable,
 )
 from lmsplans.server.http import Services, client_address, json_response, ok, public_route, required
 from lmsplans.server.openapi import OperationDoc, Param
@@ -40,12 +39,12 @@ async def _params(request: Request) -> dict[str, str]:
     return params
 
 
-async def _limited(request: Request, services: Services, error: ApiError) -> Response:
-    """Failed attempts count per client address, so secrets cannot be guessed at speed."""
+async def _count_failure(request: Request, services: Services) -> None:
+    """Failed attempts count per client address, so secrets cannot be guessed at speed:
+    past the threshold, 429 instead of the failure."""
     decision = await services.limiter.hit(f"addr:{client_address(request)}:POST /oauth/v2/token")
     if not decision.allowed:
-        error = RateLimited(headers=decision.headers())
-    return error_response(error, request_id_of(request))
+        raise RateLimited(headers=decision.headers())
 
 
 async def token(request: Request, services: Services) -> Response:
@@ -80,10 +79,11 @@ async def token(request: Request, services: Services) -> Response:
                 )
             else:
                 raise InvalidParameter("grant_type", "must be refresh_token or client_credentials")
-    except RateLimited as error:
-        return error_response(error, request_id_of(request))
-    except ApiError as error:
-        return await _limited(request, services, error)
+    except (RateLimited, ServiceUnavailable):
+        raise  # not a failed attempt: too many tokens minted, or storage down
+    except ApiError:
+        await _count_failure(request, services)
+        raise
     api_domain = settings.api_domain or str(request.base_url).rstrip("/")
     return json_response(
         {
@@ -101,11 +101,8 @@ async def revoke(request: Request, services: Services) -> Response:
 
     As RFC 7009 asks, an unknown token is answered like a known one.
     """
-    try:
-        params = await _params(request)
-        raw = required(params.get("token"), "token")
-    except ApiError as error:
-        return error_response(error, request_id_of(request))
+    params = await _params(request)
+    raw = required(params.get("token"), "token")
     async with services.db.transaction() as conn:
         await service.revoke(conn, token=raw, now_ms=services.clock.now_ms())
     return ok({}, "Token revoked")

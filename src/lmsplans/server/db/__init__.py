@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Column, Identity, Integer, MetaData
 
+from lmsplans.server.errors import DatabaseUnavailable
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -50,10 +52,6 @@ READ_DATA_VERSION = "SELECT version FROM data_version WHERE id = 1"
 Params = Mapping[str, Any]
 # A result row: both drivers' rows answer row["column"], row[index] and dict(row).
 Row = Any
-
-
-class DatabaseUnavailable(Exception):
-    """The database cannot be reached or opened."""
 
 
 def lock_key(*parts: object) -> int:
@@ -118,7 +116,12 @@ class Connection(abc.ABC):
 
 
 class Database(abc.ABC):
-    """Connections for reads and for write transactions."""
+    """Connections for reads and for write transactions.
+
+    Storage reports its own outages: `read`, `transaction` and `data_version` raise
+    `DatabaseUnavailable` (503 7503) when the database cannot be reached, whatever the
+    driver raised, so no caller needs to know a driver's exceptions.
+    """
 
     dialect: str
 
@@ -150,10 +153,6 @@ class Database(abc.ABC):
     @abc.abstractmethod
     async def data_version(self) -> int:
         """The number of write transactions committed so far (the data version)."""
-
-    def is_unavailable(self, exc: BaseException) -> bool:
-        """Whether `exc` means the database cannot be reached (503), not a bug (500)."""
-        return isinstance(exc, (DatabaseUnavailable, ConnectionError, TimeoutError))
 
     async def ping(self) -> bool:
         try:

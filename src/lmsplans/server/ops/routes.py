@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from lmsplans.server.errors import ServiceUnavailable, error_response, request_id_of
+from lmsplans.server.errors import ServiceUnavailable
 from lmsplans.server.http import Services, json_response, public_route
 from lmsplans.server.openapi import OperationDoc
 from lmsplans.server.ops.schemas import Health, NotReady, Readiness
@@ -28,10 +28,9 @@ async def readyz(request: Request, services: Services) -> Response:
     }
     down = [name for name, state in checks.items() if state != "ok"]
     if down:
-        error = ServiceUnavailable(
+        raise ServiceUnavailable(
             f"Service unavailable: {', '.join(down)} down", extra={"checks": checks}
         )
-        return error_response(error, request_id_of(request))
     return json_response({"status": "ok", "checks": checks})
 
 
