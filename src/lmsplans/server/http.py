@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -94,32 +93,6 @@ class Call:
 
 Handler = Callable[[Call], Awaitable[Response]]
 PublicHandler = Callable[[Request, Services], Awaitable[Response]]
-
-
-def json_response(
-    data: Any, status_code: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    return encoded_response(orjson.dumps(data), status_code, headers)
-
-
-def encoded_response(
-    body: bytes, status_code: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    """A JSON answer already encoded (kept between requests, say)."""
-    return Response(body, status_code=status_code, headers=headers, media_type="application/json")
-
-
-def ok_body(data: dict[str, Any], message: str) -> bytes:
-    """The success envelope, encoded: the data keys, then `message` and `status` as in the
-    reference."""
-    data["message"] = message
-    data["status"] = 200
-    return orjson.dumps(data)
-
-
-def ok(data: dict[str, Any], message: str) -> Response:
-    """The success envelope (see `ok_body`)."""
-    return encoded_response(ok_body(data, message))
 
 
 def client_address(request: Request) -> str:

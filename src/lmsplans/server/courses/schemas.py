@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lmsplans.server.progress.schemas import Envelope, EpochMs, ZohoId, ZohoRecord
+from lmsplans.server.wire import Envelope, EpochMs, ZohoId, ZohoRecord, zoho_str
 
 # 1 self-paced, 2 blended (classroom), 3 e-material.
 CourseType = Literal[1, 2, 3]
@@ -35,7 +35,7 @@ def course_record(row: Any) -> dict[str, Any]:
         "courseId": str(row["id"]),
         "courseName": row["name"],
         "courseType": str(row["course_type"]),
-        "duration": "null" if row["duration_minutes"] is None else str(row["duration_minutes"]),
+        "duration": zoho_str(row["duration_minutes"]),
         "createdTime": str(row["created_time"]),
         "modifiedTime": str(row["modified_time"]),
     }

@@ -17,7 +17,7 @@ from lmsplans.server.errors import (
     NoSuchLearner,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, ok, page_of
+from lmsplans.server.http import Call, api_route, page_of
 from lmsplans.server.learners import service
 from lmsplans.server.learners.schemas import (
     MAX_BATCH,
@@ -31,6 +31,7 @@ from lmsplans.server.learners.schemas import (
     learner_record,
 )
 from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, Param, paging
+from lmsplans.server.wire import ok
 from lmsplans.server.writes import payload, raw_payload, validate, write_route
 
 

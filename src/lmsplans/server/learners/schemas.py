@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from lmsplans.server.progress.schemas import Envelope, EpochMs, OptionalId, ZohoId, ZohoRecord
+from lmsplans.server.wire import Envelope, EpochMs, OptionalId, ZohoId, ZohoRecord, zoho_str
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 RoleName = Literal["admin", "manager", "learner"]
@@ -49,7 +49,7 @@ def learner_record(row: Any) -> dict[str, Any]:
         "emailId": row["email"],
         "displayName": row["display_name"],
         "role": row["role"],
-        "managerId": "null" if row["manager_id"] is None else str(row["manager_id"]),
+        "managerId": zoho_str(row["manager_id"]),
         "isActive": row["status"] == "active",
         "createdTime": str(row["created_time"]),
         "modifiedTime": str(row["modified_time"]),

@@ -10,9 +10,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lmsplans.server.errors import ServiceUnavailable
-from lmsplans.server.http import Services, json_response, public_route
+from lmsplans.server.http import Services, public_route
 from lmsplans.server.openapi import OperationDoc
 from lmsplans.server.ops.schemas import Health, NotReady, Readiness
+from lmsplans.server.wire import json_response
 
 
 async def healthz(request: Request, services: Services) -> Response:

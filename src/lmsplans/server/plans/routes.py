@@ -19,7 +19,7 @@ from lmsplans.server.errors import (
     NoSuchRecord,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, ok, page_of
+from lmsplans.server.http import Call, api_route, page_of
 from lmsplans.server.learners.service import ensure_admin, resolve_learner, visibility_sql
 from lmsplans.server.openapi import PAGING_ERRORS, OperationDoc, Param, paging
 from lmsplans.server.plans import service
@@ -49,6 +49,7 @@ from lmsplans.server.progress.service import (
     enrolment_progress_sql,
     user_info,
 )
+from lmsplans.server.wire import ok
 from lmsplans.server.writes import payload, raw_payload, validate, write_route
 
 

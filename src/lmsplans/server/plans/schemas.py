@@ -6,16 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
-from lmsplans.server.progress.schemas import (
-    Digits,
-    Envelope,
-    EpochMs,
-    ProgressInfo,
-    UserInfo,
-    ZohoId,
-    ZohoRecord,
-    ZohoTime,
-)
+from lmsplans.server.progress.schemas import ProgressInfo, UserInfo
+from lmsplans.server.wire import Digits, Envelope, EpochMs, ZohoId, ZohoRecord, ZohoTime, zoho_str
 
 # The columns `plan_info` reads, for queries that select a plan (table alias `p`).
 PLAN_INFO_COLUMNS = (
@@ -119,7 +111,7 @@ def plan_detail(
     return {
         "planInfo": plan_info(row, viewer_id=viewer_id),
         "description": row["description"],
-        "publishedTime": "null" if row["published_time"] is None else str(row["published_time"]),
+        "publishedTime": zoho_str(row["published_time"]),
         "modifiedTime": str(row["modified_time"]),
         "planAdmins": [str(learner_id) for learner_id in admin_ids],
         "courses": [

@@ -18,7 +18,7 @@ from lmsplans.server.errors import (
     NoSuchRecord,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, encoded_response, ok, ok_body, page_of
+from lmsplans.server.http import Call, api_route, page_of
 from lmsplans.server.learners.service import (
     LEARNER_COLUMNS,
     Learner,
@@ -29,7 +29,7 @@ from lmsplans.server.learners.service import (
 from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, paging
 from lmsplans.server.plans.schemas import LearnerPlansProgressPage
 from lmsplans.server.progress import schemas
-from lmsplans.server.progress.schemas import CourseStatus, ProgressIn, event_record, zoho_time
+from lmsplans.server.progress.schemas import CourseStatus, ProgressIn, event_record
 from lmsplans.server.progress.service import (
     ALL_TIME,
     PlanProgress,
@@ -40,6 +40,7 @@ from lmsplans.server.progress.service import (
     record_course_progress,
     reset_course_progress,
 )
+from lmsplans.server.wire import encoded_response, ok, ok_body, zoho_str
 from lmsplans.server.writes import payload, write_route
 
 _LEARNER_PLANS_SQL = (
@@ -172,8 +173,8 @@ async def learner_plan_courses_progress(call: Call) -> Response:
             "isLocked": bool(row["is_locked"]) and row["level"] in locked,
             "completionStatus": status_of(row).value,
             "completionPercentage": str(row["percentage"] or 0),
-            "enrolledDate": zoho_time(row["enrolled_time"] or enrolment["enrolled_time"]),
-            "completionDate": zoho_time(row["completed_time"]),
+            "enrolledDate": zoho_str(row["enrolled_time"] or enrolment["enrolled_time"]),
+            "completionDate": zoho_str(row["completed_time"]),
         }
         for row in rows
     ]
@@ -199,8 +200,8 @@ def course_progress_record(row: Any) -> dict[str, Any]:
         "displayName": row["display_name"],
         "completionStatus": row["progress_status"],
         "completionPercentage": str(row["percentage"]),
-        "enrolledDate": zoho_time(row["enrolled_time"]),
-        "completionDate": zoho_time(row["completed_time"]),
+        "enrolledDate": zoho_str(row["enrolled_time"]),
+        "completionDate": zoho_str(row["completed_time"]),
     }
 
 

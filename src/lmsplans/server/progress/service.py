@@ -21,7 +21,8 @@ import orjson
 
 from lmsplans.server.db import Connection
 from lmsplans.server.plans.schemas import PLAN_INFO_COLUMNS, plan_info
-from lmsplans.server.progress.schemas import CourseStatus, EnrolmentStatus, zoho_time
+from lmsplans.server.progress.schemas import CourseStatus, EnrolmentStatus
+from lmsplans.server.wire import zoho_str
 
 _DAY_MS = 86_400_000
 
@@ -101,9 +102,9 @@ def progress_info(
         "mandatoryCourseCount": str(counts.mandatory_count),
         "progressPercentage": str(mandatory_pct),
         "allCoursesPercentage": str(percentage(counts.completed_count, counts.course_count)),
-        "dueTime": zoho_time(due_ms),
+        "dueTime": zoho_str(due_ms),
         "isOverdue": is_overdue(is_completed=is_completed, due_ms=due_ms, now_ms=now_ms),
-        "completedTime": zoho_time(completed_ms if is_completed else None),
+        "completedTime": zoho_str(completed_ms if is_completed else None),
     }
 
 
@@ -189,7 +190,7 @@ def user_info(row: Any) -> dict[str, Any]:
         "userType": str(row["user_type"]),
         "userId": str(row["learner_id"]),
         "isPlanAdmin": bool(row["is_plan_admin"]),
-        "enrolledTime": zoho_time(row["enrolled_time"]),
+        "enrolledTime": zoho_str(row["enrolled_time"]),
     }
 
 
