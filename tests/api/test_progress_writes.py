@@ -23,7 +23,7 @@ from lmsplans.server.db import Connection
 from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.models import metadata
-from lmsplans.server.progress.service import replay
+from lmsplans.server.progress.events import replay
 from lmsplans.server.settings import Settings
 from tests.api.readdata import DAY_MS, admin_token, long_token, sql
 from tests.conftest import assert_error, auth

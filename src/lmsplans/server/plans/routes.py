@@ -23,6 +23,11 @@ from lmsplans.server.http import Call, api_route, page_of
 from lmsplans.server.learners.service import ensure_admin, resolve_learner, visibility_sql
 from lmsplans.server.openapi import PAGING_ERRORS, OperationDoc, Param, paging
 from lmsplans.server.plans import service
+from lmsplans.server.plans.queries import (
+    enrolment_progress_info,
+    enrolment_progress_sql,
+    user_info,
+)
 from lmsplans.server.plans.schemas import (
     MAX_ENROL_BATCH,
     PLAN_INFO_COLUMNS,
@@ -44,11 +49,6 @@ from lmsplans.server.plans.schemas import (
     system_image_url,
 )
 from lmsplans.server.progress.schemas import EnrolmentStatus
-from lmsplans.server.progress.service import (
-    enrolment_progress_info,
-    enrolment_progress_sql,
-    user_info,
-)
 from lmsplans.server.wire import ok
 from lmsplans.server.writes import payload, raw_payload, validate, write_route
 

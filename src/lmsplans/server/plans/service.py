@@ -9,6 +9,7 @@ from lmsplans.server.db import Connection
 from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord
 from lmsplans.server.plans.schemas import PLAN_INFO_COLUMNS, system_image_url
 from lmsplans.server.progress import service as progress
+from lmsplans.server.progress.events import append_event
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +162,7 @@ async def enrol(
                 WHERE id = :id""",
             {"id": enrolment_id, **params},
         )
-    await progress.append_event(
+    await append_event(
         conn,
         org_id=org_id,
         learner_id=learner_id,
@@ -210,7 +211,7 @@ async def unenrol(
     )
     if not changed:
         raise NoSuchRecord("No record for the given id: the learner is not in this plan")
-    await progress.append_event(
+    await append_event(
         conn,
         org_id=org_id,
         learner_id=learner_id,

@@ -27,16 +27,13 @@ from lmsplans.server.learners.service import (
     visibility_sql,
 )
 from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, paging
+from lmsplans.server.plans.queries import PlanProgress, enrolment_progress_sql, plan_progress
 from lmsplans.server.plans.schemas import LearnerPlansProgressPage
 from lmsplans.server.progress import schemas
+from lmsplans.server.progress.rules import ALL_TIME, locked_levels
 from lmsplans.server.progress.schemas import CourseStatus, ProgressIn, event_record
 from lmsplans.server.progress.service import (
-    ALL_TIME,
-    PlanProgress,
     course_state,
-    enrolment_progress_sql,
-    locked_levels,
-    plan_progress,
     record_course_progress,
     reset_course_progress,
 )
