@@ -194,7 +194,7 @@ async def _create_client(
     from lmsplans.server.auth.service import create_client
     from lmsplans.server.clock import Clock
     from lmsplans.server.errors import ApiError, NoSuchLearner
-    from lmsplans.server.learners.service import resolve_learner
+    from lmsplans.server.learners.queries import resolve_learner
 
     async with _migrated_database(settings) as db, db.transaction() as conn:
         org_row = await conn.fetch_one(

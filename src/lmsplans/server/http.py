@@ -21,7 +21,7 @@ from lmsplans.server.auth import service as auth_service
 from lmsplans.server.auth.schemas import Operation, Principal
 from lmsplans.server.cache import VersionedCache
 from lmsplans.server.clock import Clock
-from lmsplans.server.db import Database
+from lmsplans.server.db import Database, Page
 from lmsplans.server.errors import (
     ExpiredToken,
     InvalidParameter,
@@ -188,22 +188,6 @@ def public_route(
     return DocumentedRoute(
         path, AsgiEndpoint(endpoint), methods=[method], name=handler.__name__, doc=doc, scope=None
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """A page of records: `offset` rows skipped, at most `limit` returned."""
-
-    offset: int
-    limit: int
-
-    def sql(self) -> dict[str, int]:
-        """LIMIT one more than asked, to know whether a next page exists."""
-        return {"page_limit": self.limit + 1, "page_offset": self.offset}
-
-    def cut(self, rows: list[Any]) -> tuple[list[Any], bool]:
-        """The page's rows and whether another page follows."""
-        return rows[: self.limit], len(rows) > self.limit
 
 
 def _non_negative_int(request: Request, *names: str) -> int | None:

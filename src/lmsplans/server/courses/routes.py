@@ -6,13 +6,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lmsplans.server.auth.schemas import Operation
-from lmsplans.server.courses import service
+from lmsplans.server.courses import queries, service
 from lmsplans.server.courses.schemas import (
     CourseIn,
     CourseOne,
     CoursePatch,
     CoursesPage,
-    course_record,
 )
 from lmsplans.server.db import Connection
 from lmsplans.server.errors import (
@@ -41,33 +40,25 @@ async def create_course(call: Call, conn: Connection) -> Response:
         duration_minutes=course.duration,
         now_ms=call.now_ms(),
     )
-    row = await service.course_row(conn, org_id=call.principal.org_id, course_id=course_id)
-    return ok({"course": course_record(row)}, "Course created successfully")
+    row = await queries.course_row(conn, org_id=call.principal.org_id, course_id=course_id)
+    return ok({"course": queries.course_record(row)}, "Course created successfully")
 
 
 async def list_courses(call: Call) -> Response:
     """GET /api/v1/courses — the organisation's courses, oldest first."""
     page = page_of(call.request, first_index=1)
     async with call.db.read() as conn:
-        rows = await conn.fetch_all(
-            """SELECT * FROM courses WHERE org_id = :org_id AND deleted_time IS NULL
-                ORDER BY id LIMIT :page_limit OFFSET :page_offset""",
-            {"org_id": call.principal.org_id, **page.sql()},
-        )
-    rows, more = page.cut(rows)
-    return ok(
-        {"courses": [course_record(r) for r in rows], "isNextAvailable": more},
-        "Courses fetched successfully",
-    )
+        courses, more = await queries.list_courses(conn, org_id=call.principal.org_id, page=page)
+    return ok({"courses": courses, "isNextAvailable": more}, "Courses fetched successfully")
 
 
 async def read_course(call: Call) -> Response:
     """GET /api/v1/courses/{courseId}"""
     async with call.db.read() as conn:
-        row = await service.course_row(
+        row = await queries.course_row(
             conn, org_id=call.principal.org_id, course_id=call.id_param("courseId", "course")
         )
-    return ok({"course": course_record(row)}, "Course fetched successfully")
+    return ok({"course": queries.course_record(row)}, "Course fetched successfully")
 
 
 async def update_course(call: Call, conn: Connection) -> Response:
@@ -75,19 +66,19 @@ async def update_course(call: Call, conn: Connection) -> Response:
     ensure_admin(call.principal)
     patch = await payload(call.request, "courseData", CoursePatch)
     org_id, course_id = call.principal.org_id, call.id_param("courseId", "course")
-    await service.course_row(conn, org_id=org_id, course_id=course_id)
+    await queries.course_row(conn, org_id=org_id, course_id=course_id)
     await service.update_course(conn, course_id=course_id, patch=patch, now_ms=call.now_ms())
-    row = await service.course_row(conn, org_id=org_id, course_id=course_id)
-    return ok({"course": course_record(row)}, "Course updated successfully")
+    row = await queries.course_row(conn, org_id=org_id, course_id=course_id)
+    return ok({"course": queries.course_record(row)}, "Course updated successfully")
 
 
 async def delete_course(call: Call, conn: Connection) -> Response:
     """DELETE /api/v1/courses/{courseId} — refused (409) while a published plan uses it."""
     ensure_admin(call.principal)
     org_id, course_id = call.principal.org_id, call.id_param("courseId", "course")
-    row = await service.course_row(conn, org_id=org_id, course_id=course_id)
+    row = await queries.course_row(conn, org_id=org_id, course_id=course_id)
     await service.delete_course(conn, course_id=course_id, now_ms=call.now_ms())
-    return ok({"course": course_record(row)}, "Course deleted successfully")
+    return ok({"course": queries.course_record(row)}, "Course deleted successfully")
 
 
 _TAGS = ("Courses",)

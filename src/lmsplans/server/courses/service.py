@@ -6,7 +6,7 @@ from typing import Any
 
 from lmsplans.server.courses.schemas import CoursePatch
 from lmsplans.server.db import Connection
-from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord
+from lmsplans.server.errors import Conflict, InvalidParameter
 
 
 async def create_course(
@@ -31,18 +31,6 @@ async def create_course(
             "modified_time": now_ms,
         },
     )
-
-
-async def course_row(conn: Connection, *, org_id: int, course_id: int) -> Any:
-    """A live course of the organisation, or 404 7049."""
-    row = await conn.fetch_one(
-        """SELECT * FROM courses
-            WHERE id = :id AND org_id = :org_id AND deleted_time IS NULL""",
-        {"id": course_id, "org_id": org_id},
-    )
-    if row is None:
-        raise NoSuchRecord("No record for the given id: no such course")
-    return row
 
 
 async def update_course(

@@ -13,6 +13,7 @@ import abc
 import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,23 @@ def lock_key(*parts: object) -> int:
     Learners are locked by their own id; anything else by such a key."""
     digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of records: `offset` rows skipped, at most `limit` returned."""
+
+    offset: int
+    limit: int
+
+    def sql(self) -> dict[str, int]:
+        """`:page_limit` and `:page_offset`: one row more than asked, to know whether a
+        next page exists."""
+        return {"page_limit": self.limit + 1, "page_offset": self.offset}
+
+    def cut(self, rows: list[Row]) -> tuple[list[Row], bool]:
+        """The page's rows and whether another page follows."""
+        return rows[: self.limit], len(rows) > self.limit
 
 
 class Connection(abc.ABC):
@@ -238,6 +256,7 @@ __all__ = [
     "Connection",
     "Database",
     "DatabaseUnavailable",
+    "Page",
     "Params",
     "Row",
     "id_column",

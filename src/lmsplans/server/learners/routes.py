@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,7 +18,7 @@ from lmsplans.server.errors import (
     PermissionDenied,
 )
 from lmsplans.server.http import Call, api_route, page_of
-from lmsplans.server.learners import service
+from lmsplans.server.learners import queries, service
 from lmsplans.server.learners.schemas import (
     MAX_BATCH,
     LearnerIn,
@@ -28,7 +28,6 @@ from lmsplans.server.learners.schemas import (
     LearnersPage,
     LearnersPayload,
     RoleName,
-    learner_record,
 )
 from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, Param, paging
 from lmsplans.server.wire import ok
@@ -57,88 +56,69 @@ async def create_learners(call: Call, conn: Connection) -> Response:
     ids = await service.create_learners(
         conn, org_id=call.principal.org_id, items=learners, now_ms=call.now_ms()
     )
-    rows = [await service.learner_row(conn, learner_id=learner_id) for learner_id in ids]
-    return ok({"learners": [learner_record(r) for r in rows]}, "Learners created successfully")
+    records = [await queries.learner_record(conn, learner_id=learner_id) for learner_id in ids]
+    return ok({"learners": records}, "Learners created successfully")
 
 
 async def list_learners(call: Call) -> Response:
     """GET /api/v1/learners — the learners the caller may see; `search` matches name, email
     or employee id; `role` and `status` filter."""
     page = page_of(call.request, first_index=1)
-    conditions = ["l.org_id = :org_id"]
-    params: dict[str, Any] = {"org_id": call.principal.org_id}
-    visible, visible_params = service.visibility_sql(call.principal)
-    conditions.append(visible)
-    params.update(visible_params)
-    search = (call.query("search") or "").strip().lower()
-    if search:
-        conditions.append(
-            "(lower(l.display_name) LIKE :search ESCAPE '\\' OR l.email LIKE :search ESCAPE '\\'"
-            " OR lower(l.employee_id) LIKE :search ESCAPE '\\')"
-        )
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params["search"] = f"%{escaped}%"
     role = call.query("role")
-    if role is not None:
-        if role not in get_args(RoleName):
-            raise InvalidParameter("role", "must be admin, manager or learner")
-        conditions.append("l.role = :role")
-        params["role"] = role
+    if role is not None and role not in get_args(RoleName):
+        raise InvalidParameter("role", "must be admin, manager or learner")
     status = call.query("status")
-    if status is not None:
-        if status not in ("active", "inactive"):
-            raise InvalidParameter("status", "must be active or inactive")
-        conditions.append("l.status = :status")
-        params["status"] = status
+    if status is not None and status not in ("active", "inactive"):
+        raise InvalidParameter("status", "must be active or inactive")
     async with call.db.read() as conn:
-        rows = await conn.fetch_all(
-            f"SELECT l.* FROM learners l WHERE {' AND '.join(conditions)}"
-            " ORDER BY l.id LIMIT :page_limit OFFSET :page_offset",
-            {**params, **page.sql()},
+        learners, more = await queries.list_learners(
+            conn,
+            org_id=call.principal.org_id,
+            visibility=service.visibility(call.principal),
+            page=page,
+            search=(call.query("search") or "").strip().lower() or None,
+            role=role,
+            status=status,
         )
-    rows, more = page.cut(rows)
-    return ok(
-        {"learners": [learner_record(r) for r in rows], "isNextAvailable": more},
-        "Learners fetched successfully",
-    )
+    return ok({"learners": learners, "isNextAvailable": more}, "Learners fetched successfully")
 
 
 async def read_learner(call: Call) -> Response:
     """GET /api/v1/learners/{learnerId}"""
     async with call.db.read() as conn:
-        learner = await service.resolve_learner(
+        learner = await queries.resolve_learner(
             conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
         )
         service.ensure_can_read(call.principal, learner)
-        row = await service.learner_row(conn, learner_id=learner.id)
-    return ok({"learner": learner_record(row)}, "Learner fetched successfully")
+        record = await queries.learner_record(conn, learner_id=learner.id)
+    return ok({"learner": record}, "Learner fetched successfully")
 
 
 async def update_learner(call: Call, conn: Connection) -> Response:
     """PATCH /api/v1/learners/{learnerId} — admins only."""
     service.ensure_admin(call.principal)
     patch = await payload(call.request, "learnerData", LearnerPatch)
-    learner = await service.resolve_learner(
+    learner = await queries.resolve_learner(
         conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
     )
     if learner.id == call.principal.user_id and patch.status == "inactive":
         raise Conflict("Conflict: you cannot deactivate yourself")
     await service.update_learner(conn, learner=learner, patch=patch, now_ms=call.now_ms())
-    row = await service.learner_row(conn, learner_id=learner.id)
-    return ok({"learner": learner_record(row)}, "Learner updated successfully")
+    record = await queries.learner_record(conn, learner_id=learner.id)
+    return ok({"learner": record}, "Learner updated successfully")
 
 
 async def deactivate_learner(call: Call, conn: Connection) -> Response:
     """DELETE /api/v1/learners/{learnerId} — deactivates; records and history are kept."""
     service.ensure_admin(call.principal)
-    learner = await service.resolve_learner(
+    learner = await queries.resolve_learner(
         conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
     )
     if learner.id == call.principal.user_id:
         raise Conflict("Conflict: you cannot deactivate yourself")
     await service.deactivate_learner(conn, learner=learner, now_ms=call.now_ms())
-    row = await service.learner_row(conn, learner_id=learner.id)
-    return ok({"learner": learner_record(row)}, "Learner deactivated successfully")
+    record = await queries.learner_record(conn, learner_id=learner.id)
+    return ok({"learner": record}, "Learner deactivated successfully")
 
 
 _TAGS = ("Learners",)

@@ -1,53 +1,14 @@
-"""Finding learners, and who may see whom."""
+"""Who may see whom, and the learner writes: create, update, deactivate."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from lmsplans.server.auth.schemas import Principal, Role
 from lmsplans.server.db import Connection
-from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchLearner, PermissionDenied
+from lmsplans.server.errors import Conflict, InvalidParameter, PermissionDenied
+from lmsplans.server.learners.queries import Learner, Visibility, resolve_learner
 from lmsplans.server.learners.schemas import LearnerIn, LearnerPatch
-
-_MAX_ID = 2**63 - 1
-
-LEARNER_COLUMNS = (
-    "l.id, l.org_id, l.zuid, l.employee_id, l.email, l.display_name, l.role, l.manager_id, l.status"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Learner:
-    id: int
-    org_id: int
-    zuid: int
-    employee_id: str
-    email: str
-    display_name: str
-    role: str
-    manager_id: int | None
-    status: str
-
-
-async def resolve_learner(conn: Connection, *, org_id: int, learner_ref: str) -> Learner:
-    """The learner named by userId (erecno), zuid or email, in the caller's organisation only."""
-    ref = learner_ref.strip()
-    params: dict[str, str | int]
-    if "@" in ref:
-        where, params = "l.email = :email", {"email": ref.lower()}
-    elif ref.isascii() and ref.isdigit() and int(ref) <= _MAX_ID:
-        where, params = "(l.id = :n OR l.zuid = :n)", {"n": int(ref)}
-    else:
-        raise NoSuchLearner()
-    rows = await conn.fetch_all(
-        f"SELECT {LEARNER_COLUMNS} FROM learners l WHERE l.org_id = :org_id AND {where}"
-        " ORDER BY l.id = :by_id DESC LIMIT 1",
-        {**params, "org_id": org_id, "by_id": params.get("n", -1)},
-    )
-    if not rows:
-        raise NoSuchLearner()
-    return Learner(*rows[0])
 
 
 def ensure_can_read(principal: Principal, learner: Learner) -> None:
@@ -60,16 +21,13 @@ def ensure_can_read(principal: Principal, learner: Learner) -> None:
     raise PermissionDenied("Permission denied: you may not read this learner's data")
 
 
-def visibility_sql(principal: Principal, alias: str = "l") -> tuple[str, dict[str, int]]:
-    """A WHERE fragment limiting learner rows (table alias `alias`) to what the caller may see."""
-    if principal.role is Role.ADMIN:
-        return "1 = 1", {}
-    if principal.role is Role.MANAGER:
-        return (
-            f"({alias}.id = :viewer_id OR {alias}.manager_id = :viewer_id)",
-            {"viewer_id": principal.user_id},
-        )
-    return f"{alias}.id = :viewer_id", {"viewer_id": principal.user_id}
+def visibility(principal: Principal) -> Visibility:
+    """The learners a caller may see in lists: as `ensure_can_read` allows one by one."""
+    return Visibility(
+        principal.user_id,
+        everyone=principal.role is Role.ADMIN,
+        reportees=principal.role is Role.MANAGER,
+    )
 
 
 # --- Writes ----------------------------------------------------------------------------------
@@ -190,10 +148,6 @@ async def create_learners(
             )
         )
     return created
-
-
-async def learner_row(conn: Connection, *, learner_id: int) -> Any:
-    return await conn.fetch_one("SELECT * FROM learners WHERE id = :id", {"id": learner_id})
 
 
 async def update_learner(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from starlette.responses import Response
@@ -20,17 +19,12 @@ from lmsplans.server.errors import (
     PermissionDenied,
 )
 from lmsplans.server.http import Call, api_route, page_of
-from lmsplans.server.learners.service import ensure_admin, resolve_learner, visibility_sql
+from lmsplans.server.learners.queries import resolve_learner
+from lmsplans.server.learners.service import ensure_admin
 from lmsplans.server.openapi import PAGING_ERRORS, OperationDoc, Param, paging
-from lmsplans.server.plans import service
-from lmsplans.server.plans.queries import (
-    enrolment_progress_info,
-    enrolment_progress_sql,
-    user_info,
-)
+from lmsplans.server.plans import queries, service
 from lmsplans.server.plans.schemas import (
     MAX_ENROL_BATCH,
-    PLAN_INFO_COLUMNS,
     ErecnoRef,
     ErecnosList,
     LearnersEnrolled,
@@ -44,8 +38,6 @@ from lmsplans.server.plans.schemas import (
     PlanPatch,
     PlansPage,
     RosterPage,
-    plan_detail,
-    plan_info,
     system_image_url,
 )
 from lmsplans.server.progress.schemas import EnrolmentStatus
@@ -56,22 +48,17 @@ from lmsplans.server.writes import payload, raw_payload, validate, write_route
 async def list_plans(call: Call) -> Response:
     """GET /api/v1/learning-plans — admins see drafts too; everyone else published plans."""
     page = page_of(call.request, first_index=1)
-    published_only = "" if call.principal.role is Role.ADMIN else "AND p.publish_state = 1"
     async with call.db.read() as conn:
-        rows = await conn.fetch_all(
-            f"""SELECT {PLAN_INFO_COLUMNS} FROM learning_plans p
-                 WHERE p.org_id = :org_id {published_only}
-                 ORDER BY p.id LIMIT :page_limit OFFSET :page_offset""",
-            {"org_id": call.principal.org_id, **page.sql()},
+        plans, more = await queries.list_plans(
+            conn,
+            org_id=call.principal.org_id,
+            drafts=call.principal.role is Role.ADMIN,
+            viewer_id=call.principal.user_id,
+            page=page,
         )
-    rows, more = page.cut(rows)
-    plans = [plan_info(row, viewer_id=call.principal.user_id) for row in rows]
     return ok(
         {"learningPlans": plans, "isNextAvailable": more}, "Learning plans fetched successfully"
     )
-
-
-_ROSTER_COLUMNS = "l.email, l.display_name, l.employee_id, l.status AS learner_status"
 
 
 async def plan_roster(call: Call) -> Response:
@@ -86,68 +73,19 @@ async def plan_roster(call: Call) -> Response:
         raise InvalidParameter("status", f"must be one of {allowed}") from None
     plan_id = call.id_param("planId", "learning plan")
     principal = call.principal
-    now_ms = call.now_ms()
     async with call.db.read() as conn:
-        plan = await conn.fetch_one(
-            """SELECT p.id, EXISTS (SELECT 1 FROM plan_admins a
-                                     WHERE a.plan_id = p.id AND a.learner_id = :viewer)
-                            AS is_plan_admin
-                 FROM learning_plans p WHERE p.id = :plan_id AND p.org_id = :org_id""",
-            {"plan_id": plan_id, "org_id": principal.org_id, "viewer": principal.user_id},
+        is_plan_admin = await queries.is_plan_admin(
+            conn, org_id=principal.org_id, plan_id=plan_id, learner_id=principal.user_id
         )
-        if plan is None:
-            raise NoSuchRecord("No record for the given id: no such learning plan")
-        params: dict[str, int]
-        if plan["is_plan_admin"]:
-            visible, params = "1 = 1", {}
-        elif principal.role is Role.LEARNER:
-            raise PermissionDenied("Permission denied: only admins and managers read rosters")
-        else:
-            visible, params = visibility_sql(principal)
-        rows = await conn.fetch_all(
-            enrolment_progress_sql(
-                where=f"e.plan_id = :plan_id AND {visible}",
-                extra_join="JOIN learners l ON l.id = e.learner_id",
-                extra_columns=_ROSTER_COLUMNS,
-            ),
-            {"plan_id": plan_id, **params},
+        roster = await queries.plan_roster(
+            conn,
+            plan_id=plan_id,
+            visibility=service.roster_visibility(principal, is_plan_admin=is_plan_admin),
+            status=wanted,
+            now_ms=call.now_ms(),
+            page=page,
         )
-    members: list[dict[str, Any]] = []
-    summary: Counter[str] = Counter()
-    for row in rows:
-        progress = enrolment_progress_info(row, now_ms=now_ms)
-        summary[progress["status"]] += 1
-        summary[EnrolmentStatus.OVERDUE] += progress["isOverdue"]
-        matches = wanted is None or (
-            progress["isOverdue"]
-            if wanted is EnrolmentStatus.OVERDUE
-            else progress["status"] == wanted
-        )
-        if matches:
-            info = user_info(row)
-            info.update(
-                emailId=row["email"],
-                displayName=row["display_name"],
-                employeeId=row["employee_id"],
-                isActive=row["learner_status"] == "active",
-            )
-            members.append({"userInfo": info, "progressInfo": progress})
-    window = members[page.offset : page.offset + page.limit]
-    return ok(
-        {
-            "learners": window,
-            "summary": {
-                "totalCount": str(len(rows)),
-                "completedCount": str(summary[EnrolmentStatus.COMPLETED]),
-                "inProgressCount": str(summary[EnrolmentStatus.IN_PROGRESS]),
-                "notStartedCount": str(summary[EnrolmentStatus.NOT_STARTED]),
-                "overdueCount": str(summary[EnrolmentStatus.OVERDUE]),
-                "matchingCount": str(len(members)),
-            },
-            "isNextAvailable": len(members) > page.offset + page.limit,
-        },
-        "Learners fetched successfully",
-    )
+    return ok(roster, "Learners fetched successfully")
 
 
 _ROSTER_DOC = OperationDoc(
@@ -201,10 +139,8 @@ async def _resolve_refs(conn: Connection, *, org_id: int, refs: list[str], field
 
 
 async def _detail(call: Call, conn: Connection, plan_id: int, message: str) -> Response:
-    row = await service.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
-    courses = await service.plan_courses_of(conn, plan_id=plan_id)
-    admins = await service.plan_admin_ids(conn, plan_id=plan_id)
-    detail = plan_detail(row, viewer_id=call.principal.user_id, courses=courses, admin_ids=admins)
+    row = await queries.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
+    detail = await queries.plan_detail(conn, plan=row, viewer_id=call.principal.user_id)
     return ok({"learningPlan": detail}, message)
 
 
@@ -213,9 +149,9 @@ async def _managed_plan(call: Call, conn: Connection) -> Any:
     are serialised: one management write per plan at a time."""
     plan_id = call.id_param("planId", "learning plan")
     await conn.lock(lock_key("plan", plan_id))
-    plan = await service.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
+    plan = await queries.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
     if call.principal.role is not Role.ADMIN and call.principal.user_id not in (
-        await service.plan_admin_ids(conn, plan_id=plan["plan_id"])
+        await queries.plan_admin_ids(conn, plan_id=plan["plan_id"])
     ):
         raise PermissionDenied("Permission denied: only admins and plan admins manage a plan")
     return plan
@@ -247,7 +183,7 @@ async def read_plan(call: Call) -> Response:
     visible to admins only."""
     async with call.db.read() as conn:
         plan_id = call.id_param("planId", "learning plan")
-        row = await service.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
+        row = await queries.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
         if row["publish_state"] != 1 and call.principal.role is not Role.ADMIN:
             raise NoSuchRecord("No record for the given id: no such learning plan")
         return await _detail(call, conn, plan_id, "Learning plan fetched successfully")
@@ -402,7 +338,7 @@ async def join_plan(call: Call, conn: Connection) -> Response:
     learner = await resolve_learner(conn, org_id=org_id, learner_ref=call.path_param("learnerId"))
     if learner.id != call.principal.user_id and call.principal.role is not Role.ADMIN:
         raise PermissionDenied("Permission denied: learners join plans themselves")
-    plan = await service.plan_row(
+    plan = await queries.plan_row(
         conn, org_id=org_id, plan_id=call.id_param("planId", "learning plan")
     )
     if plan["publish_state"] != 1:

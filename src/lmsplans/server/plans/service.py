@@ -5,11 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lmsplans.server.auth.schemas import Principal, Role
 from lmsplans.server.db import Connection
-from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord
-from lmsplans.server.plans.schemas import PLAN_INFO_COLUMNS, system_image_url
+from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord, PermissionDenied
+from lmsplans.server.learners import service as learners
+from lmsplans.server.learners.queries import Visibility
+from lmsplans.server.plans.schemas import system_image_url
 from lmsplans.server.progress import service as progress
 from lmsplans.server.progress.events import append_event
+
+
+def roster_visibility(principal: Principal, *, is_plan_admin: bool) -> Visibility:
+    """Whom a plan's roster shows the caller: admins and the plan's admins everyone,
+    managers their reportees and themselves; learners read no roster (403 9000)."""
+    if is_plan_admin:
+        return Visibility(principal.user_id, everyone=True)
+    if principal.role is Role.LEARNER:
+        raise PermissionDenied("Permission denied: only admins and managers read rosters")
+    return learners.visibility(principal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,36 +240,6 @@ async def unenrol(
 
 
 # --- Management ------------------------------------------------------------------------------
-
-
-async def plan_row(conn: Connection, *, org_id: int, plan_id: int) -> Any:
-    """A plan of the organisation with its counts (`PLAN_INFO_COLUMNS`), or 404 7049."""
-    row = await conn.fetch_one(
-        f"""SELECT {PLAN_INFO_COLUMNS}, p.description, p.published_time, p.modified_time
-              FROM learning_plans p WHERE p.id = :plan_id AND p.org_id = :org_id""",
-        {"plan_id": plan_id, "org_id": org_id},
-    )
-    if row is None:
-        raise NoSuchRecord("No record for the given id: no such learning plan")
-    return row
-
-
-async def plan_courses_of(conn: Connection, *, plan_id: int) -> list[Any]:
-    return await conn.fetch_all(
-        """SELECT c.id AS course_id, c.name AS course_name, c.course_type, pc.level,
-                  pc.is_mandatory, pc.is_locked
-             FROM plan_courses pc JOIN courses c ON c.id = pc.course_id
-            WHERE pc.plan_id = :plan_id ORDER BY pc.level, pc.position""",
-        {"plan_id": plan_id},
-    )
-
-
-async def plan_admin_ids(conn: Connection, *, plan_id: int) -> list[int]:
-    rows = await conn.fetch_all(
-        "SELECT learner_id FROM plan_admins WHERE plan_id = :plan_id ORDER BY learner_id",
-        {"plan_id": plan_id},
-    )
-    return [row["learner_id"] for row in rows]
 
 
 async def set_plan_admins(conn: Connection, *, plan_id: int, learner_ids: list[int]) -> None:

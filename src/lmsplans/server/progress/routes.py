@@ -8,8 +8,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lmsplans.server.auth.schemas import Operation, Role
+from lmsplans.server.courses import queries as course_queries
 from lmsplans.server.courses.schemas import SELF_RECORDED_TYPES
-from lmsplans.server.courses.service import course_row
 from lmsplans.server.db import Connection
 from lmsplans.server.errors import (
     Conflict,
@@ -19,31 +19,22 @@ from lmsplans.server.errors import (
     PermissionDenied,
 )
 from lmsplans.server.http import Call, api_route, page_of
-from lmsplans.server.learners.service import (
-    LEARNER_COLUMNS,
-    Learner,
-    ensure_can_read,
-    resolve_learner,
-    visibility_sql,
-)
+from lmsplans.server.learners.queries import Learner, resolve_learner
+from lmsplans.server.learners.service import ensure_can_read, visibility
 from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, paging
-from lmsplans.server.plans.queries import PlanProgress, enrolment_progress_sql, plan_progress
+from lmsplans.server.plans import queries as plan_queries
+from lmsplans.server.plans.queries import PlanProgress
 from lmsplans.server.plans.schemas import LearnerPlansProgressPage
-from lmsplans.server.progress import schemas
-from lmsplans.server.progress.rules import ALL_TIME, locked_levels
-from lmsplans.server.progress.schemas import CourseStatus, ProgressIn, event_record
+from lmsplans.server.progress import queries, schemas
+from lmsplans.server.progress.rules import ALL_TIME
+from lmsplans.server.progress.schemas import CourseStatus, ProgressIn
 from lmsplans.server.progress.service import (
     course_state,
     record_course_progress,
     reset_course_progress,
 )
-from lmsplans.server.wire import encoded_response, ok, ok_body, zoho_str
+from lmsplans.server.wire import encoded_response, ok, ok_body
 from lmsplans.server.writes import payload, write_route
-
-_LEARNER_PLANS_SQL = (
-    enrolment_progress_sql(where="e.learner_id = :learner_id AND p.publish_state = 1")
-    + " LIMIT :page_limit OFFSET :page_offset"
-)
 
 
 def _learner_key(call: Call) -> tuple[str, int, str]:
@@ -117,24 +108,10 @@ async def learner_plans_progress(call: Call) -> Response:
     if answer is None:  # not all in the cache: no connection is taken otherwise
         async with call.db.read() as conn:
             learner = await _readable_learner(call, conn)
-            rows = await conn.fetch_all(
-                _LEARNER_PLANS_SQL, {"learner_id": learner.id, **page.sql()}
-            )
-        rows, more = page.cut(rows)
-        answer = ProgressPage([plan_progress(row, viewer_id=learner.id) for row in rows], more=more)
+            plans, more = await plan_queries.learner_plans(conn, learner_id=learner.id, page=page)
+        answer = ProgressPage(plans, more=more)
         call.keep(("plans", learner.id, page.offset, page.limit), answer)
     return encoded_response(answer.body(call.now_ms()))
-
-
-_PLAN_COURSES_SQL = """
-SELECT c.id AS course_id, c.name AS course_name, c.course_type, pc.level, pc.is_mandatory,
-       pc.is_locked, cp.status, cp.percentage, cp.enrolled_time, cp.completed_time
-  FROM plan_courses pc
-  JOIN courses c ON c.id = pc.course_id
-  LEFT JOIN course_progress cp ON cp.course_id = pc.course_id AND cp.learner_id = :learner_id
- WHERE pc.plan_id = :plan_id
- ORDER BY pc.level, pc.position, c.id
-"""
 
 
 async def learner_plan_courses_progress(call: Call) -> Response:
@@ -143,63 +120,10 @@ async def learner_plan_courses_progress(call: Call) -> Response:
     plan_id = call.id_param("planId", "learning plan")
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
-        enrolment = await conn.fetch_one(
-            """SELECT e.enrolled_time FROM plan_enrolments e JOIN learning_plans p
-                   ON p.id = e.plan_id
-                WHERE e.plan_id = :plan_id AND e.learner_id = :learner_id
-                  AND e.unenrolled_time IS NULL AND p.org_id = :org_id""",
-            {"plan_id": plan_id, "learner_id": learner.id, "org_id": call.principal.org_id},
+        courses, more = await queries.plan_courses_progress(
+            conn, org_id=call.principal.org_id, plan_id=plan_id, learner_id=learner.id, page=page
         )
-        if enrolment is None:
-            raise NoSuchRecord("No record for the given id: the learner is not in this plan")
-        rows = await conn.fetch_all(
-            _PLAN_COURSES_SQL, {"plan_id": plan_id, "learner_id": learner.id}
-        )
-
-    def status_of(row: Any) -> CourseStatus:
-        return CourseStatus(row["status"] or CourseStatus.NOT_STARTED)
-
-    locked = locked_levels([(r["level"], bool(r["is_mandatory"]), status_of(r)) for r in rows])
-    courses = [
-        {
-            "courseId": str(row["course_id"]),
-            "courseName": row["course_name"],
-            "courseType": str(row["course_type"]),
-            "level": str(row["level"]),
-            "isMandatory": bool(row["is_mandatory"]),
-            "isLocked": bool(row["is_locked"]) and row["level"] in locked,
-            "completionStatus": status_of(row).value,
-            "completionPercentage": str(row["percentage"] or 0),
-            "enrolledDate": zoho_str(row["enrolled_time"] or enrolment["enrolled_time"]),
-            "completionDate": zoho_str(row["completed_time"]),
-        }
-        for row in rows
-    ]
-    window = courses[page.offset : page.offset + page.limit]
-    more = len(courses) > page.offset + page.limit
-    return ok({"courses": window, "isNextAvailable": more}, "Courses fetched successfully")
-
-
-# `progress_status`: the learner columns have a `status` too (PostgreSQL answers the last).
-_COURSE_PROGRESS_COLUMNS = f"""
-    c.id AS course_id, c.name AS course_name, c.course_type, cp.status AS progress_status,
-    cp.percentage, cp.enrolled_time, cp.completed_time, {LEARNER_COLUMNS}"""
-
-
-def course_progress_record(row: Any) -> dict[str, Any]:
-    """One learner's progress in one course."""
-    return {
-        "courseId": str(row["course_id"]),
-        "courseName": row["course_name"],
-        "courseType": str(row["course_type"]),
-        "userId": str(row["id"]),
-        "emailId": row["email"],
-        "displayName": row["display_name"],
-        "completionStatus": row["progress_status"],
-        "completionPercentage": str(row["percentage"]),
-        "enrolledDate": zoho_str(row["enrolled_time"]),
-        "completionDate": zoho_str(row["completed_time"]),
-    }
+    return ok({"courses": courses, "isNextAvailable": more}, "Courses fetched successfully")
 
 
 async def learner_course_progress(call: Call) -> Response:
@@ -207,76 +131,42 @@ async def learner_course_progress(call: Call) -> Response:
     page = page_of(call.request, first_index=1)
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
-        rows = await conn.fetch_all(
-            f"""SELECT {_COURSE_PROGRESS_COLUMNS}
-                  FROM course_progress cp
-                  JOIN courses c ON c.id = cp.course_id
-                  JOIN learners l ON l.id = cp.learner_id
-                 WHERE cp.learner_id = :learner_id AND c.deleted_time IS NULL
-                 ORDER BY c.id LIMIT :page_limit OFFSET :page_offset""",
-            {"learner_id": learner.id, **page.sql()},
+        records, more = await queries.learner_course_progress(
+            conn, learner_id=learner.id, page=page
         )
-    rows, more = page.cut(rows)
     return ok(
-        {"courseProgress": [course_progress_record(r) for r in rows], "isNextAvailable": more},
+        {"courseProgress": records, "isNextAvailable": more},
         "Course progress fetched successfully",
     )
 
 
-async def _course(call: Call, conn: Any) -> int:
+async def _course_id(call: Call, conn: Connection) -> int:
+    """The live course of the caller's organisation in the path (404 7049 otherwise)."""
     course_id = call.id_param("courseId", "course")
-    found = await conn.fetch_value(
-        "SELECT id FROM courses WHERE id = :id AND org_id = :org_id AND deleted_time IS NULL",
-        {"id": course_id, "org_id": call.principal.org_id},
-    )
-    if found is None:
-        raise NoSuchRecord("No record for the given id: no such course")
+    await course_queries.course_row(conn, org_id=call.principal.org_id, course_id=course_id)
     return course_id
 
 
 async def course_progress(call: Call) -> Response:
     """GET /api/v1/courses/{courseId}/course-progress — every visible learner in one course."""
     page = page_of(call.request, first_index=1)
-    visible, params = visibility_sql(call.principal)
     async with call.db.read() as conn:
-        course_id = await _course(call, conn)
-        rows = await conn.fetch_all(
-            f"""SELECT {_COURSE_PROGRESS_COLUMNS}
-                  FROM course_progress cp
-                  JOIN courses c ON c.id = cp.course_id
-                  JOIN learners l ON l.id = cp.learner_id
-                 WHERE cp.course_id = :course_id AND {visible}
-                 ORDER BY l.id LIMIT :page_limit OFFSET :page_offset""",
-            {"course_id": course_id, **params, **page.sql()},
+        course_id = await _course_id(call, conn)
+        records, more = await queries.course_progress(
+            conn, course_id=course_id, visibility=visibility(call.principal), page=page
         )
-    rows, more = page.cut(rows)
     return ok(
-        {"courseProgress": [course_progress_record(r) for r in rows], "isNextAvailable": more},
+        {"courseProgress": records, "isNextAvailable": more},
         "Course progress fetched successfully",
     )
-
-
-async def _one_course_progress(
-    conn: Any, *, course_id: int, learner_id: int
-) -> dict[str, Any] | None:
-    """One learner's record in one course, or None when they are not in it."""
-    row = await conn.fetch_one(
-        f"""SELECT {_COURSE_PROGRESS_COLUMNS}
-              FROM course_progress cp
-              JOIN courses c ON c.id = cp.course_id
-              JOIN learners l ON l.id = cp.learner_id
-             WHERE cp.course_id = :course_id AND cp.learner_id = :learner_id""",
-        {"course_id": course_id, "learner_id": learner_id},
-    )
-    return None if row is None else course_progress_record(row)
 
 
 async def course_learner_progress(call: Call) -> Response:
     """GET /api/v1/courses/{courseId}/learners/{learnerId}/course-progress — one record."""
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
-        course_id = await _course(call, conn)
-        record = await _one_course_progress(conn, course_id=course_id, learner_id=learner.id)
+        course_id = await _course_id(call, conn)
+        record = await queries.one_course_progress(conn, course_id=course_id, learner_id=learner.id)
     if record is None:
         raise NoSuchRecord("No record for the given id: the learner is not in this course")
     return ok({"courseProgress": record}, "Course progress fetched successfully")
@@ -360,7 +250,9 @@ async def record_progress(call: Call, conn: Connection) -> Response:
     data = await payload(call.request, "progressData", ProgressIn)
     principal, org_id = call.principal, call.principal.org_id
     learner = await resolve_learner(conn, org_id=org_id, learner_ref=call.path_param("learnerId"))
-    course = await course_row(conn, org_id=org_id, course_id=call.id_param("courseId", "course"))
+    course = await course_queries.course_row(
+        conn, org_id=org_id, course_id=call.id_param("courseId", "course")
+    )
     if principal.role is not Role.ADMIN:
         if learner.id != principal.user_id:
             ensure_can_read(principal, learner)
@@ -408,7 +300,7 @@ async def record_progress(call: Call, conn: Connection) -> Response:
             now_ms=now_ms,
             idempotency_key=key,
         )
-    record = await _one_course_progress(conn, course_id=course["id"], learner_id=learner.id)
+    record = await queries.one_course_progress(conn, course_id=course["id"], learner_id=learner.id)
     return ok({"courseProgress": record}, "Course progress recorded successfully")
 
 
@@ -419,26 +311,10 @@ async def plan_history(call: Call) -> Response:
     plan_id = call.id_param("planId", "learning plan")
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
-        known = await conn.fetch_value(
-            "SELECT 1 FROM learning_plans WHERE id = :plan_id AND org_id = :org_id",
-            {"plan_id": plan_id, "org_id": call.principal.org_id},
+        events, more = await queries.plan_history(
+            conn, org_id=call.principal.org_id, plan_id=plan_id, learner_id=learner.id, page=page
         )
-        if known is None:
-            raise NoSuchRecord("No record for the given id: no such learning plan")
-        rows = await conn.fetch_all(
-            """SELECT * FROM progress_events
-                WHERE learner_id = :learner_id
-                  AND (plan_id = :plan_id
-                       OR (plan_id IS NULL AND course_id IN
-                           (SELECT course_id FROM plan_courses WHERE plan_id = :plan_id)))
-                ORDER BY id LIMIT :page_limit OFFSET :page_offset""",
-            {"learner_id": learner.id, "plan_id": plan_id, **page.sql()},
-        )
-    rows, more = page.cut(rows)
-    return ok(
-        {"events": [event_record(r) for r in rows], "isNextAvailable": more},
-        "History fetched successfully",
-    )
+    return ok({"events": events, "isNextAvailable": more}, "History fetched successfully")
 
 
 write_routes: list[Route] = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lmsplans.server.wire import (
@@ -17,7 +16,6 @@ from lmsplans.server.wire import (
     ZohoId,
     ZohoRecord,
     ZohoTime,
-    zoho_str,
 )
 
 
@@ -84,22 +82,6 @@ def status_for(percentage: int) -> CourseStatus:
     if percentage >= 100:
         return CourseStatus.COMPLETED
     return CourseStatus.IN_PROGRESS if percentage > 0 else CourseStatus.NOT_STARTED
-
-
-def event_record(row: Any) -> dict[str, Any]:
-    """One progress event, in the same string conventions."""
-    return {
-        "eventId": str(row["id"]),
-        "kind": row["kind"],
-        "planId": zoho_str(row["plan_id"]),
-        "courseId": zoho_str(row["course_id"]),
-        "actorId": zoho_str(row["actor_id"]),
-        "source": row["source"],
-        "idempotencyKey": row["idempotency_key"] or "null",
-        "before": orjson.loads(row["before_state"]) if row["before_state"] else None,
-        "after": orjson.loads(row["after_state"]) if row["after_state"] else None,
-        "time": str(row["created_time"]),
-    }
 
 
 # --- The documented shapes (OpenAPI components) ----------------------------------------------
