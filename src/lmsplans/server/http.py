@@ -1,15 +1,20 @@
-"""How a request reaches a handler: the route factory, query parsing and JSON responses.
+"""How a request reaches a handler: the route plumbing.
 
 `api_route` wraps every `/api/v1` handler in the same steps: authenticate (401, with bad
 tokens limited per client address), count the call against the threshold (429), check the
 token's scope (403), run the handler, and add the rate-limit header fields to whatever it
-answers. Routes are authenticated by default; `public=True` is the reviewed opt-out.
+answers. `write_route` runs a write's handler inside one database transaction: nothing is
+written when the handler raises. With an `Idempotency-Key`, the first response is stored
+in the same transaction; a retry with the same key and request answers it again and
+writes nothing, and the same key with a different request is 422 7054. Routes are
+authenticated by default; `public_route` is the reviewed opt-out. Every error, on every
+route, is answered by `errors.response_for`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.requests import Request
@@ -21,26 +26,22 @@ from lmsplans.server.auth import service as auth_service
 from lmsplans.server.auth.schemas import Operation, Principal
 from lmsplans.server.cache import VersionedCache
 from lmsplans.server.clock import Clock
-from lmsplans.server.db import Database, Page
+from lmsplans.server.db import Connection, Database, lock_key
 from lmsplans.server.errors import (
     ExpiredToken,
-    InvalidParameter,
+    IdempotencyKeyReused,
     InvalidScope,
     InvalidToken,
-    LimitExceeded,
-    MissingParameter,
-    NoSuchRecord,
     RateLimited,
     request_id_of,
     response_for,
 )
+from lmsplans.server.idempotency import service as idempotency
 from lmsplans.server.middleware import scope_header
 from lmsplans.server.openapi import DocumentedRoute, OperationDoc
+from lmsplans.server.params import idempotency_key, record_id
 from lmsplans.server.ratelimit import Decision, Limiter
 from lmsplans.server.settings import Settings
-
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 25
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +82,8 @@ class Call:
         return str(self.request.path_params[name])
 
     def id_param(self, name: str, what: str) -> int:
-        """A decimal id from the path; anything else names no record (404 7049)."""
-        raw = self.path_param(name)
-        if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
-            raise NoSuchRecord(f"No record for the given id: no such {what}")
-        return int(raw)
+        """A decimal id from the path (`params.record_id`)."""
+        return record_id(self.path_param(name), what)
 
     def query(self, name: str) -> str | None:
         return self.request.query_params.get(name)
@@ -190,44 +188,68 @@ def public_route(
     )
 
 
-def _non_negative_int(request: Request, *names: str) -> int | None:
-    for name in names:
-        raw = request.query_params.get(name)
-        if raw is None:
-            continue
-        value = raw.strip()
-        if not (value.isascii() and value.isdigit()):
-            raise InvalidParameter(names[0], "must be a non-negative integer")
-        return int(value)
-    return None
+WriteHandler = Callable[[Call, Connection], Awaitable[Response]]
 
 
-def page_of(request: Request, *, first_index: int) -> Page:
-    """`startIndex` and `limit` as spec section 3 says.
+def write_route(
+    path: str,
+    handler: WriteHandler,
+    *,
+    method: str,
+    operation: Operation,
+    name: str | None = None,
+    doc: OperationDoc | None = None,
+) -> Route:
+    """An authenticated, rate-limited, transactional and idempotent `/api/v1` write."""
 
-    `first_index` is 0 where Zoho's documentation defaults `startIndex` to 0, and 1 where it
-    defaults it to 1 (there 0 is accepted as the first record too).
-    """
-    if not request.scope["query_string"]:
-        return Page(offset=0, limit=DEFAULT_LIMIT)
-    start = _non_negative_int(request, "startIndex")
-    limit = _non_negative_int(request, "limit", "Limit")
-    if limit is None:
-        limit = DEFAULT_LIMIT
-    elif limit > MAX_LIMIT:
-        raise LimitExceeded(
-            f"Maximum limit exceeded: limit may be at most {MAX_LIMIT}",
-            errors=[{"field": "limit", "message": f"must be at most {MAX_LIMIT}"}],
-        )
-    elif limit == 0:
-        raise InvalidParameter("limit", "must be at least 1")
-    offset = 0 if start is None else max(0, start - first_index)
-    # Any offset past the last possible row is simply beyond the end (SQLite's integers stop
-    # at 2**63 - 1; a larger one must not reach the driver).
-    return Page(offset=min(offset, 2**62), limit=limit)
+    async def run(call: Call) -> Response:
+        key = idempotency_key(call.request)
+        fingerprint = ""
+        if key is not None:
+            request = call.request
+            fingerprint = idempotency.request_hash(
+                request.method, request.url.path, request.url.query, await request.body()
+            )
+        principal, now_ms = call.principal, call.now_ms()
+        async with call.db.transaction() as conn:
+            if key is not None:
+                # Concurrent retries wait for the first to commit, then answer its response.
+                await conn.lock(lock_key("idempotency", principal.org_id, principal.user_id, key))
+                stored = await idempotency.find(
+                    conn,
+                    org_id=principal.org_id,
+                    user_id=principal.user_id,
+                    key=key,
+                    now_ms=now_ms,
+                )
+                if stored is not None:
+                    if stored.request_hash != fingerprint:
+                        raise IdempotencyKeyReused()
+                    return Response(
+                        stored.body,
+                        status_code=stored.status_code,
+                        media_type="application/json",
+                        headers={"Idempotent-Replayed": "true"},
+                    )
+            response = await handler(call, conn)
+            if key is not None:
+                await idempotency.store(
+                    conn,
+                    org_id=principal.org_id,
+                    user_id=principal.user_id,
+                    key=key,
+                    request_hash=fingerprint,
+                    status_code=response.status_code,
+                    body=bytes(response.body),
+                    now_ms=now_ms,
+                )
+        return response
 
-
-def required(value: str | None, name: str) -> str:
-    if value is None or value == "":
-        raise MissingParameter(name)
-    return value
+    return api_route(
+        path,
+        run,
+        method=method,
+        operation=operation,
+        name=name or handler.__name__,
+        doc=None if doc is None else replace(doc, idempotent=True),
+    )

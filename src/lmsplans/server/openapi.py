@@ -75,7 +75,7 @@ class OperationDoc:
     error_model: type[BaseModel] | None = None  # ErrorEnvelope with this operation's extras
     # The query parameter and form field that may carry `body` as a JSON document instead.
     payload: str | None = None
-    # A write (`writes.write_route` sets it): `Idempotency-Key` and its answers.
+    # A write (`http.write_route` sets it): `Idempotency-Key` and its answers.
     idempotent: bool = False
 
 
@@ -103,7 +103,7 @@ LEARNER_ERRORS: tuple[type[ApiError], ...] = (NoSuchLearner, PermissionDenied)
 
 
 def paging(first_index: int) -> tuple[Param, ...]:
-    """`startIndex` and `limit` (alias `Limit`) as `http.page_of` reads them."""
+    """`startIndex` and `limit` (alias `Limit`) as `params.page_of` reads them."""
     start = (
         "A record offset: 0 is the first record."
         if first_index == 0

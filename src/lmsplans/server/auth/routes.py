@@ -24,8 +24,9 @@ from lmsplans.server.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from lmsplans.server.http import Services, client_address, public_route, required
+from lmsplans.server.http import Services, client_address, public_route
 from lmsplans.server.openapi import OperationDoc, Param
+from lmsplans.server.params import required
 from lmsplans.server.wire import json_response, ok
 
 

@@ -21,11 +21,11 @@ from lmsplans.server.errors import (
     NoSuchRecord,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, page_of
+from lmsplans.server.http import Call, api_route, write_route
 from lmsplans.server.learners.service import ensure_admin
 from lmsplans.server.openapi import PAGING_ERRORS, OperationDoc, paging
+from lmsplans.server.params import page_of, payload
 from lmsplans.server.wire import ok
-from lmsplans.server.writes import payload, write_route
 
 
 async def create_course(call: Call, conn: Connection) -> Response:

@@ -17,7 +17,7 @@ from lmsplans.server.errors import (
     NoSuchLearner,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, page_of
+from lmsplans.server.http import Call, api_route, write_route
 from lmsplans.server.learners import queries, service
 from lmsplans.server.learners.schemas import (
     MAX_BATCH,
@@ -30,8 +30,8 @@ from lmsplans.server.learners.schemas import (
     RoleName,
 )
 from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, Param, paging
+from lmsplans.server.params import page_of, payload, raw_payload, validate
 from lmsplans.server.wire import ok
-from lmsplans.server.writes import payload, raw_payload, validate, write_route
 
 
 async def create_learners(call: Call, conn: Connection) -> Response:

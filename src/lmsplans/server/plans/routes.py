@@ -18,10 +18,11 @@ from lmsplans.server.errors import (
     NoSuchRecord,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, page_of
+from lmsplans.server.http import Call, api_route, write_route
 from lmsplans.server.learners.queries import resolve_learner
 from lmsplans.server.learners.service import ensure_admin
 from lmsplans.server.openapi import PAGING_ERRORS, OperationDoc, Param, paging
+from lmsplans.server.params import page_of, payload, raw_payload, validate
 from lmsplans.server.plans import queries, service
 from lmsplans.server.plans.schemas import (
     MAX_ENROL_BATCH,
@@ -42,7 +43,6 @@ from lmsplans.server.plans.schemas import (
 )
 from lmsplans.server.progress.schemas import EnrolmentStatus
 from lmsplans.server.wire import ok
-from lmsplans.server.writes import payload, raw_payload, validate, write_route
 
 
 async def list_plans(call: Call) -> Response:

@@ -18,10 +18,11 @@ from lmsplans.server.errors import (
     NoSuchRecord,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, page_of
+from lmsplans.server.http import Call, api_route, write_route
 from lmsplans.server.learners.queries import Learner, resolve_learner
 from lmsplans.server.learners.service import ensure_can_read, visibility
 from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, paging
+from lmsplans.server.params import page_of, payload
 from lmsplans.server.plans import queries as plan_queries
 from lmsplans.server.plans.queries import PlanProgress
 from lmsplans.server.plans.schemas import LearnerPlansProgressPage
@@ -34,7 +35,6 @@ from lmsplans.server.progress.service import (
     reset_course_progress,
 )
 from lmsplans.server.wire import encoded_response, ok, ok_body
-from lmsplans.server.writes import payload, write_route
 
 
 def _learner_key(call: Call) -> tuple[str, int, str]:
