@@ -19,7 +19,7 @@ from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.plans.service import add_plan_admin
 from lmsplans.server.settings import Settings
-from tests.api.readdata import long_token, sql
+from tests.api.readdata import as_admin, long_token, sql
 from tests.conftest import assert_error, auth
 
 READ_FAMILY = (
@@ -289,7 +289,12 @@ async def test_manager_who_is_a_plan_admin_reads_the_whole_roster(
     before = (await client.get(url, headers=auth(demo.manager_token))).json()
     assert int(before["summary"]["totalCount"]) < plan["n"]
     async with services.db.transaction() as conn:
-        await add_plan_admin(conn, plan_id=plan["plan_id"], learner_id=demo.people.manager_id)
+        await add_plan_admin(
+            conn,
+            write=as_admin(demo, 0),
+            plan_id=plan["plan_id"],
+            learner_id=demo.people.manager_id,
+        )
     after = (await client.get(url, headers=auth(demo.manager_token))).json()
     assert after["summary"]["totalCount"] == str(plan["n"])
 

@@ -24,7 +24,8 @@ from lmsplans.server.plans.service import (
     set_plan_courses,
 )
 from lmsplans.server.progress.schemas import CourseStatus
-from lmsplans.server.progress.service import record_course_progress
+from lmsplans.server.progress.service import set_course_progress
+from lmsplans.server.writes import WriteContext
 
 DEMO_ORG = "Zylker Corp"
 OTHER_ORG = "Acme Widgets"
@@ -310,11 +311,15 @@ async def _build_org(
     org_id = await create_organisation(conn, name=DEMO_ORG, now_ms=now_ms - 400 * _DAY_MS)
     base_id = 100002000000040600
     created = now_ms - 365 * _DAY_MS
+    # The seed writes as the organisation's admin (the first learner it creates).
+    seed = WriteContext(
+        org_id=org_id, actor_id=base_id, source="demo", now_ms=created, role=Role.ADMIN
+    )
 
     async def person(index: int, email: str, name: str, role: Role, manager_id: int | None) -> int:
         return await create_learner(
             conn,
-            org_id=org_id,
+            write=seed,
             learner_id=base_id + index * 7,
             zuid=60_010_000 + index,
             employee_id=f"ZY{index:05d}",
@@ -322,7 +327,6 @@ async def _build_org(
             display_name=name,
             role=role,
             manager_id=manager_id,
-            now_ms=created,
         )
 
     admin_id = await person(0, "admin@zylker.example", "Priya Sharma", Role.ADMIN, None)
@@ -346,20 +350,20 @@ async def _build_org(
     course_ids = [
         await create_course(
             conn,
-            org_id=org_id,
+            write=seed,
             course_id=100002000000045000 + i * 11,
             name=name,
             course_type=1 + i % 3,
             duration_minutes=30 + (i * 17) % 150,
-            now_ms=created,
         )
         for i, name in enumerate(COURSES)
     ]
     plan_ids = []
     for i, spec in enumerate(PLANS):
+        day = seed.at(created + i * _DAY_MS)
         plan_id = await create_plan(
             conn,
-            org_id=org_id,
+            write=day,
             plan_id=100002000000046100 + i * 67,
             name=spec.name,
             description=f"{spec.name}: a Zylker learning plan.",
@@ -367,30 +371,32 @@ async def _build_org(
             duration=spec.duration,
             duration_type=spec.duration_type,
             image=spec.image,
-            now_ms=created + i * _DAY_MS,
         )
         await set_plan_courses(
             conn,
+            write=day,
             plan_id=plan_id,
             courses=[
                 PlanCourse(course_ids[c], level, mandatory, locked)
                 for c, level, mandatory, locked in spec.courses
             ],
         )
-        await add_plan_admin(conn, plan_id=plan_id, learner_id=admin_id)
-        await publish_plan(conn, plan_id=plan_id, now_ms=created + i * _DAY_MS)
+        await add_plan_admin(conn, write=day, plan_id=plan_id, learner_id=admin_id)
+        await publish_plan(conn, write=day, plan_id=plan_id)
         plan_ids.append(plan_id)
+    draft = seed.at(now_ms - 3 * _DAY_MS)
     draft_id = await create_plan(
         conn,
-        org_id=org_id,
+        write=draft,
         name="Data Literacy (draft)",
         owner_id=admin_id,
         duration=30,
         duration_type=0,
         image="15",
-        now_ms=now_ms - 3 * _DAY_MS,
     )
-    await set_plan_courses(conn, plan_id=draft_id, courses=[PlanCourse(course_ids[21], 1, False)])
+    await set_plan_courses(
+        conn, write=draft, plan_id=draft_id, courses=[PlanCourse(course_ids[21], 1, False)]
+    )
 
     # The demo learner sees every state: completed, in progress, not started, and overdue.
     plans_of: dict[int, list[tuple[int, str, int]]] = {
@@ -407,22 +413,23 @@ async def _build_org(
         ]
     # Zoho-like planuserIds: SQLite numbers the rows after the first one.
     planuser_id: int | None = 100002000000046189
+    completed: set[tuple[int, int]] = set()  # (learner, course): stays completed
     for who, enrolments in plans_of.items():
         # Oldest enrolment first, so a course shared by two plans is completed in the first.
         for plan_index, profile, days_ago in sorted(enrolments, key=lambda e: -e[2]):
             await _enrol_with_progress(
                 conn,
                 rng,
-                org_id=org_id,
+                seed=seed,
                 plan_id=plan_ids[plan_index],
                 spec=PLANS[plan_index],
                 course_ids=course_ids,
                 learner_id=who,
-                admin_id=admin_id,
                 enrolled_ms=now_ms - days_ago * _DAY_MS,
                 profile=profile,
                 now_ms=now_ms,
                 planuser_id=planuser_id,
+                completed=completed,
             )
             planuser_id = None
     return DemoPeople(org_id, admin_id, managers[0], learner_id, 0)
@@ -432,25 +439,25 @@ async def _enrol_with_progress(
     conn: Connection,
     rng: random.Random,
     *,
-    org_id: int,
+    seed: WriteContext,
     plan_id: int,
     spec: PlanSpec,
     course_ids: list[int],
     learner_id: int,
-    admin_id: int,
     enrolled_ms: int,
     profile: str,
     now_ms: int,
     planuser_id: int | None,
+    completed: set[tuple[int, int]],
 ) -> None:
+    """Enrolled by the admin at `enrolled_ms`, with the learner's progress since then: all
+    courses (`complete`), some (`partial`: the last of them in progress) or none. A course
+    the learner completed in an earlier plan stays completed."""
     await enrol(
         conn,
-        org_id=org_id,
+        write=seed.at(enrolled_ms),
         plan_id=plan_id,
         learner_id=learner_id,
-        enrolled_by=admin_id,
-        now_ms=enrolled_ms,
-        source="demo",
         planuser_id=planuser_id,
     )
     if profile == "none":
@@ -464,17 +471,19 @@ async def _enrol_with_progress(
         at += rng.randint(span // 4, span) if span > 4 else 1
         last_partial = profile == "partial" and n == len(courses) - 1
         status = CourseStatus.IN_PROGRESS if last_partial else CourseStatus.COMPLETED
-        await record_course_progress(
+        percentage = rng.randint(10, 90) if last_partial else 100
+        if (learner_id, course_id) in completed:
+            continue
+        if status is CourseStatus.COMPLETED:
+            completed.add((learner_id, course_id))
+        await set_course_progress(
             conn,
-            org_id=org_id,
+            write=seed.at(min(at, now_ms)).on_behalf_of(learner_id),
             learner_id=learner_id,
             course_id=course_id,
             status=status,
-            percentage=rng.randint(10, 90) if last_partial else 100,
+            percentage=percentage,
             at_ms=min(at, now_ms),
-            actor_id=learner_id,
-            source="demo",
-            now_ms=min(at, now_ms),
         )
 
 
@@ -482,61 +491,53 @@ async def _build_other_org(conn: Connection, *, rng: random.Random, now_ms: int)
     """A second organisation, so isolation can be seen: its learners are invisible to Zylker."""
     org_id = await create_organisation(conn, name=OTHER_ORG, now_ms=now_ms - 200 * _DAY_MS)
     created = now_ms - 180 * _DAY_MS
-    admin_id = await create_learner(
+    admin_id = 100003000000010007
+    seed = WriteContext(
+        org_id=org_id, actor_id=admin_id, source="demo", now_ms=created, role=Role.ADMIN
+    )
+    await create_learner(
         conn,
-        org_id=org_id,
-        learner_id=100003000000010007,
+        write=seed,
+        learner_id=admin_id,
         zuid=70_020_000,
         employee_id="AC00000",
         email="admin@acme.example",
         display_name="Ines Costa",
         role=Role.ADMIN,
         manager_id=None,
-        now_ms=created,
     )
     learner_ids = [
         await create_learner(
             conn,
-            org_id=org_id,
-            learner_id=100003000000010007 + i * 5,
+            write=seed,
+            learner_id=admin_id + i * 5,
             zuid=70_020_000 + i,
             employee_id=f"AC{i:05d}",
             email="learner@acme.example" if i == 1 else f"learner{i}@acme.example",
             display_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
             role=Role.LEARNER,
             manager_id=admin_id,
-            now_ms=created,
         )
         for i in range(1, 51)
     ]
     course_ids = [
-        await create_course(
-            conn, org_id=org_id, name=name, course_type=1, duration_minutes=45, now_ms=created
-        )
+        await create_course(conn, write=seed, name=name, course_type=1, duration_minutes=45)
         for name in ("Widget Safety", "Acme Code of Conduct", "Quality Basics")
     ]
     plan_id = await create_plan(
         conn,
-        org_id=org_id,
+        write=seed,
         name="Acme Induction",
         owner_id=admin_id,
         duration=14,
         duration_type=0,
         image="3",
-        now_ms=created,
     )
     await set_plan_courses(
-        conn, plan_id=plan_id, courses=[PlanCourse(c, 1, True) for c in course_ids]
+        conn, write=seed, plan_id=plan_id, courses=[PlanCourse(c, 1, True) for c in course_ids]
     )
-    await publish_plan(conn, plan_id=plan_id, now_ms=created)
+    await publish_plan(conn, write=seed, plan_id=plan_id)
     for who in learner_ids:
-        await enrol(
-            conn,
-            org_id=org_id,
-            plan_id=plan_id,
-            learner_id=who,
-            enrolled_by=admin_id,
-            now_ms=created + rng.randint(0, 100) * _DAY_MS,
-            source="demo",
-        )
+        enrolled = seed.at(created + rng.randint(0, 100) * _DAY_MS)
+        await enrol(conn, write=enrolled, plan_id=plan_id, learner_id=who)
     return learner_ids[0]

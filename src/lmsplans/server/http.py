@@ -42,6 +42,7 @@ from lmsplans.server.openapi import DocumentedRoute, OperationDoc
 from lmsplans.server.params import idempotency_key, record_id
 from lmsplans.server.ratelimit import Decision, Limiter
 from lmsplans.server.settings import Settings
+from lmsplans.server.writes import WriteContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +189,16 @@ def public_route(
     )
 
 
-WriteHandler = Callable[[Call, Connection], Awaitable[Response]]
+@dataclass(frozen=True, slots=True)
+class WriteCall(Call):
+    """One authenticated write, as its handler sees it: the call, the write's one
+    transaction (`conn`) and its context (`write`), built once for the whole write."""
+
+    conn: Connection
+    write: WriteContext
+
+
+WriteHandler = Callable[[WriteCall], Awaitable[Response]]
 
 
 def write_route(
@@ -203,14 +213,22 @@ def write_route(
     """An authenticated, rate-limited, transactional and idempotent `/api/v1` write."""
 
     async def run(call: Call) -> Response:
-        key = idempotency_key(call.request)
+        principal = call.principal
+        write = WriteContext(
+            org_id=principal.org_id,
+            actor_id=principal.user_id,
+            source="api",
+            now_ms=call.now_ms(),
+            role=principal.role,
+            idempotency_key=idempotency_key(call.request),
+        )
+        key = write.idempotency_key
         fingerprint = ""
         if key is not None:
             request = call.request
             fingerprint = idempotency.request_hash(
                 request.method, request.url.path, request.url.query, await request.body()
             )
-        principal, now_ms = call.principal, call.now_ms()
         async with call.db.transaction() as conn:
             if key is not None:
                 # Concurrent retries wait for the first to commit, then answer its response.
@@ -220,7 +238,7 @@ def write_route(
                     org_id=principal.org_id,
                     user_id=principal.user_id,
                     key=key,
-                    now_ms=now_ms,
+                    now_ms=write.now_ms,
                 )
                 if stored is not None:
                     if stored.request_hash != fingerprint:
@@ -231,7 +249,9 @@ def write_route(
                         media_type="application/json",
                         headers={"Idempotent-Replayed": "true"},
                     )
-            response = await handler(call, conn)
+            response = await handler(
+                WriteCall(call.request, principal, call.services, call.version, conn, write)
+            )
             if key is not None:
                 await idempotency.store(
                     conn,
@@ -241,7 +261,7 @@ def write_route(
                     request_hash=fingerprint,
                     status_code=response.status_code,
                     body=bytes(response.body),
-                    now_ms=now_ms,
+                    now_ms=write.now_ms,
                 )
         return response
 

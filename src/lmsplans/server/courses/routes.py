@@ -13,7 +13,6 @@ from lmsplans.server.courses.schemas import (
     CoursePatch,
     CoursesPage,
 )
-from lmsplans.server.db import Connection
 from lmsplans.server.errors import (
     Conflict,
     InvalidParameter,
@@ -21,26 +20,25 @@ from lmsplans.server.errors import (
     NoSuchRecord,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, write_route
+from lmsplans.server.http import Call, WriteCall, api_route, write_route
 from lmsplans.server.learners.service import ensure_admin
 from lmsplans.server.openapi import PAGING_ERRORS, OperationDoc, paging
 from lmsplans.server.params import page_of, payload
 from lmsplans.server.wire import ok
 
 
-async def create_course(call: Call, conn: Connection) -> Response:
+async def create_course(call: WriteCall) -> Response:
     """POST /api/v1/courses — admins only."""
     ensure_admin(call.principal)
     course = await payload(call.request, "courseData", CourseIn)
     course_id = await service.create_course(
-        conn,
-        org_id=call.principal.org_id,
+        call.conn,
+        write=call.write,
         name=course.courseName,
         course_type=course.courseType,
         duration_minutes=course.duration,
-        now_ms=call.now_ms(),
     )
-    row = await queries.course_row(conn, org_id=call.principal.org_id, course_id=course_id)
+    row = await queries.course_row(call.conn, org_id=call.principal.org_id, course_id=course_id)
     return ok({"course": queries.course_record(row)}, "Course created successfully")
 
 
@@ -61,23 +59,22 @@ async def read_course(call: Call) -> Response:
     return ok({"course": queries.course_record(row)}, "Course fetched successfully")
 
 
-async def update_course(call: Call, conn: Connection) -> Response:
+async def update_course(call: WriteCall) -> Response:
     """PATCH /api/v1/courses/{courseId} — admins only."""
     ensure_admin(call.principal)
     patch = await payload(call.request, "courseData", CoursePatch)
-    org_id, course_id = call.principal.org_id, call.id_param("courseId", "course")
-    await queries.course_row(conn, org_id=org_id, course_id=course_id)
-    await service.update_course(conn, course_id=course_id, patch=patch, now_ms=call.now_ms())
-    row = await queries.course_row(conn, org_id=org_id, course_id=course_id)
+    course_id = call.id_param("courseId", "course")
+    await service.update_course(call.conn, write=call.write, course_id=course_id, patch=patch)
+    row = await queries.course_row(call.conn, org_id=call.principal.org_id, course_id=course_id)
     return ok({"course": queries.course_record(row)}, "Course updated successfully")
 
 
-async def delete_course(call: Call, conn: Connection) -> Response:
+async def delete_course(call: WriteCall) -> Response:
     """DELETE /api/v1/courses/{courseId} — refused (409) while a published plan uses it."""
     ensure_admin(call.principal)
-    org_id, course_id = call.principal.org_id, call.id_param("courseId", "course")
-    row = await queries.course_row(conn, org_id=org_id, course_id=course_id)
-    await service.delete_course(conn, course_id=course_id, now_ms=call.now_ms())
+    row = await service.delete_course(
+        call.conn, write=call.write, course_id=call.id_param("courseId", "course")
+    )
     return ok({"course": queries.course_record(row)}, "Course deleted successfully")
 
 

@@ -8,7 +8,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lmsplans.server.auth.schemas import Operation
-from lmsplans.server.db import Connection
 from lmsplans.server.errors import (
     Conflict,
     InvalidParameter,
@@ -17,7 +16,7 @@ from lmsplans.server.errors import (
     NoSuchLearner,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, write_route
+from lmsplans.server.http import Call, WriteCall, api_route, write_route
 from lmsplans.server.learners import queries, service
 from lmsplans.server.learners.schemas import (
     MAX_BATCH,
@@ -34,7 +33,7 @@ from lmsplans.server.params import page_of, payload, raw_payload, validate
 from lmsplans.server.wire import ok
 
 
-async def create_learners(call: Call, conn: Connection) -> Response:
+async def create_learners(call: WriteCall) -> Response:
     """POST /api/v1/learners — one learner (an object) or up to 200 (a list)."""
     service.ensure_admin(call.principal)
     document = await raw_payload(call.request, "learnerData")
@@ -53,10 +52,8 @@ async def create_learners(call: Call, conn: Connection) -> Response:
         learners = validate(list[LearnerIn], items, "learnerData")
     else:
         learners = [validate(LearnerIn, document, "learnerData")]
-    ids = await service.create_learners(
-        conn, org_id=call.principal.org_id, items=learners, now_ms=call.now_ms()
-    )
-    records = [await queries.learner_record(conn, learner_id=learner_id) for learner_id in ids]
+    ids = await service.create_learners(call.conn, write=call.write, items=learners)
+    records = [await queries.learner_record(call.conn, learner_id=i) for i in ids]
     return ok({"learners": records}, "Learners created successfully")
 
 
@@ -89,35 +86,29 @@ async def read_learner(call: Call) -> Response:
         learner = await queries.resolve_learner(
             conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
         )
-        service.ensure_can_read(call.principal, learner)
+        service.ensure_can_read(learner, viewer_id=call.principal.user_id, role=call.principal.role)
         record = await queries.learner_record(conn, learner_id=learner.id)
     return ok({"learner": record}, "Learner fetched successfully")
 
 
-async def update_learner(call: Call, conn: Connection) -> Response:
+async def update_learner(call: WriteCall) -> Response:
     """PATCH /api/v1/learners/{learnerId} — admins only."""
     service.ensure_admin(call.principal)
     patch = await payload(call.request, "learnerData", LearnerPatch)
-    learner = await queries.resolve_learner(
-        conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
+    learner_id = await service.update_learner(
+        call.conn, write=call.write, learner_ref=call.path_param("learnerId"), patch=patch
     )
-    if learner.id == call.principal.user_id and patch.status == "inactive":
-        raise Conflict("Conflict: you cannot deactivate yourself")
-    await service.update_learner(conn, learner=learner, patch=patch, now_ms=call.now_ms())
-    record = await queries.learner_record(conn, learner_id=learner.id)
+    record = await queries.learner_record(call.conn, learner_id=learner_id)
     return ok({"learner": record}, "Learner updated successfully")
 
 
-async def deactivate_learner(call: Call, conn: Connection) -> Response:
+async def deactivate_learner(call: WriteCall) -> Response:
     """DELETE /api/v1/learners/{learnerId} — deactivates; records and history are kept."""
     service.ensure_admin(call.principal)
-    learner = await queries.resolve_learner(
-        conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
+    learner_id = await service.deactivate_learner(
+        call.conn, write=call.write, learner_ref=call.path_param("learnerId")
     )
-    if learner.id == call.principal.user_id:
-        raise Conflict("Conflict: you cannot deactivate yourself")
-    await service.deactivate_learner(conn, learner=learner, now_ms=call.now_ms())
-    record = await queries.learner_record(conn, learner_id=learner.id)
+    record = await queries.learner_record(call.conn, learner_id=learner_id)
     return ok({"learner": record}, "Learner deactivated successfully")
 
 

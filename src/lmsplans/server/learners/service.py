@@ -9,14 +9,15 @@ from lmsplans.server.db import Connection
 from lmsplans.server.errors import Conflict, InvalidParameter, PermissionDenied
 from lmsplans.server.learners.queries import Learner, Visibility, resolve_learner
 from lmsplans.server.learners.schemas import LearnerIn, LearnerPatch
+from lmsplans.server.writes import WriteContext
 
 
-def ensure_can_read(principal: Principal, learner: Learner) -> None:
+def ensure_can_read(learner: Learner, *, viewer_id: int | None, role: Role | None) -> None:
     """Admins read their whole organisation, managers their reportees and themselves,
-    learners themselves."""
-    if principal.role is Role.ADMIN or learner.id == principal.user_id:
+    learners themselves (a viewer of no role, nobody)."""
+    if role is Role.ADMIN or learner.id == viewer_id:
         return
-    if principal.role is Role.MANAGER and learner.manager_id == principal.user_id:
+    if role is Role.MANAGER and viewer_id is not None and learner.manager_id == viewer_id:
         return
     raise PermissionDenied("Permission denied: you may not read this learner's data")
 
@@ -43,21 +44,21 @@ async def create_organisation(conn: Connection, *, name: str, now_ms: int) -> in
 async def create_learner(
     conn: Connection,
     *,
-    org_id: int,
+    write: WriteContext,
     zuid: int,
     employee_id: str,
     email: str,
     display_name: str,
     role: Role,
     manager_id: int | None,
-    now_ms: int,
     learner_id: int | None = None,
 ) -> int:
+    """One active learner of the writer's organisation; answers its userId."""
     return await conn.insert_row(
         "learners",
         {
             "id": learner_id,
-            "org_id": org_id,
+            "org_id": write.org_id,
             "zuid": zuid,
             "employee_id": employee_id,
             "email": email.lower(),
@@ -65,8 +66,8 @@ async def create_learner(
             "role": role.value,
             "manager_id": manager_id,
             "status": "active",
-            "created_time": now_ms,
-            "modified_time": now_ms,
+            "created_time": write.now_ms,
+            "modified_time": write.now_ms,
         },
     )
 
@@ -107,10 +108,11 @@ async def _ensure_unique(
 
 
 async def create_learners(
-    conn: Connection, *, org_id: int, items: list[LearnerIn], now_ms: int
+    conn: Connection, *, write: WriteContext, items: list[LearnerIn]
 ) -> list[int]:
     """Create learners in order (a learner may name an earlier one of the batch as manager).
     Any refusal refuses the whole batch: the caller's transaction is rolled back."""
+    org_id = write.org_id
     created: list[int] = []
     next_zuid = int(
         await conn.fetch_value(
@@ -137,22 +139,27 @@ async def create_learners(
         created.append(
             await create_learner(
                 conn,
-                org_id=org_id,
+                write=write,
                 zuid=item.zuid if item.zuid is not None else next_zuid,
                 employee_id=item.employeeId,
                 email=email,
                 display_name=item.displayName,
                 role=Role(item.role),
                 manager_id=manager_id,
-                now_ms=now_ms,
             )
         )
     return created
 
 
 async def update_learner(
-    conn: Connection, *, learner: Learner, patch: LearnerPatch, now_ms: int
-) -> None:
+    conn: Connection, *, write: WriteContext, learner_ref: str, patch: LearnerPatch
+) -> int:
+    """Change what `patch` names; absent fields stay as they are. Nobody deactivates
+    themself, takes an email address or employee id another learner has, or makes a
+    reporting loop (409 7052). Answers the learner's userId."""
+    learner = await resolve_learner(conn, org_id=write.org_id, learner_ref=learner_ref)
+    if learner.id == write.actor_id and patch.status == "inactive":
+        raise Conflict("Conflict: you cannot deactivate yourself")
     changes: dict[str, Any] = {}
     fields = patch.model_fields_set
     email = patch.emailId.lower() if patch.emailId is not None else None
@@ -190,9 +197,9 @@ async def update_learner(
                     errors=[{"field": "managerId", "message": "would make a reporting loop"}],
                 )
             changes["manager_id"] = manager.id
-    if not changes:
-        return
-    await conn.update_row("learners", learner.id, changes, now_ms=now_ms)
+    if changes:
+        await conn.update_row("learners", learner.id, changes, now_ms=write.now_ms)
+    return learner.id
 
 
 async def _reports_to(conn: Connection, *, manager_id: int, learner_id: int) -> bool:
@@ -209,9 +216,14 @@ async def _reports_to(conn: Connection, *, manager_id: int, learner_id: int) -> 
     return False
 
 
-async def deactivate_learner(conn: Connection, *, learner: Learner, now_ms: int) -> None:
-    """Deactivate: every record and the history stay; the learner can no longer sign in."""
+async def deactivate_learner(conn: Connection, *, write: WriteContext, learner_ref: str) -> int:
+    """Deactivate: every record and the history stay; the learner can no longer sign in.
+    Nobody deactivates themself (409 7052). Answers the learner's userId."""
+    learner = await resolve_learner(conn, org_id=write.org_id, learner_ref=learner_ref)
+    if learner.id == write.actor_id:
+        raise Conflict("Conflict: you cannot deactivate yourself")
     await conn.execute(
         "UPDATE learners SET status = 'inactive', modified_time = :now WHERE id = :id",
-        {"now": now_ms, "id": learner.id},
+        {"now": write.now_ms, "id": learner.id},
     )
+    return learner.id

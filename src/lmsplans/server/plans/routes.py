@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 from starlette.routing import Route
 
 from lmsplans.server.auth.schemas import Operation, Role
-from lmsplans.server.db import Connection, lock_key
+from lmsplans.server.db import Connection
 from lmsplans.server.errors import (
     Conflict,
     InvalidParameter,
@@ -18,8 +16,7 @@ from lmsplans.server.errors import (
     NoSuchRecord,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, write_route
-from lmsplans.server.learners.queries import resolve_learner
+from lmsplans.server.http import Call, WriteCall, api_route, write_route
 from lmsplans.server.learners.service import ensure_admin
 from lmsplans.server.openapi import PAGING_ERRORS, OperationDoc, Param, paging
 from lmsplans.server.params import page_of, payload, raw_payload, validate
@@ -39,7 +36,6 @@ from lmsplans.server.plans.schemas import (
     PlanPatch,
     PlansPage,
     RosterPage,
-    system_image_url,
 )
 from lmsplans.server.progress.schemas import EnrolmentStatus
 from lmsplans.server.wire import ok
@@ -125,17 +121,8 @@ routes: list[Route] = [
 # --- Management (this product's own; Zoho documents none of these) --------------------------
 
 
-async def _resolve_refs(conn: Connection, *, org_id: int, refs: list[str], field: str) -> list[int]:
-    ids = []
-    for index, ref in enumerate(refs):
-        try:
-            ids.append((await resolve_learner(conn, org_id=org_id, learner_ref=str(ref))).id)
-        except NoSuchLearner:
-            raise NoSuchLearner(
-                f"No such learner: {ref}",
-                errors=[{"field": f"{field}.{index}", "message": "no such learner"}],
-            ) from None
-    return ids
+def _plan_id(call: Call) -> int:
+    return call.id_param("planId", "learning plan")
 
 
 async def _detail(call: Call, conn: Connection, plan_id: int, message: str) -> Response:
@@ -144,108 +131,55 @@ async def _detail(call: Call, conn: Connection, plan_id: int, message: str) -> R
     return ok({"learningPlan": detail}, message)
 
 
-async def _managed_plan(call: Call, conn: Connection) -> Any:
-    """The plan in the path, for an admin of the organisation or of the plan. Its changes
-    are serialised: one management write per plan at a time."""
-    plan_id = call.id_param("planId", "learning plan")
-    await conn.lock(lock_key("plan", plan_id))
-    plan = await queries.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
-    if call.principal.role is not Role.ADMIN and call.principal.user_id not in (
-        await queries.plan_admin_ids(conn, plan_id=plan["plan_id"])
-    ):
-        raise PermissionDenied("Permission denied: only admins and plan admins manage a plan")
-    return plan
-
-
-async def create_plan(call: Call, conn: Connection) -> Response:
+async def create_plan(call: WriteCall) -> Response:
     """POST /api/v1/learning-plans — a draft plan (admins only)."""
     ensure_admin(call.principal)
     data = await payload(call.request, "planData", PlanIn)
-    org_id = call.principal.org_id
-    admins = await _resolve_refs(conn, org_id=org_id, refs=data.planAdmins, field="planAdmins")
-    plan_id = await service.create_plan(
-        conn,
-        org_id=org_id,
-        name=data.planName,
-        description=data.description,
-        owner_id=call.principal.user_id,
-        duration=data.duration,
-        duration_type=data.durationType,
-        image=data.image,
-        now_ms=call.now_ms(),
-    )
-    await service.set_plan_admins(conn, plan_id=plan_id, learner_ids=admins)
-    return await _detail(call, conn, plan_id, "Learning plan created successfully")
+    plan_id = await service.create_draft(call.conn, write=call.write, data=data)
+    return await _detail(call, call.conn, plan_id, "Learning plan created successfully")
 
 
 async def read_plan(call: Call) -> Response:
     """GET /api/v1/learning-plans/{planId} — with its courses and admins. Drafts are
     visible to admins only."""
     async with call.db.read() as conn:
-        plan_id = call.id_param("planId", "learning plan")
-        row = await queries.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
-        if row["publish_state"] != 1 and call.principal.role is not Role.ADMIN:
-            raise NoSuchRecord("No record for the given id: no such learning plan")
-        return await _detail(call, conn, plan_id, "Learning plan fetched successfully")
+        row = await queries.plan_row(conn, org_id=call.principal.org_id, plan_id=_plan_id(call))
+        service.ensure_can_read_plan(call.principal, row)
+        detail = await queries.plan_detail(conn, plan=row, viewer_id=call.principal.user_id)
+    return ok({"learningPlan": detail}, "Learning plan fetched successfully")
 
 
-_PLAN_COLUMNS = {
-    "planName": "name",
-    "description": "description",
-    "duration": "duration",
-    "durationType": "duration_type",
-    "disabled": "disabled",
-}
-
-
-async def update_plan(call: Call, conn: Connection) -> Response:
+async def update_plan(call: WriteCall) -> Response:
     """PATCH /api/v1/learning-plans/{planId}"""
     patch = await payload(call.request, "planData", PlanPatch)
-    plan = await _managed_plan(call, conn)
-    changes: dict[str, Any] = {}
-    for field in patch.model_fields_set:
-        value = getattr(patch, field)
-        if value is None:
-            raise InvalidParameter(field, "may not be null")
-        if field in _PLAN_COLUMNS:
-            changes[_PLAN_COLUMNS[field]] = value
-        elif field == "image":
-            changes.update(image=value, image_is_system=True, image_url=system_image_url(value))
-    if patch.planAdmins is not None:
-        admins = await _resolve_refs(
-            conn, org_id=call.principal.org_id, refs=patch.planAdmins, field="planAdmins"
-        )
-        await service.set_plan_admins(conn, plan_id=plan["plan_id"], learner_ids=admins)
-    await service.update_plan(conn, plan_id=plan["plan_id"], changes=changes, now_ms=call.now_ms())
-    return await _detail(call, conn, plan["plan_id"], "Learning plan updated successfully")
+    plan_id = _plan_id(call)
+    await service.update_plan(call.conn, write=call.write, plan_id=plan_id, patch=patch)
+    return await _detail(call, call.conn, plan_id, "Learning plan updated successfully")
 
 
-async def delete_plan(call: Call, conn: Connection) -> Response:
+async def delete_plan(call: WriteCall) -> Response:
     """DELETE /api/v1/learning-plans/{planId} — drafts only; disable a published plan."""
     ensure_admin(call.principal)
-    plan = await _managed_plan(call, conn)
-    await service.delete_draft(conn, plan=plan)
-    return ok({"planId": str(plan["plan_id"])}, "Learning plan deleted successfully")
+    plan_id = _plan_id(call)
+    await service.delete_plan(call.conn, write=call.write, plan_id=plan_id)
+    return ok({"planId": str(plan_id)}, "Learning plan deleted successfully")
 
 
-async def publish_plan(call: Call, conn: Connection) -> Response:
+async def publish_plan(call: WriteCall) -> Response:
     """POST /api/v1/learning-plans/{planId}/publish — needs a mandatory course (409)."""
-    plan = await _managed_plan(call, conn)
-    if plan["publish_state"] != 1:
-        await service.publish_plan(conn, plan_id=plan["plan_id"], now_ms=call.now_ms())
-    return await _detail(call, conn, plan["plan_id"], "Learning plan published successfully")
+    plan_id = _plan_id(call)
+    await service.publish_plan(call.conn, write=call.write, plan_id=plan_id)
+    return await _detail(call, call.conn, plan_id, "Learning plan published successfully")
 
 
-async def disable_plan(call: Call, conn: Connection) -> Response:
+async def disable_plan(call: WriteCall) -> Response:
     """POST /api/v1/learning-plans/{planId}/disable — no new enrolments; history stays."""
-    plan = await _managed_plan(call, conn)
-    await service.update_plan(
-        conn, plan_id=plan["plan_id"], changes={"disabled": True}, now_ms=call.now_ms()
-    )
-    return await _detail(call, conn, plan["plan_id"], "Learning plan disabled successfully")
+    plan_id = _plan_id(call)
+    await service.disable_plan(call.conn, write=call.write, plan_id=plan_id)
+    return await _detail(call, call.conn, plan_id, "Learning plan disabled successfully")
 
 
-async def set_plan_courses(call: Call, conn: Connection) -> Response:
+async def set_plan_courses(call: WriteCall) -> Response:
     """PUT /api/v1/learning-plans/{planId}/courses — the plan's whole course list."""
     document = await raw_payload(call.request, "courses")
     if isinstance(document, list):
@@ -253,22 +187,19 @@ async def set_plan_courses(call: Call, conn: Connection) -> Response:
     if document is None:
         raise MissingParameter("courses")
     data = validate(PlanCoursesIn, document, "courses")
-    plan = await _managed_plan(call, conn)
+    plan_id = _plan_id(call)
     await service.replace_plan_courses(
-        conn,
-        org_id=call.principal.org_id,
-        plan=plan,
+        call.conn,
+        write=call.write,
+        plan_id=plan_id,
         courses=[
             service.PlanCourse(c.courseId, c.level, c.isMandatory, c.isLocked) for c in data.courses
         ],
-        actor_id=call.principal.user_id,
-        source="api",
-        now_ms=call.now_ms(),
     )
-    return await _detail(call, conn, plan["plan_id"], "Learning plan courses updated successfully")
+    return await _detail(call, call.conn, plan_id, "Learning plan courses updated successfully")
 
 
-async def enrol_learners(call: Call, conn: Connection) -> Response:
+async def enrol_learners(call: WriteCall) -> Response:
     """PUT /api/v1/learning-plans/{planId}/learners — enrol the learners of `erecnosList`
     (userIds, zuids or emails; up to 200). Learners already enrolled are left as they are."""
     refs = await payload(call.request, "erecnosList", list[ErecnoRef])
@@ -279,82 +210,41 @@ async def enrol_learners(call: Call, conn: Connection) -> Response:
         )
     if not refs:
         raise InvalidParameter("erecnosList", "holds no learner")
-    plan = await _managed_plan(call, conn)
-    service.ensure_open_for_enrolment(plan)
-    learner_ids = await _resolve_refs(
-        conn, org_id=call.principal.org_id, refs=[str(r) for r in refs], field="erecnosList"
+    plan_id = _plan_id(call)
+    enrolled, already = await service.enrol_learners(
+        call.conn, write=call.write, plan_id=plan_id, refs=refs
     )
-    enrolled, already = [], []
-    key = call.request.headers.get("idempotency-key")
-    for learner_id in sorted(set(learner_ids)):  # ascending, so two batches never deadlock
-        await conn.lock(learner_id)
-    for learner_id in dict.fromkeys(learner_ids):
-        if await service.active_enrolment(conn, plan_id=plan["plan_id"], learner_id=learner_id):
-            already.append(str(learner_id))
-            continue
-        await service.enrol(
-            conn,
-            org_id=call.principal.org_id,
-            plan_id=plan["plan_id"],
-            learner_id=learner_id,
-            enrolled_by=call.principal.user_id,
-            now_ms=call.now_ms(),
-            source="api",
-            idempotency_key=key,
-        )
-        enrolled.append(str(learner_id))
     return ok(
-        {"planId": str(plan["plan_id"]), "enrolled": enrolled, "alreadyEnrolled": already},
+        {
+            "planId": str(plan_id),
+            "enrolled": [str(i) for i in enrolled],
+            "alreadyEnrolled": [str(i) for i in already],
+        },
         "Learners enrolled successfully",
     )
 
 
-async def unenrol_learner(call: Call, conn: Connection) -> Response:
+async def unenrol_learner(call: WriteCall) -> Response:
     """DELETE /api/v1/learning-plans/{planId}/learners/{learnerId} — history is kept."""
-    plan = await _managed_plan(call, conn)
-    learner = await resolve_learner(
-        conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
-    )
-    await service.unenrol(
-        conn,
-        org_id=call.principal.org_id,
-        plan_id=plan["plan_id"],
-        learner_id=learner.id,
-        actor_id=call.principal.user_id,
-        source="api",
-        now_ms=call.now_ms(),
-        idempotency_key=call.request.headers.get("idempotency-key"),
+    plan_id = _plan_id(call)
+    learner_id = await service.unenrol_learner(
+        call.conn, write=call.write, plan_id=plan_id, learner_ref=call.path_param("learnerId")
     )
     return ok(
-        {"planId": str(plan["plan_id"]), "userId": str(learner.id)},
-        "Learner unenrolled successfully",
+        {"planId": str(plan_id), "userId": str(learner_id)}, "Learner unenrolled successfully"
     )
 
 
-async def join_plan(call: Call, conn: Connection) -> Response:
+async def join_plan(call: WriteCall) -> Response:
     """POST /api/v1/learners/{learnerId}/learning-plans/{planId}/join — the learner joins
     (enrolling themself if needed). Admins may join a learner on their behalf."""
-    org_id = call.principal.org_id
-    learner = await resolve_learner(conn, org_id=org_id, learner_ref=call.path_param("learnerId"))
-    if learner.id != call.principal.user_id and call.principal.role is not Role.ADMIN:
-        raise PermissionDenied("Permission denied: learners join plans themselves")
-    plan = await queries.plan_row(
-        conn, org_id=org_id, plan_id=call.id_param("planId", "learning plan")
-    )
-    if plan["publish_state"] != 1:
-        raise NoSuchRecord("No record for the given id: no such learning plan")
-    planuser_id = await service.join_plan(
-        conn,
-        org_id=org_id,
-        plan=plan,
-        learner_id=learner.id,
-        actor_id=call.principal.user_id,
-        source="api",
-        now_ms=call.now_ms(),
-        idempotency_key=call.request.headers.get("idempotency-key"),
+    learner_ref = call.path_param("learnerId")
+    plan_id = _plan_id(call)
+    learner_id, planuser_id = await service.join_plan(
+        call.conn, write=call.write, plan_id=plan_id, learner_ref=learner_ref
     )
     return ok(
-        {"planId": str(plan["plan_id"]), "userId": str(learner.id), "planuserId": str(planuser_id)},
+        {"planId": str(plan_id), "userId": str(learner_id), "planuserId": str(planuser_id)},
         "Joined the learning plan successfully",
     )
 

@@ -1,18 +1,32 @@
-"""Learning plans: creating, setting their courses, publishing, enrolling learners."""
+"""Learning plans: creating and managing them, setting their courses, enrolling learners.
+
+The writes the API asks for (`create_draft`, `update_plan`, ..., `join_plan`) check who may
+make them and take the locks they need; the ones below them (`create_plan`,
+`set_plan_courses`, `enrol`, ...) only write, and serve a seed or a test as well.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from lmsplans.server.auth.schemas import Principal, Role
-from lmsplans.server.db import Connection
-from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord, PermissionDenied
+from lmsplans.server.db import Connection, Row, lock_key
+from lmsplans.server.errors import (
+    Conflict,
+    InvalidParameter,
+    NoSuchLearner,
+    NoSuchRecord,
+    PermissionDenied,
+)
 from lmsplans.server.learners import service as learners
-from lmsplans.server.learners.queries import Visibility
-from lmsplans.server.plans.schemas import system_image_url
+from lmsplans.server.learners.queries import Visibility, resolve_learner
+from lmsplans.server.plans.queries import plan_admin_ids, plan_row
+from lmsplans.server.plans.schemas import PlanIn, PlanPatch, system_image_url
 from lmsplans.server.progress import service as progress
 from lmsplans.server.progress.events import append_event
+from lmsplans.server.writes import WriteContext
 
 
 def roster_visibility(principal: Principal, *, is_plan_admin: bool) -> Visibility:
@@ -25,6 +39,12 @@ def roster_visibility(principal: Principal, *, is_plan_admin: bool) -> Visibilit
     return learners.visibility(principal)
 
 
+def ensure_can_read_plan(principal: Principal, plan: Row) -> None:
+    """Drafts are visible to admins only: anyone else is told there is no such plan."""
+    if plan["publish_state"] != 1 and principal.role is not Role.ADMIN:
+        raise NoSuchRecord("No record for the given id: no such learning plan")
+
+
 @dataclass(frozen=True, slots=True)
 class PlanCourse:
     course_id: int
@@ -33,16 +53,252 @@ class PlanCourse:
     is_locked: bool = False
 
 
+# --- The writes the API asks for ------------------------------------------------------------
+
+
+async def _managed_plan(conn: Connection, write: WriteContext, plan_id: int) -> Row:
+    """The plan, for an admin of the organisation or of the plan. Its changes are
+    serialised: one management write per plan at a time."""
+    await conn.lock(lock_key("plan", plan_id))
+    plan = await plan_row(conn, org_id=write.org_id, plan_id=plan_id)
+    if not write.by_admin and write.actor_id not in (
+        await plan_admin_ids(conn, plan_id=plan["plan_id"])
+    ):
+        raise PermissionDenied("Permission denied: only admins and plan admins manage a plan")
+    return plan
+
+
+async def _learner_ids(
+    conn: Connection, *, org_id: int, refs: Sequence[str], field: str
+) -> list[int]:
+    """The learners named by `refs` (userIds, zuids or emails); an unknown one is 404 7048
+    naming its place in `field`."""
+    ids = []
+    for index, ref in enumerate(refs):
+        try:
+            ids.append((await resolve_learner(conn, org_id=org_id, learner_ref=str(ref))).id)
+        except NoSuchLearner:
+            raise NoSuchLearner(
+                f"No such learner: {ref}",
+                errors=[{"field": f"{field}.{index}", "message": "no such learner"}],
+            ) from None
+    return ids
+
+
+async def create_draft(
+    conn: Connection, *, write: WriteContext, data: PlanIn, plan_id: int | None = None
+) -> int:
+    """A draft plan owned by the writer, with the plan admins `data` names."""
+    admins = await _learner_ids(conn, org_id=write.org_id, refs=data.planAdmins, field="planAdmins")
+    assert write.actor_id is not None, "a plan has an owner"
+    plan_id = await create_plan(
+        conn,
+        write=write,
+        name=data.planName,
+        description=data.description,
+        owner_id=write.actor_id,
+        duration=data.duration,
+        duration_type=data.durationType,
+        image=data.image,
+        plan_id=plan_id,
+    )
+    await _set_plan_admins(conn, plan_id=plan_id, learner_ids=admins)
+    return plan_id
+
+
+_PLAN_COLUMNS = {
+    "planName": "name",
+    "description": "description",
+    "duration": "duration",
+    "durationType": "duration_type",
+    "disabled": "disabled",
+}
+
+
+async def update_plan(
+    conn: Connection, *, write: WriteContext, plan_id: int, patch: PlanPatch
+) -> None:
+    """Change what `patch` names (`planAdmins` replaces the plan admins); absent fields
+    stay as they are, and none may be set to null."""
+    plan = await _managed_plan(conn, write, plan_id)
+    changes: dict[str, Any] = {}
+    for field in patch.model_fields_set:
+        value = getattr(patch, field)
+        if value is None:
+            raise InvalidParameter(field, "may not be null")
+        if field in _PLAN_COLUMNS:
+            changes[_PLAN_COLUMNS[field]] = value
+        elif field == "image":
+            changes.update(image=value, image_is_system=True, image_url=system_image_url(value))
+    if patch.planAdmins is not None:
+        admins = await _learner_ids(
+            conn, org_id=write.org_id, refs=patch.planAdmins, field="planAdmins"
+        )
+        await _set_plan_admins(conn, plan_id=plan["plan_id"], learner_ids=admins)
+    await conn.update_row("learning_plans", plan["plan_id"], changes, now_ms=write.now_ms)
+
+
+async def delete_plan(conn: Connection, *, write: WriteContext, plan_id: int) -> None:
+    """Delete a draft plan. Published plans keep their history: disable them instead."""
+    plan = await _managed_plan(conn, write, plan_id)
+    if plan["publish_state"] == 1:
+        raise Conflict("Conflict: a published plan cannot be deleted; disable it instead")
+    for table in ("plan_courses", "plan_admins"):
+        await conn.execute(f"DELETE FROM {table} WHERE plan_id = :id", {"id": plan["plan_id"]})
+    await conn.execute("DELETE FROM learning_plans WHERE id = :id", {"id": plan["plan_id"]})
+
+
+async def publish_plan(conn: Connection, *, write: WriteContext, plan_id: int) -> None:
+    """Publish a plan (publishing it again changes nothing); it needs at least one
+    mandatory course (409 7052 otherwise)."""
+    plan = await _managed_plan(conn, write, plan_id)
+    if plan["publish_state"] == 1:
+        return
+    mandatory = await conn.fetch_value(
+        "SELECT count(*) FROM plan_courses WHERE plan_id = :plan_id AND is_mandatory",
+        {"plan_id": plan_id},
+    )
+    if not mandatory:
+        raise Conflict("Conflict: a plan needs at least one mandatory course to be published")
+    await conn.execute(
+        """UPDATE learning_plans SET publish_state = 1, published_time = :now, modified_time = :now
+            WHERE id = :plan_id""",
+        {"plan_id": plan_id, "now": write.now_ms},
+    )
+
+
+async def disable_plan(conn: Connection, *, write: WriteContext, plan_id: int) -> None:
+    """No new enrolments; the enrolments and their history stay."""
+    plan = await _managed_plan(conn, write, plan_id)
+    await conn.update_row(
+        "learning_plans", plan["plan_id"], {"disabled": True}, now_ms=write.now_ms
+    )
+
+
+async def replace_plan_courses(
+    conn: Connection, *, write: WriteContext, plan_id: int, courses: list[PlanCourse]
+) -> None:
+    """Set the plan's courses. Enrolled learners are enrolled in courses new to them, and
+    incomplete enrolments are measured against the plan as it now is (they may complete);
+    completed ones stay completed."""
+    plan = await _managed_plan(conn, write, plan_id)
+    seen: set[int] = set()
+    for index, course in enumerate(courses):
+        if course.course_id in seen:
+            raise InvalidParameter(f"courses.{index}.courseId", "appears twice")
+        seen.add(course.course_id)
+        found = await conn.fetch_value(
+            """SELECT id FROM courses
+                WHERE id = :id AND org_id = :org_id AND deleted_time IS NULL""",
+            {"id": course.course_id, "org_id": write.org_id},
+        )
+        if found is None:
+            raise NoSuchRecord(
+                f"No record for the given id: no such course {course.course_id}",
+                errors=[{"field": f"courses.{index}.courseId", "message": "no such course"}],
+            )
+    if plan["publish_state"] == 1 and not any(course.is_mandatory for course in courses):
+        raise Conflict("Conflict: a published plan needs at least one mandatory course")
+    await set_plan_courses(conn, write=write, plan_id=plan_id, courses=courses)
+    await conn.update_row("learning_plans", plan_id, {}, now_ms=write.now_ms)
+    enrolled = await conn.fetch_all(
+        """SELECT learner_id FROM plan_enrolments
+            WHERE plan_id = :plan_id AND unenrolled_time IS NULL ORDER BY id""",
+        {"plan_id": plan_id},
+    )
+    for learner_id in sorted(row["learner_id"] for row in enrolled):  # ascending: no deadlock
+        await conn.lock(learner_id)
+    for row in enrolled:
+        await progress.enrol_in_plan_courses(
+            conn, write=write, plan_id=plan_id, learner_id=row["learner_id"]
+        )
+        await progress.complete_finished_plans(
+            conn, write=write, learner_id=row["learner_id"], plan_id=plan_id
+        )
+
+
+def _ensure_open_for_enrolment(plan: Row) -> None:
+    if plan["publish_state"] != 1:
+        raise Conflict("Conflict: learners can only be enrolled in a published plan")
+    if plan["disabled"]:
+        raise Conflict("Conflict: the plan is disabled")
+
+
+async def enrol_learners(
+    conn: Connection, *, write: WriteContext, plan_id: int, refs: Sequence[str]
+) -> tuple[list[int], list[int]]:
+    """Enrol the learners `refs` names (userIds, zuids or emails) in a published, enabled
+    plan. Answers those enrolled now and those already enrolled, left as they were."""
+    plan = await _managed_plan(conn, write, plan_id)
+    _ensure_open_for_enrolment(plan)
+    learner_ids = await _learner_ids(conn, org_id=write.org_id, refs=refs, field="erecnosList")
+    for learner_id in sorted(set(learner_ids)):  # ascending, so two batches never deadlock
+        await conn.lock(learner_id)
+    enrolled, already = [], []
+    for learner_id in dict.fromkeys(learner_ids):
+        if await _active_enrolment(conn, plan_id=plan_id, learner_id=learner_id):
+            already.append(learner_id)
+            continue
+        await enrol(conn, write=write, plan_id=plan_id, learner_id=learner_id)
+        enrolled.append(learner_id)
+    return enrolled, already
+
+
+async def unenrol_learner(
+    conn: Connection, *, write: WriteContext, plan_id: int, learner_ref: str
+) -> int:
+    """Take the learner `learner_ref` names out of the plan; answers their userId."""
+    await _managed_plan(conn, write, plan_id)
+    learner = await resolve_learner(conn, org_id=write.org_id, learner_ref=learner_ref)
+    await unenrol(conn, write=write, plan_id=plan_id, learner_id=learner.id)
+    return learner.id
+
+
+async def join_plan(
+    conn: Connection, *, write: WriteContext, plan_id: int, learner_ref: str
+) -> tuple[int, int]:
+    """The learner joins a published plan: enrolled by themself when not yet enrolled
+    (joined at once; a disabled plan is 409), or joined now when an admin had enrolled
+    them. Joining twice changes nothing. Admins may join a learner on their behalf; anyone
+    else only themself. Answers the learner's userId and the planuserId."""
+    learner = await resolve_learner(conn, org_id=write.org_id, learner_ref=learner_ref)
+    if learner.id != write.actor_id and not write.by_admin:
+        raise PermissionDenied("Permission denied: learners join plans themselves")
+    plan = await plan_row(conn, org_id=write.org_id, plan_id=plan_id)
+    if plan["publish_state"] != 1:
+        raise NoSuchRecord("No record for the given id: no such learning plan")
+    await conn.lock(learner.id)
+    current = await _active_enrolment(conn, plan_id=plan_id, learner_id=learner.id)
+    if current is not None:
+        if not current["is_joined"]:
+            await progress.join_enrolment(
+                conn,
+                write=write,
+                learner_id=learner.id,
+                plan_id=plan_id,
+                enrolment_id=current["id"],
+                at_ms=write.now_ms,
+            )
+        return learner.id, int(current["id"])
+    _ensure_open_for_enrolment(plan)
+    planuser_id = await enrol(
+        conn, write=write.on_behalf_of(learner.id), plan_id=plan_id, learner_id=learner.id
+    )
+    return learner.id, planuser_id
+
+
+# --- The writes below them: no permission to check ------------------------------------------
+
+
 async def create_plan(
     conn: Connection,
     *,
-    org_id: int,
+    write: WriteContext,
     name: str,
     owner_id: int,
     duration: int,
     duration_type: int,
     image: str,
-    now_ms: int,
     description: str = "",
     plan_id: int | None = None,
 ) -> int:
@@ -51,7 +307,7 @@ async def create_plan(
         "learning_plans",
         {
             "id": plan_id,
-            "org_id": org_id,
+            "org_id": write.org_id,
             "name": name,
             "description": description,
             "image_is_system": True,
@@ -62,13 +318,16 @@ async def create_plan(
             "publish_state": 0,
             "disabled": False,
             "owner_id": owner_id,
-            "created_time": now_ms,
-            "modified_time": now_ms,
+            "created_time": write.now_ms,
+            "modified_time": write.now_ms,
         },
     )
 
 
-async def set_plan_courses(conn: Connection, *, plan_id: int, courses: list[PlanCourse]) -> None:
+async def set_plan_courses(
+    conn: Connection, *, write: WriteContext, plan_id: int, courses: Sequence[PlanCourse]
+) -> None:
+    """Replace the plan's courses, in order."""
     await conn.execute("DELETE FROM plan_courses WHERE plan_id = :plan_id", {"plan_id": plan_id})
     await conn.execute_many(
         """INSERT INTO plan_courses (plan_id, course_id, level, is_mandatory, is_locked, position)
@@ -87,47 +346,49 @@ async def set_plan_courses(conn: Connection, *, plan_id: int, courses: list[Plan
     )
 
 
-async def add_plan_admin(conn: Connection, *, plan_id: int, learner_id: int) -> None:
+async def add_plan_admin(
+    conn: Connection, *, write: WriteContext, plan_id: int, learner_id: int
+) -> None:
     await conn.execute(
         "INSERT INTO plan_admins (plan_id, learner_id) VALUES (:plan_id, :learner_id)",
         {"plan_id": plan_id, "learner_id": learner_id},
     )
 
 
-async def publish_plan(conn: Connection, *, plan_id: int, now_ms: int) -> None:
-    """Publish a plan; it needs at least one mandatory course (409 7052 otherwise)."""
-    mandatory = await conn.fetch_value(
-        "SELECT count(*) FROM plan_courses WHERE plan_id = :plan_id AND is_mandatory",
-        {"plan_id": plan_id},
-    )
-    if not mandatory:
-        raise Conflict("Conflict: a plan needs at least one mandatory course to be published")
-    await conn.execute(
-        """UPDATE learning_plans SET publish_state = 1, published_time = :now, modified_time = :now
-            WHERE id = :plan_id""",
-        {"plan_id": plan_id, "now": now_ms},
+async def _set_plan_admins(conn: Connection, *, plan_id: int, learner_ids: list[int]) -> None:
+    await conn.execute("DELETE FROM plan_admins WHERE plan_id = :plan_id", {"plan_id": plan_id})
+    for learner_id in dict.fromkeys(learner_ids):
+        await conn.execute(
+            "INSERT INTO plan_admins (plan_id, learner_id) VALUES (:plan_id, :learner_id)",
+            {"plan_id": plan_id, "learner_id": learner_id},
+        )
+
+
+async def _active_enrolment(conn: Connection, *, plan_id: int, learner_id: int) -> Row | None:
+    return await conn.fetch_one(
+        """SELECT id, is_joined FROM plan_enrolments
+            WHERE plan_id = :plan_id AND learner_id = :learner_id AND unenrolled_time IS NULL""",
+        {"plan_id": plan_id, "learner_id": learner_id},
     )
 
 
 async def enrol(
     conn: Connection,
     *,
-    org_id: int,
+    write: WriteContext,
     plan_id: int,
     learner_id: int,
-    enrolled_by: int | None,
-    now_ms: int,
-    source: str,
     planuser_id: int | None = None,
-    idempotency_key: str | None = None,
 ) -> int:
     """Enrol a learner in a plan and in each of its courses (not started), with events.
 
-    Enrolled by an admin, the learner has not joined yet; enrolled by themself, they have.
-    A learner unenrolled earlier is enrolled again on the same record (its history stays);
-    a completion is kept (completion is sticky). Answers the enrolment id (planuserId).
+    Enrolled by an admin (the writer), the learner has not joined yet; enrolled by
+    themself, they have. A learner unenrolled earlier is enrolled again on the same record
+    (its history stays); a completion is kept (completion is sticky). Answers the
+    enrolment id (planuserId).
     """
     await conn.lock(learner_id)
+    enrolled_by, now_ms = write.actor_id, write.now_ms
     joined = enrolled_by == learner_id
     previous = await conn.fetch_one(
         """SELECT id, is_completed, completed_time FROM plan_enrolments
@@ -141,21 +402,12 @@ async def enrol(
         "isCompleted": bool(previous["is_completed"]) if previous else False,
         "completedTime": previous["completed_time"] if previous else None,
     }
-    params = {
-        "org_id": org_id,
-        "plan_id": plan_id,
-        "learner_id": learner_id,
-        "now": now_ms,
-        "enrolled_by": enrolled_by,
-        "joined": joined,
-        "joined_time": state["joinedTime"],
-    }
     if previous is None:
         enrolment_id = await conn.insert_row(
             "plan_enrolments",
             {
                 "id": planuser_id,
-                "org_id": org_id,
+                "org_id": write.org_id,
                 "plan_id": plan_id,
                 "learner_id": learner_id,
                 "user_type": 1,
@@ -173,211 +425,48 @@ async def enrol(
                   SET enrolled_time = :now, enrolled_by = :enrolled_by, is_joined = :joined,
                       joined_time = :joined_time, unenrolled_time = NULL
                 WHERE id = :id""",
-            {"id": enrolment_id, **params},
+            {
+                "id": enrolment_id,
+                "now": now_ms,
+                "enrolled_by": enrolled_by,
+                "joined": joined,
+                "joined_time": state["joinedTime"],
+            },
         )
     await append_event(
         conn,
-        org_id=org_id,
+        write,
         learner_id=learner_id,
         plan_id=plan_id,
         kind="enrolled",
-        actor_id=enrolled_by,
-        source=source,
         before=None,
         after={"planuserId": enrolment_id, **state},
-        now_ms=now_ms,
-        idempotency_key=idempotency_key,
     )
-    await progress.enrol_in_plan_courses(
-        conn,
-        org_id=org_id,
-        plan_id=plan_id,
-        learner_id=learner_id,
-        now_ms=now_ms,
-        source=source,
-        actor_id=enrolled_by,
-    )
+    await progress.enrol_in_plan_courses(conn, write=write, plan_id=plan_id, learner_id=learner_id)
     # Courses the learner completed before may already complete the plan.
     await progress.complete_finished_plans(
-        conn, org_id=org_id, learner_id=learner_id, source=source, now_ms=now_ms, plan_id=plan_id
+        conn, write=write, learner_id=learner_id, plan_id=plan_id
     )
     return enrolment_id
 
 
-async def unenrol(
-    conn: Connection,
-    *,
-    org_id: int,
-    plan_id: int,
-    learner_id: int,
-    actor_id: int | None,
-    source: str,
-    now_ms: int,
-    idempotency_key: str | None = None,
-) -> None:
-    """Take a learner out of a plan. The enrolment, its progress and history are kept."""
+async def unenrol(conn: Connection, *, write: WriteContext, plan_id: int, learner_id: int) -> None:
+    """Take a learner out of a plan (404 7049 when not in it). The enrolment, its progress
+    and history are kept."""
     await conn.lock(learner_id)
     changed = await conn.execute(
         """UPDATE plan_enrolments SET unenrolled_time = :now
             WHERE plan_id = :plan_id AND learner_id = :learner_id AND unenrolled_time IS NULL""",
-        {"plan_id": plan_id, "learner_id": learner_id, "now": now_ms},
+        {"plan_id": plan_id, "learner_id": learner_id, "now": write.now_ms},
     )
     if not changed:
         raise NoSuchRecord("No record for the given id: the learner is not in this plan")
     await append_event(
         conn,
-        org_id=org_id,
+        write,
         learner_id=learner_id,
         plan_id=plan_id,
         kind="unenrolled",
-        actor_id=actor_id,
-        source=source,
         before={"unenrolledTime": None},
-        after={"unenrolledTime": now_ms},
-        now_ms=now_ms,
-        idempotency_key=idempotency_key,
-    )
-
-
-# --- Management ------------------------------------------------------------------------------
-
-
-async def set_plan_admins(conn: Connection, *, plan_id: int, learner_ids: list[int]) -> None:
-    await conn.execute("DELETE FROM plan_admins WHERE plan_id = :plan_id", {"plan_id": plan_id})
-    for learner_id in dict.fromkeys(learner_ids):
-        await add_plan_admin(conn, plan_id=plan_id, learner_id=learner_id)
-
-
-async def update_plan(
-    conn: Connection, *, plan_id: int, changes: dict[str, Any], now_ms: int
-) -> None:
-    """Change plan columns (already validated; keys are column names); always touches
-    `modified_time`."""
-    await conn.update_row("learning_plans", plan_id, changes, now_ms=now_ms)
-
-
-async def delete_draft(conn: Connection, *, plan: Any) -> None:
-    """Delete a draft plan. Published plans keep their history: disable them instead."""
-    if plan["publish_state"] == 1:
-        raise Conflict("Conflict: a published plan cannot be deleted; disable it instead")
-    for table in ("plan_courses", "plan_admins"):
-        await conn.execute(f"DELETE FROM {table} WHERE plan_id = :id", {"id": plan["plan_id"]})
-    await conn.execute("DELETE FROM learning_plans WHERE id = :id", {"id": plan["plan_id"]})
-
-
-async def replace_plan_courses(
-    conn: Connection,
-    *,
-    org_id: int,
-    plan: Any,
-    courses: list[PlanCourse],
-    actor_id: int,
-    source: str,
-    now_ms: int,
-) -> None:
-    """Set the plan's courses. Enrolled learners are enrolled in courses new to them, and
-    incomplete enrolments are measured against the plan as it now is (they may complete);
-    completed ones stay completed."""
-    plan_id = plan["plan_id"]
-    seen: set[int] = set()
-    for index, course in enumerate(courses):
-        if course.course_id in seen:
-            raise InvalidParameter(f"courses.{index}.courseId", "appears twice")
-        seen.add(course.course_id)
-        found = await conn.fetch_value(
-            """SELECT id FROM courses
-                WHERE id = :id AND org_id = :org_id AND deleted_time IS NULL""",
-            {"id": course.course_id, "org_id": org_id},
-        )
-        if found is None:
-            raise NoSuchRecord(
-                f"No record for the given id: no such course {course.course_id}",
-                errors=[{"field": f"courses.{index}.courseId", "message": "no such course"}],
-            )
-    if plan["publish_state"] == 1 and not any(course.is_mandatory for course in courses):
-        raise Conflict("Conflict: a published plan needs at least one mandatory course")
-    await set_plan_courses(conn, plan_id=plan_id, courses=courses)
-    await update_plan(conn, plan_id=plan_id, changes={}, now_ms=now_ms)
-    enrolled = await conn.fetch_all(
-        """SELECT learner_id FROM plan_enrolments
-            WHERE plan_id = :plan_id AND unenrolled_time IS NULL ORDER BY id""",
-        {"plan_id": plan_id},
-    )
-    for learner_id in sorted(row["learner_id"] for row in enrolled):  # ascending: no deadlock
-        await conn.lock(learner_id)
-    for row in enrolled:
-        await progress.enrol_in_plan_courses(
-            conn,
-            org_id=org_id,
-            plan_id=plan_id,
-            learner_id=row["learner_id"],
-            now_ms=now_ms,
-            source=source,
-            actor_id=actor_id,
-        )
-        await progress.complete_finished_plans(
-            conn,
-            org_id=org_id,
-            learner_id=row["learner_id"],
-            source=source,
-            now_ms=now_ms,
-            plan_id=plan_id,
-        )
-
-
-def ensure_open_for_enrolment(plan: Any) -> None:
-    if plan["publish_state"] != 1:
-        raise Conflict("Conflict: learners can only be enrolled in a published plan")
-    if plan["disabled"]:
-        raise Conflict("Conflict: the plan is disabled")
-
-
-async def active_enrolment(conn: Connection, *, plan_id: int, learner_id: int) -> Any:
-    return await conn.fetch_one(
-        """SELECT id, is_joined FROM plan_enrolments
-            WHERE plan_id = :plan_id AND learner_id = :learner_id AND unenrolled_time IS NULL""",
-        {"plan_id": plan_id, "learner_id": learner_id},
-    )
-
-
-async def join_plan(
-    conn: Connection,
-    *,
-    org_id: int,
-    plan: Any,
-    learner_id: int,
-    actor_id: int,
-    source: str,
-    now_ms: int,
-    idempotency_key: str | None = None,
-) -> int:
-    """The learner joins: enrolled by themself when not yet enrolled (joined at once),
-    or joined now when an admin had enrolled them. Joining twice changes nothing."""
-    await conn.lock(learner_id)
-    current = await active_enrolment(conn, plan_id=plan["plan_id"], learner_id=learner_id)
-    if current is not None:
-        if not current["is_joined"]:
-            await progress.join_enrolment(
-                conn,
-                org_id=org_id,
-                learner_id=learner_id,
-                plan_id=plan["plan_id"],
-                enrolment_id=current["id"],
-                actor_id=actor_id,
-                source=source,
-                at_ms=now_ms,
-                now_ms=now_ms,
-                idempotency_key=idempotency_key,
-            )
-        return int(current["id"])
-    ensure_open_for_enrolment(plan)
-    return await enrol(
-        conn,
-        org_id=org_id,
-        plan_id=plan["plan_id"],
-        learner_id=learner_id,
-        enrolled_by=learner_id,
-        now_ms=now_ms,
-        source=source,
-        idempotency_key=idempotency_key,
+        after={"unenrolledTime": write.now_ms},
     )

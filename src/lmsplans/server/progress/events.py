@@ -22,23 +22,22 @@ from typing import Any
 import orjson
 
 from lmsplans.server.db import Connection
+from lmsplans.server.writes import WriteContext
 
 
 async def append_event(
     conn: Connection,
+    write: WriteContext,
     *,
-    org_id: int,
     learner_id: int,
     kind: str,
-    actor_id: int | None,
-    source: str,
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
-    now_ms: int,
     plan_id: int | None = None,
     course_id: int | None = None,
-    idempotency_key: str | None = None,
 ) -> None:
+    """Append one event of `kind` to the log: the write's organisation, actor, source,
+    time and idempotency key, with the state before and after."""
     await conn.execute(
         """INSERT INTO progress_events (org_id, learner_id, plan_id, course_id, kind, actor_id,
                                         source, idempotency_key, before_state, after_state,
@@ -46,17 +45,17 @@ async def append_event(
            VALUES (:org_id, :learner_id, :plan_id, :course_id, :kind, :actor_id, :source,
                    :idempotency_key, :before, :after, :now)""",
         {
-            "org_id": org_id,
+            "org_id": write.org_id,
             "learner_id": learner_id,
             "plan_id": plan_id,
             "course_id": course_id,
             "kind": kind,
-            "actor_id": actor_id,
-            "source": source,
-            "idempotency_key": idempotency_key,
+            "actor_id": write.actor_id,
+            "source": write.source,
+            "idempotency_key": write.idempotency_key,
             "before": None if before is None else orjson.dumps(before).decode(),
             "after": None if after is None else orjson.dumps(after).decode(),
-            "now": now_ms,
+            "now": write.now_ms,
         },
     )
 

@@ -7,18 +7,16 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from lmsplans.server.auth.schemas import Operation, Role
+from lmsplans.server.auth.schemas import Operation
 from lmsplans.server.courses import queries as course_queries
-from lmsplans.server.courses.schemas import SELF_RECORDED_TYPES
 from lmsplans.server.db import Connection
 from lmsplans.server.errors import (
     Conflict,
     InvalidParameter,
     MissingParameter,
     NoSuchRecord,
-    PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, write_route
+from lmsplans.server.http import Call, WriteCall, api_route, write_route
 from lmsplans.server.learners.queries import Learner, resolve_learner
 from lmsplans.server.learners.service import ensure_can_read, visibility
 from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, paging
@@ -26,14 +24,9 @@ from lmsplans.server.params import page_of, payload
 from lmsplans.server.plans import queries as plan_queries
 from lmsplans.server.plans.queries import PlanProgress
 from lmsplans.server.plans.schemas import LearnerPlansProgressPage
-from lmsplans.server.progress import queries, schemas
+from lmsplans.server.progress import queries, schemas, service
 from lmsplans.server.progress.rules import ALL_TIME
-from lmsplans.server.progress.schemas import CourseStatus, ProgressIn
-from lmsplans.server.progress.service import (
-    course_state,
-    record_course_progress,
-    reset_course_progress,
-)
+from lmsplans.server.progress.schemas import ProgressIn
 from lmsplans.server.wire import encoded_response, ok, ok_body
 
 
@@ -55,7 +48,7 @@ async def _learner(call: Call, conn: Any) -> Learner:
 
 async def _readable_learner(call: Call, conn: Any) -> Learner:
     learner = await _learner(call, conn)
-    ensure_can_read(call.principal, learner)
+    ensure_can_read(learner, viewer_id=call.principal.user_id, role=call.principal.role)
     return learner
 
 
@@ -103,7 +96,7 @@ async def learner_plans_progress(call: Call) -> Response:
     answer: ProgressPage | None = None
     learner: Learner | None = call.cached(_learner_key(call))
     if learner is not None:
-        ensure_can_read(call.principal, learner)
+        ensure_can_read(learner, viewer_id=call.principal.user_id, role=call.principal.role)
         answer = call.cached(("plans", learner.id, page.offset, page.limit))
     if answer is None:  # not all in the cache: no connection is taken otherwise
         async with call.db.read() as conn:
@@ -240,67 +233,19 @@ routes: list[Route] = [
 # --- Recording progress, and the history behind it -------------------------------------------
 
 
-async def record_progress(call: Call, conn: Connection) -> Response:
-    """PUT /api/v1/courses/{courseId}/learners/{learnerId}/course-progress
-
-    Admins record anyone's progress in the organisation; learners (and managers) their own,
-    in courses whose type allows it (not blended courses). A completed course goes back
-    only through `reset: true`.
-    """
+async def record_progress(call: WriteCall) -> Response:
+    """PUT /api/v1/courses/{courseId}/learners/{learnerId}/course-progress"""
     data = await payload(call.request, "progressData", ProgressIn)
-    principal, org_id = call.principal, call.principal.org_id
-    learner = await resolve_learner(conn, org_id=org_id, learner_ref=call.path_param("learnerId"))
-    course = await course_queries.course_row(
-        conn, org_id=org_id, course_id=call.id_param("courseId", "course")
+    learner = await service.record_progress(
+        call.conn,
+        write=call.write,
+        learner_ref=call.path_param("learnerId"),
+        course_id=call.id_param("courseId", "course"),
+        data=data,
     )
-    if principal.role is not Role.ADMIN:
-        if learner.id != principal.user_id:
-            ensure_can_read(principal, learner)
-            raise PermissionDenied("Permission denied: only admins record others' progress")
-        if course["course_type"] not in SELF_RECORDED_TYPES:
-            raise PermissionDenied(
-                "Permission denied: progress in a blended course is recorded by an admin"
-            )
-    # Writes for one learner are serialised, so the state read here is still the state
-    # when this transaction writes (PostgreSQL runs transactions side by side).
-    await conn.lock(learner.id)
-    current = await course_state(conn, learner_id=learner.id, course_id=course["id"])
-    if current is None:
-        raise NoSuchRecord("No record for the given id: the learner is not in this course")
-    now_ms = call.now_ms()
-    at_ms = now_ms if data.completionTime is None else data.completionTime
-    if at_ms > now_ms:
-        raise InvalidParameter("completionTime", "may not be in the future")
-    key = call.request.headers.get("idempotency-key")
-    if data.reset:
-        await reset_course_progress(
-            conn,
-            org_id=org_id,
-            learner_id=learner.id,
-            course_id=course["id"],
-            actor_id=principal.user_id,
-            source="api",
-            now_ms=now_ms,
-            idempotency_key=key,
-        )
-    else:
-        status, percentage = data.resolved(current["percentage"])
-        if current["status"] == CourseStatus.COMPLETED and status is not CourseStatus.COMPLETED:
-            raise Conflict("Conflict: the course is completed; send reset: true to take it back")
-        await record_course_progress(
-            conn,
-            org_id=org_id,
-            learner_id=learner.id,
-            course_id=course["id"],
-            status=status,
-            percentage=percentage,
-            at_ms=at_ms,
-            actor_id=principal.user_id,
-            source="api",
-            now_ms=now_ms,
-            idempotency_key=key,
-        )
-    record = await queries.one_course_progress(conn, course_id=course["id"], learner_id=learner.id)
+    record = await queries.one_course_progress(
+        call.conn, course_id=call.id_param("courseId", "course"), learner_id=learner.id
+    )
     return ok({"courseProgress": record}, "Course progress recorded successfully")
 
 

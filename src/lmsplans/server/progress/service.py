@@ -1,100 +1,195 @@
 """Progress writes: recording and resetting course progress, joining and completing plans.
 
-Every change appends its event (`events.append_event`) in the same transaction; the rules
-it follows are `rules`'.
+Each write takes the learner's lock once and reads the state it changes once, then
+decides by the rules of spec section 2 (a completed course goes back only through a
+reset; progress joins the plans that hold the course; a plan completes when its last
+mandatory course does). Every change appends its event (`events.append_event`) in the
+same transaction.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from lmsplans.server.courses.queries import course_row
+from lmsplans.server.courses.schemas import SELF_RECORDED_TYPES
 from lmsplans.server.db import Connection
+from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord, PermissionDenied
+from lmsplans.server.learners.queries import Learner, resolve_learner
+from lmsplans.server.learners.service import ensure_can_read
 from lmsplans.server.progress.events import append_event
-from lmsplans.server.progress.schemas import CourseStatus
+from lmsplans.server.progress.schemas import CourseStatus, ProgressIn
+from lmsplans.server.writes import WriteContext
 
-COURSE_STATE_COLUMNS = "status, percentage, enrolled_time, completed_time"
+CourseState = dict[str, Any]  # status, percentage, enrolled_time, completed_time
 
 
-async def enrol_in_plan_courses(
+async def record_progress(
+    conn: Connection, *, write: WriteContext, learner_ref: str, course_id: int, data: ProgressIn
+) -> Learner:
+    """Record `data` for a learner in a course, as the progress endpoint asks; answers the
+    learner.
+
+    Admins record anyone's progress in the organisation; anyone else only their own, in
+    courses whose type allows it (not blended courses). The learner must be in the course,
+    and the time may not be in the future.
+    """
+    learner = await resolve_learner(conn, org_id=write.org_id, learner_ref=learner_ref)
+    course = await course_row(conn, org_id=write.org_id, course_id=course_id)
+    if not write.by_admin:
+        if learner.id != write.actor_id:
+            ensure_can_read(learner, viewer_id=write.actor_id, role=write.role)
+            raise PermissionDenied("Permission denied: only admins record others' progress")
+        if course["course_type"] not in SELF_RECORDED_TYPES:
+            raise PermissionDenied(
+                "Permission denied: progress in a blended course is recorded by an admin"
+            )
+    # Writes for one learner are serialised, so the state read here is still the state
+    # when this transaction writes (PostgreSQL runs transactions side by side).
+    await conn.lock(learner.id)
+    before = await _course_state(conn, learner_id=learner.id, course_id=course_id)
+    if before is None:
+        raise NoSuchRecord("No record for the given id: the learner is not in this course")
+    at_ms = write.now_ms if data.completionTime is None else data.completionTime
+    if at_ms > write.now_ms:
+        raise InvalidParameter("completionTime", "may not be in the future")
+    if data.reset:
+        await _reset(conn, write, learner_id=learner.id, course_id=course_id, before=before)
+    else:
+        status, percentage = data.resolved(before["percentage"])
+        await _record(
+            conn,
+            write,
+            learner_id=learner.id,
+            course_id=course_id,
+            before=before,
+            status=status,
+            percentage=percentage,
+            at_ms=at_ms,
+        )
+    return learner
+
+
+async def set_course_progress(
     conn: Connection,
     *,
-    org_id: int,
-    plan_id: int,
+    write: WriteContext,
     learner_id: int,
-    now_ms: int,
-    source: str,
-    actor_id: int | None,
-) -> None:
-    """Course enrolments (not started) for each of the plan's courses the learner lacks."""
-    missing = await conn.fetch_all(
-        """SELECT pc.course_id FROM plan_courses pc
-            WHERE pc.plan_id = :plan_id
-              AND NOT EXISTS (SELECT 1 FROM course_progress cp
-                               WHERE cp.learner_id = :learner_id
-                                 AND cp.course_id = pc.course_id)
-            ORDER BY pc.position""",
-        {"learner_id": learner_id, "plan_id": plan_id},
+    course_id: int,
+    status: CourseStatus,
+    percentage: int,
+    at_ms: int,
+) -> bool:
+    """Set a learner's state in a course as of `at_ms`, by the same rules as
+    `record_progress` but with no permission to check (a seed's or a test's own data).
+    Answers whether anything changed."""
+    await conn.lock(learner_id)
+    before = await _course_state(conn, learner_id=learner_id, course_id=course_id)
+    return await _record(
+        conn,
+        write,
+        learner_id=learner_id,
+        course_id=course_id,
+        before=before,
+        status=status,
+        percentage=percentage,
+        at_ms=at_ms,
     )
-    for row in missing:
-        state = {
-            "status": CourseStatus.NOT_STARTED.value,
-            "percentage": 0,
-            "enrolled_time": now_ms,
-            "completed_time": None,
-        }
-        await conn.execute(
-            """INSERT INTO course_progress (learner_id, course_id, org_id, status, percentage,
-                                            enrolled_time, completed_time, modified_time)
-               VALUES (:learner_id, :course_id, :org_id, :status, :percentage,
-                       :enrolled_time, :completed_time, :now)""",
-            {
-                "learner_id": learner_id,
-                "course_id": row["course_id"],
-                "org_id": org_id,
-                "now": now_ms,
-                **state,
-            },
-        )
-        await append_event(
-            conn,
-            org_id=org_id,
-            learner_id=learner_id,
-            plan_id=plan_id,
-            course_id=row["course_id"],
-            kind="course_enrolled",
-            actor_id=actor_id,
-            source=source,
-            before=None,
-            after=state,
-            now_ms=now_ms,
-        )
 
 
-async def course_state(
-    conn: Connection, *, learner_id: int, course_id: int
-) -> dict[str, Any] | None:
+async def _course_state(conn: Connection, *, learner_id: int, course_id: int) -> CourseState | None:
     row = await conn.fetch_one(
-        f"""SELECT {COURSE_STATE_COLUMNS} FROM course_progress
-             WHERE learner_id = :learner_id AND course_id = :course_id""",
+        """SELECT status, percentage, enrolled_time, completed_time FROM course_progress
+            WHERE learner_id = :learner_id AND course_id = :course_id""",
         {"learner_id": learner_id, "course_id": course_id},
     )
     return None if row is None else dict(row)
 
 
+async def _record(
+    conn: Connection,
+    write: WriteContext,
+    *,
+    learner_id: int,
+    course_id: int,
+    before: CourseState | None,
+    status: CourseStatus,
+    percentage: int,
+    at_ms: int,
+) -> bool:
+    """Set the state `before` (read under the learner's lock) to `status`, append the
+    event, join the plans that hold the course and complete any plan whose mandatory
+    courses are now all completed. Answers whether anything changed.
+
+    A completed course stays completed: recording it completed again changes nothing, and
+    anything else is 409 7052 (only a reset takes it back).
+    """
+    if before is not None and before["status"] == CourseStatus.COMPLETED:
+        if status is not CourseStatus.COMPLETED:
+            raise Conflict("Conflict: the course is completed; send reset: true to take it back")
+        return False
+    after = {
+        "status": status.value,
+        "percentage": percentage,
+        "enrolled_time": before["enrolled_time"] if before else at_ms,
+        "completed_time": at_ms if status is CourseStatus.COMPLETED else None,
+    }
+    if after == before:
+        return False
+    await _write_course_state(
+        conn,
+        write,
+        learner_id=learner_id,
+        course_id=course_id,
+        kind="course_progress",
+        before=before,
+        after=after,
+    )
+    if status is not CourseStatus.NOT_STARTED:
+        await _join_plans_on_progress(
+            conn, write, learner_id=learner_id, course_id=course_id, at_ms=at_ms
+        )
+    if status is CourseStatus.COMPLETED:
+        await complete_finished_plans(conn, write=write, learner_id=learner_id)
+    return True
+
+
+async def _reset(
+    conn: Connection, write: WriteContext, *, learner_id: int, course_id: int, before: CourseState
+) -> None:
+    """Take a course back to not started: the one way out of `completed`. Plans already
+    completed stay completed (completion is sticky)."""
+    after = {
+        **before,
+        "status": CourseStatus.NOT_STARTED.value,
+        "percentage": 0,
+        "completed_time": None,
+    }
+    if after != before:
+        await _write_course_state(
+            conn,
+            write,
+            learner_id=learner_id,
+            course_id=course_id,
+            kind="reset",
+            before=before,
+            after=after,
+        )
+
+
 async def _write_course_state(
     conn: Connection,
+    write: WriteContext,
     *,
-    org_id: int,
     learner_id: int,
     course_id: int,
     kind: str,
-    before: dict[str, Any] | None,
-    after: dict[str, Any],
-    actor_id: int | None,
-    source: str,
-    now_ms: int,
-    idempotency_key: str | None,
+    before: CourseState | None,
+    after: CourseState,
+    plan_id: int | None = None,
 ) -> None:
+    """Upsert the course_progress row and append its event (of the plan it was enrolled
+    through, for a course enrolment)."""
     await conn.execute(
         """INSERT INTO course_progress (learner_id, course_id, org_id, status, percentage,
                                         enrolled_time, completed_time, modified_time)
@@ -107,204 +202,112 @@ async def _write_course_state(
         {
             "learner_id": learner_id,
             "course_id": course_id,
-            "org_id": org_id,
-            "now": now_ms,
+            "org_id": write.org_id,
+            "now": write.now_ms,
             **after,
         },
     )
     await append_event(
         conn,
-        org_id=org_id,
+        write,
         learner_id=learner_id,
         course_id=course_id,
         kind=kind,
-        actor_id=actor_id,
-        source=source,
         before=before,
         after=after,
-        now_ms=now_ms,
-        idempotency_key=idempotency_key,
+        plan_id=plan_id,
     )
 
 
-async def record_course_progress(
-    conn: Connection,
-    *,
-    org_id: int,
-    learner_id: int,
-    course_id: int,
-    status: CourseStatus,
-    percentage: int,
-    at_ms: int,
-    actor_id: int | None,
-    source: str,
-    now_ms: int,
-    idempotency_key: str | None = None,
-) -> bool:
-    """Set a learner's state in a course, append the event, join the plans that hold it and
-    complete any plan whose mandatory courses are now all completed.
-
-    A completed course stays completed (only `reset_course_progress` takes it back):
-    recording over it changes nothing and answers False.
-    """
-    await conn.lock(learner_id)  # one writer per learner at a time (PostgreSQL)
-    before = await course_state(conn, learner_id=learner_id, course_id=course_id)
-    if before is not None and before["status"] == CourseStatus.COMPLETED:
-        return False
-    after = {
-        "status": status.value,
-        "percentage": percentage,
-        "enrolled_time": before["enrolled_time"] if before else at_ms,
-        "completed_time": at_ms if status is CourseStatus.COMPLETED else None,
-    }
-    if after == before:
-        return False
-    await _write_course_state(
-        conn,
-        org_id=org_id,
-        learner_id=learner_id,
-        course_id=course_id,
-        kind="course_progress",
-        before=before,
-        after=after,
-        actor_id=actor_id,
-        source=source,
-        now_ms=now_ms,
-        idempotency_key=idempotency_key,
-    )
-    if status is not CourseStatus.NOT_STARTED:
-        await join_plans_on_progress(
-            conn,
-            org_id=org_id,
-            learner_id=learner_id,
-            course_id=course_id,
-            source=source,
-            at_ms=at_ms,
-            now_ms=now_ms,
-        )
-    if status is CourseStatus.COMPLETED:
-        await complete_finished_plans(
-            conn, org_id=org_id, learner_id=learner_id, source=source, now_ms=now_ms
-        )
-    return True
-
-
-async def reset_course_progress(
-    conn: Connection,
-    *,
-    org_id: int,
-    learner_id: int,
-    course_id: int,
-    actor_id: int | None,
-    source: str,
-    now_ms: int,
-    idempotency_key: str | None = None,
-) -> bool:
-    """Take a course back to not started: the one way out of `completed`. Plans already
-    completed stay completed (completion is sticky). Answers whether anything changed."""
-    await conn.lock(learner_id)
-    before = await course_state(conn, learner_id=learner_id, course_id=course_id)
-    if before is None:
-        return False
-    after = {
-        **before,
-        "status": CourseStatus.NOT_STARTED.value,
-        "percentage": 0,
-        "completed_time": None,
-    }
-    if after == before:
-        return False
-    await _write_course_state(
-        conn,
-        org_id=org_id,
-        learner_id=learner_id,
-        course_id=course_id,
-        kind="reset",
-        before=before,
-        after=after,
-        actor_id=actor_id,
-        source=source,
-        now_ms=now_ms,
-        idempotency_key=idempotency_key,
-    )
-    return True
-
-
-async def join_plans_on_progress(
-    conn: Connection,
-    *,
-    org_id: int,
-    learner_id: int,
-    course_id: int,
-    source: str,
-    at_ms: int,
-    now_ms: int,
+async def enrol_in_plan_courses(
+    conn: Connection, *, write: WriteContext, plan_id: int, learner_id: int
 ) -> None:
-    """Progress in a course joins the learner to every plan of theirs that holds it."""
+    """Course enrolments (not started) for each of the plan's courses the learner lacks:
+    the consequence of an enrolment, or of courses added to the plan."""
+    missing = await conn.fetch_all(
+        """SELECT pc.course_id FROM plan_courses pc
+            WHERE pc.plan_id = :plan_id
+              AND NOT EXISTS (SELECT 1 FROM course_progress cp
+                               WHERE cp.learner_id = :learner_id
+                                 AND cp.course_id = pc.course_id)
+            ORDER BY pc.position""",
+        {"learner_id": learner_id, "plan_id": plan_id},
+    )
+    enrolling = write.consequence(actor_id=write.actor_id)
+    for row in missing:
+        state = {
+            "status": CourseStatus.NOT_STARTED.value,
+            "percentage": 0,
+            "enrolled_time": write.now_ms,
+            "completed_time": None,
+        }
+        await _write_course_state(
+            conn,
+            enrolling,
+            learner_id=learner_id,
+            course_id=row["course_id"],
+            kind="course_enrolled",
+            before=None,
+            after=state,
+            plan_id=plan_id,
+        )
+
+
+async def _join_plans_on_progress(
+    conn: Connection, write: WriteContext, *, learner_id: int, course_id: int, at_ms: int
+) -> None:
+    """Progress in a course joins the learner to every plan of theirs that holds it: the
+    learner's own act, whoever recorded the progress."""
     rows = await conn.fetch_all(
         """SELECT e.id, e.plan_id FROM plan_enrolments e
              JOIN plan_courses pc ON pc.plan_id = e.plan_id AND pc.course_id = :course_id
             WHERE e.learner_id = :learner_id AND e.unenrolled_time IS NULL AND NOT e.is_joined""",
         {"learner_id": learner_id, "course_id": course_id},
     )
+    joining = write.consequence(actor_id=learner_id)
     for row in rows:
         await join_enrolment(
             conn,
-            org_id=org_id,
+            write=joining,
             learner_id=learner_id,
             plan_id=row["plan_id"],
             enrolment_id=row["id"],
-            actor_id=learner_id,
-            source=source,
             at_ms=at_ms,
-            now_ms=now_ms,
         )
 
 
 async def join_enrolment(
     conn: Connection,
     *,
-    org_id: int,
+    write: WriteContext,
     learner_id: int,
     plan_id: int,
     enrolment_id: int,
-    actor_id: int | None,
-    source: str,
     at_ms: int,
-    now_ms: int,
-    idempotency_key: str | None = None,
 ) -> None:
+    """Mark an enrolment joined at `at_ms`."""
     await conn.execute(
         "UPDATE plan_enrolments SET is_joined = TRUE, joined_time = :at WHERE id = :id",
         {"id": enrolment_id, "at": at_ms},
     )
     await append_event(
         conn,
-        org_id=org_id,
+        write,
         learner_id=learner_id,
         plan_id=plan_id,
         kind="joined",
-        actor_id=actor_id,
-        source=source,
         before={"isJoined": False},
         after={"isJoined": True, "joinedTime": at_ms},
-        now_ms=now_ms,
-        idempotency_key=idempotency_key,
     )
 
 
 async def complete_finished_plans(
-    conn: Connection,
-    *,
-    org_id: int,
-    learner_id: int,
-    source: str,
-    now_ms: int,
-    plan_id: int | None = None,
+    conn: Connection, *, write: WriteContext, learner_id: int, plan_id: int | None = None
 ) -> None:
     """Mark complete every incomplete enrolment (of `plan_id`, or of any plan) whose
     mandatory courses are all completed, as the plan is now; its completion time is when
-    the last of them was completed. Completion is sticky: nothing here ever un-completes."""
+    the last of them was completed. Completion is sticky: nothing here ever un-completes.
+    The system completes a plan, whoever wrote what completed it."""
     rows = await conn.fetch_all(
         """SELECT e.id, e.plan_id, max(cp.completed_time) AS last_completed,
                   count(pc.course_id) AS mandatory,
@@ -318,6 +321,7 @@ async def complete_finished_plans(
             GROUP BY e.id, e.plan_id""",
         {"learner_id": learner_id, "plan_id": plan_id},
     )
+    system = write.consequence(actor_id=None)
     for row in rows:
         if not (row["mandatory"] and row["done"] == row["mandatory"]):
             continue
@@ -328,13 +332,10 @@ async def complete_finished_plans(
         )
         await append_event(
             conn,
-            org_id=org_id,
+            system,
             learner_id=learner_id,
             plan_id=row["plan_id"],
             kind="plan_completed",
-            actor_id=None,
-            source=source,
             before={"isCompleted": False, "completedTime": None},
             after={"isCompleted": True, "completedTime": row["last_completed"]},
-            now_ms=now_ms,
         )

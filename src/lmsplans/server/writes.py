@@ -1,0 +1,46 @@
+"""The write context: who makes a write, from where, when, and under which idempotency key.
+
+One value per write, built once (by the route plumbing from the caller's token and the
+request's `Idempotency-Key`; by the demo seed or a test for their own writes) and passed to
+every service function the write calls, inside the write's one transaction
+(`Database.transaction`). The services take who, where and when from it, and the event log
+records it with each change. It is also the place a write will say what it touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from lmsplans.server.auth.schemas import Role
+
+
+@dataclass(frozen=True, slots=True)
+class WriteContext:
+    """One write, as the services see it."""
+
+    org_id: int  # the organisation written to
+    actor_id: int | None  # the learner who writes; None for the system
+    source: str  # where the write comes from: "api", "demo", "test", ...
+    now_ms: int  # when it is made (epoch ms): every time it stamps
+    role: Role | None = None  # the actor's role, for the services' permission rules
+    idempotency_key: str | None = None
+
+    @property
+    def by_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def consequence(self, *, actor_id: int | None) -> WriteContext:
+        """A change that follows from this write rather than being asked for (a plan
+        completed by its last course, a plan joined by progress in one of its courses):
+        recorded under `actor_id`, and without the idempotency key, which names the
+        request's own change."""
+        return replace(self, actor_id=actor_id, idempotency_key=None)
+
+    def on_behalf_of(self, actor_id: int) -> WriteContext:
+        """The same write, made as `actor_id`'s own (a learner joined by an admin enrols
+        themself)."""
+        return replace(self, actor_id=actor_id)
+
+    def at(self, now_ms: int) -> WriteContext:
+        """The same writer at another time (a seed writing a history)."""
+        return replace(self, now_ms=now_ms)
