@@ -169,7 +169,7 @@ class Generator:
     """Deterministic rows (for one seed) of a dataset of `size` learners."""
 
     def __init__(self, size: int, *, seed: int, now_ms: int) -> None:
-        from lmsplans.server.demo import COURSES, FIRST_NAMES, LAST_NAMES
+        from lmsplans.demo.data import COURSES, FIRST_NAMES, LAST_NAMES
 
         self.size = size
         self.seed = seed
@@ -903,7 +903,7 @@ def _recreate_database(admin_url: str, name: str) -> None:
 def _build(
     backend: str, size: int, *, tokens: int, seed: int, pg_admin_url: str, cache_dir: Path
 ) -> Dataset:
-    from lmsplans.server.db import migrate
+    from lmsplans.migrations import migrate
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     manifest, pairs_file = paths(cache_dir, backend, size)

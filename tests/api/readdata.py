@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.auth import service as auth_service
 from lmsplans.server.auth.schemas import Role
 from lmsplans.server.courses.service import create_course
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.learners.service import create_learner
 from lmsplans.server.plans.service import PlanCourse, create_plan, enrol, publish_plan

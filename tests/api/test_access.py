@@ -14,8 +14,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.plans.service import add_plan_admin
 from lmsplans.server.settings import Settings

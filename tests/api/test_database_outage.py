@@ -20,7 +20,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from lmsplans.server.demo import DemoTokens
+from lmsplans.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.settings import Settings
 from tests.conftest import assert_error, auth

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.clock import ManualClock
 from lmsplans.server.db import Connection
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.models import metadata
 from lmsplans.server.progress.events import replay

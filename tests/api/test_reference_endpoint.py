@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.plans.service import publish_plan, unenrol
 from lmsplans.server.progress.schemas import CourseStatus

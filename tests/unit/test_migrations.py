@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
-from lmsplans.server.db import MIGRATIONS_DIR, migrate
+from lmsplans.migrations import MIGRATIONS_DIR, migrate
 from lmsplans.server.models import metadata
 
 

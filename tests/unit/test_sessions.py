@@ -11,9 +11,9 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.auth.schemas import Operation, Principal, Role
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.errors import (
     ExpiredToken,
     InvalidParameter,

@@ -11,12 +11,13 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
-from lmsplans.server import db as database
+from lmsplans.migrations import migrate
 from lmsplans.server import openapi
 from lmsplans.server.auth import routes as auth_routes
 from lmsplans.server.cache import VersionedCache
 from lmsplans.server.clock import Clock
 from lmsplans.server.courses import routes as course_routes
+from lmsplans.server.db import Database
 from lmsplans.server.http import Services
 from lmsplans.server.learners import routes as learner_routes
 from lmsplans.server.middleware import Metrics, RequestContextMiddleware
@@ -84,8 +85,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(database.migrate, settings.database_url)
-        db = await database.Database.open(settings.database_url, pool_size=settings.db_pool_size)
+        await anyio.to_thread.run_sync(migrate, settings.database_url)
+        db = await Database.open(settings.database_url, pool_size=settings.db_pool_size)
         active_limiter = limiter or make_limiter(settings, clock)
         app.state.services = Services(
             settings=settings,

@@ -1,10 +1,10 @@
-"""Storage: the schema's shared metadata, connections, transactions and migrations.
+"""Storage: connections, transactions, the data version, and a page of rows.
 
 The read path uses hand-written SQL over the raw drivers (sqlite3, asyncpg): an ORM there
-costs several times the reference endpoint's throughput (see
-`shared/reference/stack-measurements.md`). SQLAlchemy describes the schema (each domain's
-`models.py`) and Alembic migrates it. SQL is written once, with `:name` placeholders and
-dict parameters, in the dialect SQLite and PostgreSQL share.
+costs several times the reference endpoint's throughput. SQLAlchemy describes the schema
+(`db.schema` and each domain's `models.py`) and Alembic migrates it (`lmsplans.migrations`).
+SQL is written once, with `:name` placeholders and dict parameters, in the dialect SQLite
+and PostgreSQL share.
 """
 
 from __future__ import annotations
@@ -14,37 +14,7 @@ import hashlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from sqlalchemy import BigInteger, Column, Identity, Integer, MetaData
-
-from lmsplans.server.errors import DatabaseUnavailable
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-    }
-)
-
-# A 64-bit id. On SQLite it must be spelled INTEGER to be the rowid and grow by itself.
-ID = BigInteger().with_variant(Integer, "sqlite")
-
-# Where generated ids start, so they look like Zoho's (PostgreSQL; SQLite numbers rows
-# after the largest id present).
-FIRST_ID = 100_002_000_000_100_000
-
-
-def id_column() -> Column[int]:
-    """The `id` primary key of a table whose rows get generated ids."""
-    return Column("id", ID, Identity(start=FIRST_ID), primary_key=True)
-
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
 
 # Run last in every write transaction (see `lmsplans.server.cache`).
 BUMP_DATA_VERSION = "UPDATE data_version SET version = version + 1 WHERE id = 1"
@@ -180,87 +150,14 @@ class Database(abc.ABC):
             return False
 
 
-def sqlalchemy_url(database_url: str) -> str:
-    """The URL SQLAlchemy (Alembic) needs for the same database."""
-    for prefix in ("postgresql://", "postgres://"):
-        if database_url.startswith(prefix):
-            return "postgresql+asyncpg://" + database_url[len(prefix) :]
-    return database_url
-
-
-def _alembic_config(database_url: str) -> Any:
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
-    return config
-
-
-def _current_revision(database_url: str) -> str | None:
-    """The revision the database is at, read with the raw driver (cheap), or None."""
-    query = "SELECT version_num FROM alembic_version"
-    try:
-        if database_url.startswith("sqlite:"):
-            import sqlite3
-
-            from lmsplans.server.db.sqlite import sqlite_path
-
-            path = sqlite_path(database_url)
-            if not path.exists():
-                return None
-            with sqlite3.connect(path) as conn:
-                row = conn.execute(query).fetchone()
-            return None if row is None else str(row[0])
-        import asyncio
-
-        import asyncpg
-
-        async def read() -> str | None:
-            conn = await asyncpg.connect(database_url)
-            try:
-                value = await conn.fetchval(query)
-            finally:
-                await conn.close()
-            return None if value is None else str(value)
-
-        return asyncio.run(read())
-    except Exception:  # no version table yet, or no database: let Alembic decide
-        return None
-
-
-def migrate(database_url: str) -> None:
-    """Create the database if needed and apply every migration (Alembic `upgrade head`).
-    A database already at the head revision is left alone without starting Alembic."""
-    from alembic import command
-    from alembic.script import ScriptDirectory
-
-    if database_url.startswith("sqlite:"):
-        from lmsplans.server.db.sqlite import sqlite_path
-
-        path = sqlite_path(database_url)
-        if path.parent != Path():
-            path.parent.mkdir(parents=True, exist_ok=True)
-    config = _alembic_config(database_url)
-    head = ScriptDirectory.from_config(config).get_current_head()
-    if _current_revision(database_url) == head:
-        return
-    command.upgrade(config, "head")
-
-
 __all__ = [
-    "FIRST_ID",
-    "ID",
-    "MIGRATIONS_DIR",
+    "BUMP_DATA_VERSION",
+    "READ_DATA_VERSION",
     "AsyncIterator",
     "Connection",
     "Database",
-    "DatabaseUnavailable",
     "Page",
     "Params",
     "Row",
-    "id_column",
     "lock_key",
-    "metadata",
-    "migrate",
 ]

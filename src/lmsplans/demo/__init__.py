@@ -1,8 +1,9 @@
-"""Demo data: an organisation with realistic learners, courses, plans and varied progress.
+"""The demo seed: an organisation with realistic learners, courses, plans and varied
+progress, and a second one to show isolation (`lmsplans demo`, and the tests' data).
 
 Built once: running it again finds the organisation and only mints fresh access tokens.
 Everything goes through the domain services, so the demo obeys the same progress rules and
-writes the same history as the API does.
+writes the same history as the API does. Not server code: the server never imports it.
 """
 
 from __future__ import annotations
@@ -10,10 +11,20 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from lmsplans.demo.data import (
+    COURSES,
+    DEMO_ORG,
+    FIRST_NAMES,
+    LAST_NAMES,
+    OTHER_ORG,
+    PLANS,
+    PlanSpec,
+)
 from lmsplans.server.auth import service as auth
 from lmsplans.server.auth.schemas import Role
 from lmsplans.server.courses.service import create_course
 from lmsplans.server.db import Connection, Database
+from lmsplans.server.learners.queries import organisation_named, resolve_learner
 from lmsplans.server.learners.service import create_learner, create_organisation
 from lmsplans.server.plans.service import (
     PlanCourse,
@@ -27,205 +38,7 @@ from lmsplans.server.progress.schemas import CourseStatus
 from lmsplans.server.progress.service import set_course_progress
 from lmsplans.server.writes import WriteContext
 
-DEMO_ORG = "Zylker Corp"
-OTHER_ORG = "Acme Widgets"
 _DAY_MS = 86_400_000
-
-FIRST_NAMES = [
-    "Aarav",
-    "Olivia",
-    "Liam",
-    "Emma",
-    "Noah",
-    "Ava",
-    "Mateo",
-    "Sofia",
-    "Lucas",
-    "Mia",
-    "Ethan",
-    "Amelia",
-    "Arjun",
-    "Isla",
-    "Leo",
-    "Chloe",
-    "Kenji",
-    "Yuki",
-    "Omar",
-    "Layla",
-    "Diego",
-    "Lucia",
-    "Hugo",
-    "Clara",
-    "Felix",
-    "Nora",
-    "Ravi",
-    "Priya",
-    "Samuel",
-    "Grace",
-    "Ibrahim",
-    "Fatima",
-    "Jonas",
-    "Elena",
-    "Tomas",
-    "Hana",
-    "Victor",
-    "Zara",
-    "Daniel",
-    "Ines",
-]
-LAST_NAMES = [
-    "Sharma",
-    "Smith",
-    "Garcia",
-    "Muller",
-    "Rossi",
-    "Tanaka",
-    "Khan",
-    "Silva",
-    "Dubois",
-    "Kowalski",
-    "Nguyen",
-    "Okafor",
-    "Jensen",
-    "Haddad",
-    "Novak",
-    "Costa",
-    "Ivanova",
-    "Park",
-    "Fischer",
-    "Moreau",
-    "Lopez",
-    "Ahmed",
-    "Brown",
-    "Nakamura",
-    "Patel",
-    "Weber",
-    "Santos",
-    "Andersen",
-    "Mehta",
-    "Kaya",
-]
-COURSES = (
-    "Information Security Essentials",
-    "Code of Conduct",
-    "Anti-Bribery and Corruption",
-    "Data Protection and Privacy",
-    "Workplace Safety",
-    "Diversity and Inclusion",
-    "Giving and Receiving Feedback",
-    "Effective One-on-Ones",
-    "Coaching Conversations",
-    "Delegation That Works",
-    "Leading Through Change",
-    "Hiring Without Bias",
-    "Customer Empathy",
-    "Handling Difficult Customers",
-    "Product Fundamentals",
-    "Negotiation Basics",
-    "Presentation Skills",
-    "Writing for Work",
-    "Time Management",
-    "Project Planning",
-    "Agile Foundations",
-    "Spreadsheet Skills",
-    "Financial Literacy",
-    "Wellbeing at Work",
-    "Remote Collaboration",
-    "First Aid Awareness",
-    "Phishing Awareness",
-    "Export Control Basics",
-    "Accessibility Basics",
-    "Sustainability at Zylker",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class PlanSpec:
-    name: str
-    duration: int
-    duration_type: int  # 0 days, 1 weeks, 2 months
-    image: str
-    # (course index, level, mandatory, locked until the previous level is complete)
-    courses: tuple[tuple[int, int, bool, bool], ...]
-
-
-PLANS = (
-    PlanSpec(
-        "New Joiner Onboarding",
-        30,
-        0,
-        "23",
-        (
-            (1, 1, True, False),
-            (0, 1, True, False),
-            (4, 1, False, False),
-            (14, 2, True, True),
-            (17, 2, False, True),
-        ),
-    ),
-    PlanSpec(
-        "Annual Compliance 2026",
-        6,
-        1,
-        "12",
-        (
-            (1, 1, True, False),
-            (2, 1, True, False),
-            (3, 1, True, False),
-            (26, 2, True, True),
-            (27, 2, False, False),
-        ),
-    ),
-    PlanSpec(
-        "Leadership Foundations",
-        3,
-        2,
-        "7",
-        (
-            (6, 1, True, False),
-            (7, 1, True, False),
-            (8, 2, True, True),
-            (9, 2, False, True),
-            (10, 3, True, True),
-            (11, 3, False, True),
-        ),
-    ),
-    PlanSpec(
-        "Customer Excellence",
-        45,
-        0,
-        "31",
-        ((12, 1, True, False), (13, 1, True, False), (15, 2, False, False), (16, 2, False, False)),
-    ),
-    PlanSpec(
-        "Security Champions",
-        8,
-        1,
-        "4",
-        ((0, 1, True, False), (26, 1, True, False), (3, 2, True, True)),
-    ),
-    PlanSpec(
-        "Project Delivery",
-        2,
-        2,
-        "18",
-        ((19, 1, True, False), (20, 1, False, False), (18, 2, True, True), (21, 2, False, False)),
-    ),
-    PlanSpec(
-        "Working Well",
-        60,
-        0,
-        "9",
-        ((23, 1, True, False), (24, 1, False, False), (5, 1, False, False), (25, 2, False, False)),
-    ),
-    PlanSpec(
-        "Finance for Non-Finance",
-        4,
-        1,
-        "27",
-        ((22, 1, True, False), (21, 1, True, False), (28, 2, False, True)),
-    ),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,21 +100,21 @@ async def mint_demo_tokens(
 
 
 async def _find(conn: Connection) -> DemoPeople | None:
-    org_id = await conn.fetch_value("SELECT id FROM organisations WHERE name = :n", {"n": DEMO_ORG})
+    org_id = await organisation_named(conn, name=DEMO_ORG)
     if org_id is None:
         return None
+    other_org_id = await organisation_named(conn, name=OTHER_ORG)
+    assert other_org_id is not None, "the demo's second organisation is missing"
 
-    async def by_email(email: str) -> int:
-        value = await conn.fetch_value("SELECT id FROM learners WHERE email = :e", {"e": email})
-        assert value is not None, f"demo learner {email} is missing"
-        return int(value)
+    async def by_email(org: int, email: str) -> int:
+        return (await resolve_learner(conn, org_id=org, learner_ref=email)).id
 
     return DemoPeople(
-        org_id=int(org_id),
-        admin_id=await by_email("admin@zylker.example"),
-        manager_id=await by_email("manager@zylker.example"),
-        learner_id=await by_email("learner@zylker.example"),
-        other_org_learner_id=await by_email("learner@acme.example"),
+        org_id=org_id,
+        admin_id=await by_email(org_id, "admin@zylker.example"),
+        manager_id=await by_email(org_id, "manager@zylker.example"),
+        learner_id=await by_email(org_id, "learner@zylker.example"),
+        other_org_learner_id=await by_email(other_org_id, "learner@acme.example"),
     )
 
 
