@@ -14,7 +14,8 @@ from lmsplans.server.auth.schemas import Role
 from lmsplans.server.courses.service import create_course
 from lmsplans.server.http import Services
 from lmsplans.server.learners.service import create_learner
-from lmsplans.server.plans.service import PlanCourse, create_plan, enrol, publish_plan
+from lmsplans.server.plans.enrolments import enrol
+from lmsplans.server.plans.service import PlanCourse, create_plan, publish_plan
 from lmsplans.server.plans.service import set_plan_courses as set_courses
 from lmsplans.server.progress.schemas import CourseStatus
 from lmsplans.server.progress.service import set_course_progress

@@ -11,7 +11,7 @@ import pytest
 from lmsplans.demo import DemoTokens
 from lmsplans.server.clock import ManualClock
 from lmsplans.server.http import Services
-from lmsplans.server.plans.service import unenrol
+from lmsplans.server.plans.enrolments import unenrol
 from lmsplans.server.progress.schemas import CourseStatus
 from tests.api.readdata import (
     DAY_MS,

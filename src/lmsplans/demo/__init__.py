@@ -26,11 +26,11 @@ from lmsplans.server.courses.service import create_course
 from lmsplans.server.db import Connection, Database
 from lmsplans.server.learners.queries import organisation_named, resolve_learner
 from lmsplans.server.learners.service import create_learner, create_organisation
+from lmsplans.server.plans.enrolments import enrol
 from lmsplans.server.plans.service import (
     PlanCourse,
     add_plan_admin,
     create_plan,
-    enrol,
     publish_plan,
     set_plan_courses,
 )

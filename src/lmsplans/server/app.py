@@ -25,24 +25,27 @@ from lmsplans.server.ops import routes as ops_routes
 from lmsplans.server.plans import routes as plan_routes
 from lmsplans.server.progress import routes as progress_routes
 from lmsplans.server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
+from lmsplans.server.routing import RouteTable
 from lmsplans.server.settings import Settings
 from lmsplans.server.ui.rendering import Site
 
 logger = logging.getLogger("lmsplans")
 
 
-def all_routes() -> list[BaseRoute]:
+def route_tables() -> list[RouteTable]:
+    """Every domain's route declarations, in the order they are matched."""
     return [
-        *progress_routes.routes,
-        *progress_routes.write_routes,
-        *plan_routes.routes,
-        *plan_routes.management_routes,
-        *learner_routes.routes,
-        *course_routes.routes,
-        *auth_routes.routes,
-        *ops_routes.routes,
-        *openapi.routes,
+        progress_routes.routes,
+        plan_routes.routes,
+        learner_routes.routes,
+        course_routes.routes,
+        auth_routes.routes,
+        ops_routes.routes,
     ]
+
+
+def all_routes() -> list[BaseRoute]:
+    return [*(route for table in route_tables() for route in table.routes()), *openapi.routes]
 
 
 class Application(Starlette):

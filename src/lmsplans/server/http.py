@@ -1,29 +1,30 @@
-"""How a request reaches a handler: the route plumbing.
+"""How a request reaches a handler, and what the handler sees: the route plumbing.
 
-`api_route` wraps every `/api/v1` handler in the same steps: authenticate (401, with bad
-tokens limited per client address), count the call against the threshold (429), check the
-token's scope (403), run the handler, and add the rate-limit header fields to whatever it
-answers. `write_route` runs a write's handler inside one database transaction: nothing is
-written when the handler raises. With an `Idempotency-Key`, the first response is stored
-in the same transaction; a retry with the same key and request answers it again and
-writes nothing, and the same key with a different request is 422 7054. Routes are
-authenticated by default; `public_route` is the reviewed opt-out. Every error, on every
-route, is answered by `errors.response_for`.
+An authenticated `/api/v1` route (`authenticated`) takes the same steps for every handler:
+read the data version, authenticate the token (401, with bad tokens limited per client
+address), count the call against the threshold (429), check the token's scope (403) and
+the role the route needs (403), run the handler, and add the rate-limit header fields to
+whatever it answers. A write (`transactional`) runs its handler inside one database
+transaction with one `WriteContext`: nothing is written when the handler raises. With an
+`Idempotency-Key`, the first response is stored in the same transaction; a retry with the
+same key and request answers it again and writes nothing, and the same key with a
+different request is 422 7054. A public route (`public`) is the reviewed opt-out. Every
+error, on every route, is answered by `errors.response_for`. Routes are declared with
+`routing.RouteTable`, which builds them from these.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from lmsplans.server.auth import service as auth_service
-from lmsplans.server.auth.schemas import Operation, Principal
+from lmsplans.server.auth.schemas import Operation, Principal, Role
 from lmsplans.server.cache import VersionedCache
 from lmsplans.server.clock import Clock
 from lmsplans.server.db import Connection, Database, lock_key
@@ -32,13 +33,13 @@ from lmsplans.server.errors import (
     IdempotencyKeyReused,
     InvalidScope,
     InvalidToken,
+    PermissionDenied,
     RateLimited,
     request_id_of,
     response_for,
 )
 from lmsplans.server.idempotency import service as idempotency
 from lmsplans.server.middleware import scope_header
-from lmsplans.server.openapi import DocumentedRoute, OperationDoc
 from lmsplans.server.params import idempotency_key, record_id
 from lmsplans.server.ratelimit import Decision, Limiter
 from lmsplans.server.settings import Settings
@@ -111,17 +112,40 @@ class AsgiEndpoint:
         await response(scope, receive, send)
 
 
-def api_route(
-    path: str,
-    handler: Handler,
-    *,
-    method: str = "GET",
-    operation: Operation = Operation.READ,
-    name: str | None = None,
-    doc: OperationDoc | None = None,
-) -> Route:
-    """An authenticated, rate-limited `/api/v1` route (see the module docstring)."""
-    api = f"{method} {path}"
+@dataclass(frozen=True, slots=True)
+class WriteCall(Call):
+    """One authenticated write, as its handler sees it: the call, the write's one
+    transaction (`conn`) and its context (`write`), built once for the whole write."""
+
+    conn: Connection
+    write: WriteContext
+
+
+WriteHandler = Callable[[WriteCall], Awaitable[Response]]
+
+# A route that needs a role admits those who hold it or one above it.
+_RANK = {Role.LEARNER: 0, Role.MANAGER: 1, Role.ADMIN: 2}
+_REFUSAL = {
+    Role.MANAGER: "Permission denied: only managers and admins may do this",
+    Role.ADMIN: "Permission denied: only admins may do this",
+}
+
+
+def with_role(handler: Handler, role: Role) -> Handler:
+    """`handler`, for callers holding `role` or a role above it (403 9000 for the rest)."""
+    needed = _RANK[role]
+
+    async def checked(call: Call) -> Response:
+        if _RANK[call.principal.role] < needed:
+            raise PermissionDenied(_REFUSAL[role])
+        return await handler(call)
+
+    return checked
+
+
+def authenticated(handler: Handler, *, api: str, operation: Operation) -> AsgiEndpoint:
+    """The endpoint of an authenticated, rate-limited `/api/v1` route; `api` is the method
+    and route template the limiter counts by (see the module docstring)."""
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
@@ -161,56 +185,12 @@ def api_route(
             response.raw_headers.extend(decision.raw_headers())
         return response
 
-    return DocumentedRoute(
-        path,
-        AsgiEndpoint(endpoint),
-        methods=[method],
-        name=name or handler.__name__,
-        doc=doc,
-        scope=operation,
-    )
+    return AsgiEndpoint(endpoint)
 
 
-def public_route(
-    path: str, handler: PublicHandler, *, method: str = "GET", doc: OperationDoc | None = None
-) -> Route:
-    """A route without a token (OAuth, health). Each use is an explicit, reviewed opt-out.
-    Its errors are answered by the same `response_for` as every other route's."""
-
-    async def endpoint(request: Request) -> Response:
-        services: Services = request.app.state.services
-        try:
-            return await handler(request, services)
-        except Exception as exc:
-            return response_for(exc, request_id_of(request))
-
-    return DocumentedRoute(
-        path, AsgiEndpoint(endpoint), methods=[method], name=handler.__name__, doc=doc, scope=None
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class WriteCall(Call):
-    """One authenticated write, as its handler sees it: the call, the write's one
-    transaction (`conn`) and its context (`write`), built once for the whole write."""
-
-    conn: Connection
-    write: WriteContext
-
-
-WriteHandler = Callable[[WriteCall], Awaitable[Response]]
-
-
-def write_route(
-    path: str,
-    handler: WriteHandler,
-    *,
-    method: str,
-    operation: Operation,
-    name: str | None = None,
-    doc: OperationDoc | None = None,
-) -> Route:
-    """An authenticated, rate-limited, transactional and idempotent `/api/v1` write."""
+def transactional(handler: WriteHandler) -> Handler:
+    """A write's handler, run in one transaction with its `WriteContext` and idempotent
+    (see the module docstring)."""
 
     async def run(call: Call) -> Response:
         principal = call.principal
@@ -265,11 +245,18 @@ def write_route(
                 )
         return response
 
-    return api_route(
-        path,
-        run,
-        method=method,
-        operation=operation,
-        name=name or handler.__name__,
-        doc=None if doc is None else replace(doc, idempotent=True),
-    )
+    return run
+
+
+def public(handler: PublicHandler) -> AsgiEndpoint:
+    """The endpoint of a route without a token (OAuth, operations): an explicit, reviewed
+    opt-out. Its errors are answered by the same `response_for` as every other route's."""
+
+    async def endpoint(request: Request) -> Response:
+        services: Services = request.app.state.services
+        try:
+            return await handler(request, services)
+        except Exception as exc:
+            return response_for(exc, request_id_of(request))
+
+    return AsgiEndpoint(endpoint)

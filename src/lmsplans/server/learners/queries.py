@@ -3,6 +3,7 @@ record as Zoho writes it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +65,23 @@ async def resolve_learner(conn: Connection, *, org_id: int, learner_ref: str) ->
     if not rows:
         raise NoSuchLearner()
     return Learner(*rows[0])
+
+
+async def resolve_learners(
+    conn: Connection, *, org_id: int, refs: Sequence[str], field: str
+) -> list[int]:
+    """The learners named by `refs` (userIds, zuids or emails); an unknown one is 404 7048
+    naming its place in `field`."""
+    ids = []
+    for index, ref in enumerate(refs):
+        try:
+            ids.append((await resolve_learner(conn, org_id=org_id, learner_ref=str(ref))).id)
+        except NoSuchLearner:
+            raise NoSuchLearner(
+                f"No such learner: {ref}",
+                errors=[{"field": f"{field}.{index}", "message": "no such learner"}],
+            ) from None
+    return ids
 
 
 async def organisation_named(conn: Connection, *, name: str) -> int | None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Literal, get_args
 
 from starlette.responses import Response
-from starlette.routing import Route
 
-from lmsplans.server.auth.schemas import Operation
+from lmsplans.server.auth.schemas import Operation, Role
 from lmsplans.server.errors import (
     Conflict,
     InvalidParameter,
@@ -16,7 +15,7 @@ from lmsplans.server.errors import (
     NoSuchLearner,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, WriteCall, api_route, write_route
+from lmsplans.server.http import Call, WriteCall
 from lmsplans.server.learners import queries, service
 from lmsplans.server.learners.schemas import (
     MAX_BATCH,
@@ -28,14 +27,32 @@ from lmsplans.server.learners.schemas import (
     LearnersPayload,
     RoleName,
 )
-from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, Param, paging
+from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, Param, paging
 from lmsplans.server.params import page_of, payload, raw_payload, validate
+from lmsplans.server.routing import RouteTable
 from lmsplans.server.wire import ok
 
+routes = RouteTable(tags=("Learners",))
+_BAD_PAYLOAD = (MissingParameter, InvalidParameter)
 
+
+@routes.post(
+    "/api/v1/learners",
+    scope=Operation.CREATE,
+    role=Role.ADMIN,
+    response=LearnersCreated,
+    body=LearnersPayload,
+    payload="learnerData",
+    errors=(*_BAD_PAYLOAD, NoSuchLearner, Conflict, LimitExceeded),
+)
 async def create_learners(call: WriteCall) -> Response:
-    """POST /api/v1/learners — one learner (an object) or up to 200 (a list)."""
-    service.ensure_admin(call.principal)
+    """Create learners (one, or up to 200 at once)
+
+    Admins only. A batch is created in order (a learner may name an earlier one as
+    `managerId`) and all or nothing: any bad item refuses the batch, its errors naming the
+    item (`learnerData.1.emailId`). An email address, employee id or zuid another learner
+    has is 409 7052; an unknown `managerId` 404 7048.
+    """
     document = await raw_payload(call.request, "learnerData")
     if document is None:
         raise MissingParameter("learnerData")
@@ -57,9 +74,27 @@ async def create_learners(call: WriteCall) -> Response:
     return ok({"learners": records}, "Learners created successfully")
 
 
+@routes.get(
+    "/api/v1/learners",
+    response=LearnersPage,
+    params=(
+        *paging(1),
+        Param("search", str, "Part of the name, email address or employee id (case-insensitive)."),
+        Param("role", RoleName, "Only the learners with this role."),
+        Param(
+            "status",
+            Literal["active", "inactive"],
+            "Only the active, or only the deactivated, learners.",
+        ),
+    ),
+    errors=PAGING_ERRORS,
+)
 async def list_learners(call: Call) -> Response:
-    """GET /api/v1/learners — the learners the caller may see; `search` matches name, email
-    or employee id; `role` and `status` filter."""
+    """The learners the caller may see, with search and filters
+
+    Admins see the organisation, managers their reportees and themselves, learners
+    themselves; by userId.
+    """
     page = page_of(call.request, first_index=1)
     role = call.query("role")
     if role is not None and role not in get_args(RoleName):
@@ -80,8 +115,9 @@ async def list_learners(call: Call) -> Response:
     return ok({"learners": learners, "isNextAvailable": more}, "Learners fetched successfully")
 
 
+@routes.get("/api/v1/learners/{learnerId}", response=LearnerOne, errors=LEARNER_ERRORS)
 async def read_learner(call: Call) -> Response:
-    """GET /api/v1/learners/{learnerId}"""
+    """One learner"""
     async with call.db.read() as conn:
         learner = await queries.resolve_learner(
             conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
@@ -91,9 +127,22 @@ async def read_learner(call: Call) -> Response:
     return ok({"learner": record}, "Learner fetched successfully")
 
 
+@routes.patch(
+    "/api/v1/learners/{learnerId}",
+    scope=Operation.UPDATE,
+    role=Role.ADMIN,
+    response=LearnerOne,
+    body=LearnerPatch,
+    payload="learnerData",
+    errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchLearner, Conflict),
+)
 async def update_learner(call: WriteCall) -> Response:
-    """PATCH /api/v1/learners/{learnerId} — admins only."""
-    service.ensure_admin(call.principal)
+    """Update a learner (manager, role, status, ...)
+
+    Admins only. Absent fields stay as they are. 409 7052 for an email address or employee
+    id another learner has, a reporting loop, or deactivating yourself; an unknown
+    `managerId` is 404 7048.
+    """
     patch = await payload(call.request, "learnerData", LearnerPatch)
     learner_id = await service.update_learner(
         call.conn, write=call.write, learner_ref=call.path_param("learnerId"), patch=patch
@@ -102,99 +151,21 @@ async def update_learner(call: WriteCall) -> Response:
     return ok({"learner": record}, "Learner updated successfully")
 
 
+@routes.delete(
+    "/api/v1/learners/{learnerId}",
+    scope=Operation.DELETE,
+    role=Role.ADMIN,
+    response=LearnerOne,
+    errors=(PermissionDenied, NoSuchLearner, Conflict),
+)
 async def deactivate_learner(call: WriteCall) -> Response:
-    """DELETE /api/v1/learners/{learnerId} — deactivates; records and history are kept."""
-    service.ensure_admin(call.principal)
+    """Deactivate a learner
+
+    Admins only. Every record and the history are kept; the learner can no longer
+    authenticate and reads show `isActive: false`. Deactivating yourself is 409 7052.
+    """
     learner_id = await service.deactivate_learner(
         call.conn, write=call.write, learner_ref=call.path_param("learnerId")
     )
     record = await queries.learner_record(call.conn, learner_id=learner_id)
     return ok({"learner": record}, "Learner deactivated successfully")
-
-
-_TAGS = ("Learners",)
-_BAD_PAYLOAD = (MissingParameter, InvalidParameter)
-
-routes: list[Route] = [
-    write_route(
-        "/api/v1/learners",
-        create_learners,
-        method="POST",
-        operation=Operation.CREATE,
-        doc=OperationDoc(
-            "Create learners (one, or up to 200 at once)",
-            LearnersCreated,
-            description="Admins only. A batch is created in order (a learner may name an "
-            "earlier one as `managerId`) and all or nothing: any bad item refuses the batch, "
-            "its errors naming the item (`learnerData.1.emailId`). An email address, employee "
-            "id or zuid another learner has is 409 7052; an unknown `managerId` 404 7048.",
-            tags=_TAGS,
-            body=LearnersPayload,
-            payload="learnerData",
-            errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchLearner, Conflict, LimitExceeded),
-        ),
-    ),
-    api_route(
-        "/api/v1/learners",
-        list_learners,
-        doc=OperationDoc(
-            "The learners the caller may see, with search and filters",
-            LearnersPage,
-            description="Admins see the organisation, managers their reportees and "
-            "themselves, learners themselves; by userId.",
-            tags=_TAGS,
-            params=(
-                *paging(1),
-                Param(
-                    "search",
-                    str,
-                    "Part of the name, email address or employee id (case-insensitive).",
-                ),
-                Param("role", RoleName, "Only the learners with this role."),
-                Param(
-                    "status",
-                    Literal["active", "inactive"],
-                    "Only the active, or only the deactivated, learners.",
-                ),
-            ),
-            errors=PAGING_ERRORS,
-        ),
-    ),
-    api_route(
-        "/api/v1/learners/{learnerId}",
-        read_learner,
-        doc=OperationDoc("One learner", LearnerOne, tags=_TAGS, errors=LEARNER_ERRORS),
-    ),
-    write_route(
-        "/api/v1/learners/{learnerId}",
-        update_learner,
-        method="PATCH",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Update a learner (manager, role, status, ...)",
-            LearnerOne,
-            description="Admins only. Absent fields stay as they are. 409 7052 for an email "
-            "address or employee id another learner has, a reporting loop, or deactivating "
-            "yourself; an unknown `managerId` is 404 7048.",
-            tags=_TAGS,
-            body=LearnerPatch,
-            payload="learnerData",
-            errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchLearner, Conflict),
-        ),
-    ),
-    write_route(
-        "/api/v1/learners/{learnerId}",
-        deactivate_learner,
-        method="DELETE",
-        operation=Operation.DELETE,
-        doc=OperationDoc(
-            "Deactivate a learner",
-            LearnerOne,
-            description="Admins only. Every record and the history are kept; the learner "
-            "can no longer authenticate and reads show `isActive: false`. Deactivating "
-            "yourself is 409 7052.",
-            tags=_TAGS,
-            errors=(PermissionDenied, NoSuchLearner, Conflict),
-        ),
-    ),
-]

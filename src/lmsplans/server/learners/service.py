@@ -72,11 +72,6 @@ async def create_learner(
     )
 
 
-def ensure_admin(principal: Principal) -> None:
-    if principal.role is not Role.ADMIN:
-        raise PermissionDenied("Permission denied: only admins may do this")
-
-
 async def _ensure_unique(
     conn: Connection,
     *,

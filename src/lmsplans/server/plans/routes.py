@@ -1,9 +1,9 @@
-"""Plan reads: the organisation's plans and a plan's roster."""
+"""Learning plans: the organisation's plans and a plan's roster (Zoho's reads), and managing
+them (this product's own: Zoho documents none of these)."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
-from starlette.routing import Route
 
 from lmsplans.server.auth.schemas import Operation, Role
 from lmsplans.server.db import Connection
@@ -16,11 +16,10 @@ from lmsplans.server.errors import (
     NoSuchRecord,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, WriteCall, api_route, write_route
-from lmsplans.server.learners.service import ensure_admin
-from lmsplans.server.openapi import PAGING_ERRORS, OperationDoc, Param, paging
+from lmsplans.server.http import Call, WriteCall
+from lmsplans.server.openapi import PAGING_ERRORS, Param, paging
 from lmsplans.server.params import page_of, payload, raw_payload, validate
-from lmsplans.server.plans import queries, service
+from lmsplans.server.plans import enrolments, queries, service
 from lmsplans.server.plans.schemas import (
     MAX_ENROL_BATCH,
     ErecnoRef,
@@ -38,11 +37,26 @@ from lmsplans.server.plans.schemas import (
     RosterPage,
 )
 from lmsplans.server.progress.schemas import EnrolmentStatus
+from lmsplans.server.routing import RouteTable
 from lmsplans.server.wire import ok
 
+routes = RouteTable(tags=("Learning plans",))
+_BAD_PAYLOAD = (MissingParameter, InvalidParameter)
+# The plan in the path, managed by an admin of the organisation or of the plan.
+_MANAGED = (NoSuchRecord, PermissionDenied)
+_ROSTER_PARAMS = (
+    *paging(1),
+    Param("status", EnrolmentStatus, "Only the learners in this state (overdue: late)."),
+)
+_ROSTER_ERRORS = (*PAGING_ERRORS, NoSuchRecord, PermissionDenied)
 
+
+@routes.get("/api/v1/learning-plans", response=PlansPage, params=paging(1), errors=PAGING_ERRORS)
 async def list_plans(call: Call) -> Response:
-    """GET /api/v1/learning-plans — admins see drafts too; everyone else published plans."""
+    """The organisation's learning plans
+
+    Admins see drafts too; everyone else published plans only.
+    """
     page = page_of(call.request, first_index=1)
     async with call.db.read() as conn:
         plans, more = await queries.list_plans(
@@ -57,9 +71,26 @@ async def list_plans(call: Call) -> Response:
     )
 
 
+@routes.get(  # an alias, declared with the same answer
+    "/api/v1/learning-plans/{planId}/members",
+    name="plan_members",
+    response=RosterPage,
+    params=_ROSTER_PARAMS,
+    errors=_ROSTER_ERRORS,
+)
+@routes.get(
+    "/api/v1/learning-plans/{planId}/learners",
+    response=RosterPage,
+    params=_ROSTER_PARAMS,
+    errors=_ROSTER_ERRORS,
+)
 async def plan_roster(call: Call) -> Response:
-    """GET /api/v1/learning-plans/{planId}/learners (alias /members): the plan's roster,
-    optionally filtered by `status`, with summary counts for the whole roster."""
+    """A plan's roster, with summary counts
+
+    Each enrolled learner the caller may see (admins and plan admins: all; managers:
+    reportees and self) with `userInfo` and `progressInfo`; `summary` counts the whole
+    roster, before the `status` filter. `/members` is an alias of `/learners`.
+    """
     page = page_of(call.request, first_index=1)
     wanted_raw = call.query("status")
     try:
@@ -84,41 +115,7 @@ async def plan_roster(call: Call) -> Response:
     return ok(roster, "Learners fetched successfully")
 
 
-_ROSTER_DOC = OperationDoc(
-    "A plan's roster, with summary counts",
-    RosterPage,
-    description="Each enrolled learner the caller may see (admins and plan admins: all; "
-    "managers: reportees and self) with `userInfo` and `progressInfo`; `summary` counts the "
-    "whole roster, before the `status` filter. `/members` is an alias of `/learners`.",
-    tags=("Learning plans",),
-    params=(
-        *paging(1),
-        Param("status", EnrolmentStatus, "Only the learners in this state (overdue: late)."),
-    ),
-    errors=(*PAGING_ERRORS, NoSuchRecord, PermissionDenied),
-)
-
-routes: list[Route] = [
-    api_route(
-        "/api/v1/learning-plans",
-        list_plans,
-        doc=OperationDoc(
-            "The organisation's learning plans",
-            PlansPage,
-            description="Admins see drafts too; everyone else published plans only.",
-            tags=("Learning plans",),
-            params=paging(1),
-            errors=PAGING_ERRORS,
-        ),
-    ),
-    api_route("/api/v1/learning-plans/{planId}/learners", plan_roster, doc=_ROSTER_DOC),
-    api_route(
-        "/api/v1/learning-plans/{planId}/members", plan_roster, name="plan_members", doc=_ROSTER_DOC
-    ),
-]
-
-
-# --- Management (this product's own; Zoho documents none of these) --------------------------
+# --- Management -----------------------------------------------------------------------------
 
 
 def _plan_id(call: Call) -> int:
@@ -131,17 +128,31 @@ async def _detail(call: Call, conn: Connection, plan_id: int, message: str) -> R
     return ok({"learningPlan": detail}, message)
 
 
+@routes.post(
+    "/api/v1/learning-plans",
+    scope=Operation.CREATE,
+    role=Role.ADMIN,
+    response=PlanDetailOne,
+    body=PlanIn,
+    payload="planData",
+    errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchLearner),
+)
 async def create_plan(call: WriteCall) -> Response:
-    """POST /api/v1/learning-plans — a draft plan (admins only)."""
-    ensure_admin(call.principal)
+    """Create a learning plan (a draft)
+
+    Admins only; the caller owns the plan. An unknown learner in `planAdmins` is 404 7048.
+    """
     data = await payload(call.request, "planData", PlanIn)
     plan_id = await service.create_draft(call.conn, write=call.write, data=data)
     return await _detail(call, call.conn, plan_id, "Learning plan created successfully")
 
 
+@routes.get("/api/v1/learning-plans/{planId}", response=PlanDetailOne, errors=(NoSuchRecord,))
 async def read_plan(call: Call) -> Response:
-    """GET /api/v1/learning-plans/{planId} — with its courses and admins. Drafts are
-    visible to admins only."""
+    """One learning plan, with its courses and admins
+
+    Drafts are visible to admins only (404 7049 for anyone else).
+    """
     async with call.db.read() as conn:
         row = await queries.plan_row(conn, org_id=call.principal.org_id, plan_id=_plan_id(call))
         service.ensure_can_read_plan(call.principal, row)
@@ -149,38 +160,93 @@ async def read_plan(call: Call) -> Response:
     return ok({"learningPlan": detail}, "Learning plan fetched successfully")
 
 
+@routes.patch(
+    "/api/v1/learning-plans/{planId}",
+    scope=Operation.UPDATE,
+    response=PlanDetailOne,
+    body=PlanPatch,
+    payload="planData",
+    errors=(*_BAD_PAYLOAD, *_MANAGED, NoSuchLearner),
+)
 async def update_plan(call: WriteCall) -> Response:
-    """PATCH /api/v1/learning-plans/{planId}"""
+    """Update a learning plan
+
+    Admins and the plan's admins. Absent fields stay as they are; `planAdmins` replaces the
+    plan admins (an unknown learner is 404 7048).
+    """
     patch = await payload(call.request, "planData", PlanPatch)
     plan_id = _plan_id(call)
     await service.update_plan(call.conn, write=call.write, plan_id=plan_id, patch=patch)
     return await _detail(call, call.conn, plan_id, "Learning plan updated successfully")
 
 
+@routes.delete(
+    "/api/v1/learning-plans/{planId}",
+    scope=Operation.DELETE,
+    role=Role.ADMIN,
+    response=PlanDeleted,
+    errors=(*_MANAGED, Conflict),
+)
 async def delete_plan(call: WriteCall) -> Response:
-    """DELETE /api/v1/learning-plans/{planId} — drafts only; disable a published plan."""
-    ensure_admin(call.principal)
+    """Delete a draft learning plan
+
+    Admins only. A published plan is 409 7052: disable it instead.
+    """
     plan_id = _plan_id(call)
     await service.delete_plan(call.conn, write=call.write, plan_id=plan_id)
     return ok({"planId": str(plan_id)}, "Learning plan deleted successfully")
 
 
+@routes.post(
+    "/api/v1/learning-plans/{planId}/publish",
+    scope=Operation.UPDATE,
+    response=PlanDetailOne,
+    errors=(*_MANAGED, Conflict),
+)
 async def publish_plan(call: WriteCall) -> Response:
-    """POST /api/v1/learning-plans/{planId}/publish — needs a mandatory course (409)."""
+    """Publish a learning plan
+
+    Admins and the plan's admins. A plan without a mandatory course is 409 7052; publishing
+    a published plan changes nothing.
+    """
     plan_id = _plan_id(call)
     await service.publish_plan(call.conn, write=call.write, plan_id=plan_id)
     return await _detail(call, call.conn, plan_id, "Learning plan published successfully")
 
 
+@routes.post(
+    "/api/v1/learning-plans/{planId}/disable",
+    scope=Operation.UPDATE,
+    response=PlanDetailOne,
+    errors=_MANAGED,
+)
 async def disable_plan(call: WriteCall) -> Response:
-    """POST /api/v1/learning-plans/{planId}/disable — no new enrolments; history stays."""
+    """Disable a learning plan
+
+    Admins and the plan's admins. No new enrolments; enrolments and history stay.
+    """
     plan_id = _plan_id(call)
     await service.disable_plan(call.conn, write=call.write, plan_id=plan_id)
     return await _detail(call, call.conn, plan_id, "Learning plan disabled successfully")
 
 
+@routes.put(
+    "/api/v1/learning-plans/{planId}/courses",
+    scope=Operation.UPDATE,
+    response=PlanDetailOne,
+    body=PlanCoursesPayload,
+    payload="courses",
+    errors=(*_BAD_PAYLOAD, *_MANAGED, Conflict),
+)
 async def set_plan_courses(call: WriteCall) -> Response:
-    """PUT /api/v1/learning-plans/{planId}/courses — the plan's whole course list."""
+    """Set a learning plan's courses
+
+    Admins and the plan's admins. Replaces the whole list: each course with its `level`,
+    `isMandatory` and `isLocked`. Enrolled learners are enrolled in the new courses and
+    their incomplete enrolments measured again; completed ones stay completed. An unknown
+    course is 404 7049, a course twice 400 7204, a published plan left without a mandatory
+    course 409 7052.
+    """
     document = await raw_payload(call.request, "courses")
     if isinstance(document, list):
         document = {"courses": document}
@@ -199,9 +265,21 @@ async def set_plan_courses(call: WriteCall) -> Response:
     return await _detail(call, call.conn, plan_id, "Learning plan courses updated successfully")
 
 
+@routes.put(
+    "/api/v1/learning-plans/{planId}/learners",
+    scope=Operation.UPDATE,
+    response=LearnersEnrolled,
+    body=ErecnosList,
+    payload="erecnosList",
+    errors=(*_BAD_PAYLOAD, *_MANAGED, NoSuchLearner, Conflict, LimitExceeded),
+)
 async def enrol_learners(call: WriteCall) -> Response:
-    """PUT /api/v1/learning-plans/{planId}/learners — enrol the learners of `erecnosList`
-    (userIds, zuids or emails; up to 200). Learners already enrolled are left as they are."""
+    """Enrol learners in a learning plan
+
+    Admins and the plan's admins; up to 200 learners (more is 422 7021). Learners already
+    enrolled are left as they are. A draft or disabled plan is 409 7052; an unknown learner
+    404 7048 (nobody is enrolled).
+    """
     refs = await payload(call.request, "erecnosList", list[ErecnoRef])
     if len(refs) > MAX_ENROL_BATCH:
         raise LimitExceeded(
@@ -211,7 +289,7 @@ async def enrol_learners(call: WriteCall) -> Response:
     if not refs:
         raise InvalidParameter("erecnosList", "holds no learner")
     plan_id = _plan_id(call)
-    enrolled, already = await service.enrol_learners(
+    enrolled, already = await enrolments.enrol_learners(
         call.conn, write=call.write, plan_id=plan_id, refs=refs
     )
     return ok(
@@ -224,10 +302,20 @@ async def enrol_learners(call: WriteCall) -> Response:
     )
 
 
+@routes.delete(
+    "/api/v1/learning-plans/{planId}/learners/{learnerId}",
+    scope=Operation.DELETE,
+    response=LearnerUnenrolled,
+    errors=(*_MANAGED, NoSuchLearner),
+)
 async def unenrol_learner(call: WriteCall) -> Response:
-    """DELETE /api/v1/learning-plans/{planId}/learners/{learnerId} — history is kept."""
+    """Unenrol a learner from a learning plan
+
+    Admins and the plan's admins. The enrolment, its progress and history are kept. A
+    learner not in the plan is 404 7049.
+    """
     plan_id = _plan_id(call)
-    learner_id = await service.unenrol_learner(
+    learner_id = await enrolments.unenrol_learner(
         call.conn, write=call.write, plan_id=plan_id, learner_ref=call.path_param("learnerId")
     )
     return ok(
@@ -235,173 +323,25 @@ async def unenrol_learner(call: WriteCall) -> Response:
     )
 
 
+@routes.post(
+    "/api/v1/learners/{learnerId}/learning-plans/{planId}/join",
+    scope=Operation.CREATE,
+    response=PlanJoined,
+    errors=(NoSuchLearner, PermissionDenied, NoSuchRecord, Conflict),
+)
 async def join_plan(call: WriteCall) -> Response:
-    """POST /api/v1/learners/{learnerId}/learning-plans/{planId}/join — the learner joins
-    (enrolling themself if needed). Admins may join a learner on their behalf."""
+    """Join a learning plan
+
+    The learner joins a published plan, enrolling themself if needed (a disabled plan is
+    409 7052 then); joining twice changes nothing. Admins may join a learner on their
+    behalf; anyone else only themself (403 9000).
+    """
     learner_ref = call.path_param("learnerId")
     plan_id = _plan_id(call)
-    learner_id, planuser_id = await service.join_plan(
+    learner_id, planuser_id = await enrolments.join_plan(
         call.conn, write=call.write, plan_id=plan_id, learner_ref=learner_ref
     )
     return ok(
         {"planId": str(plan_id), "userId": str(learner_id), "planuserId": str(planuser_id)},
         "Joined the learning plan successfully",
     )
-
-
-_TAGS = ("Learning plans",)
-_BAD_PAYLOAD = (MissingParameter, InvalidParameter)
-# The plan in the path, managed by an admin of the organisation or of the plan.
-_MANAGED = (NoSuchRecord, PermissionDenied)
-
-management_routes: list[Route] = [
-    write_route(
-        "/api/v1/learning-plans",
-        create_plan,
-        method="POST",
-        operation=Operation.CREATE,
-        doc=OperationDoc(
-            "Create a learning plan (a draft)",
-            PlanDetailOne,
-            description="Admins only; the caller owns the plan. An unknown learner in "
-            "`planAdmins` is 404 7048.",
-            tags=_TAGS,
-            body=PlanIn,
-            payload="planData",
-            errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchLearner),
-        ),
-    ),
-    api_route(
-        "/api/v1/learning-plans/{planId}",
-        read_plan,
-        doc=OperationDoc(
-            "One learning plan, with its courses and admins",
-            PlanDetailOne,
-            description="Drafts are visible to admins only (404 7049 for anyone else).",
-            tags=_TAGS,
-            errors=(NoSuchRecord,),
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}",
-        update_plan,
-        method="PATCH",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Update a learning plan",
-            PlanDetailOne,
-            description="Admins and the plan's admins. Absent fields stay as they are; "
-            "`planAdmins` replaces the plan admins (an unknown learner is 404 7048).",
-            tags=_TAGS,
-            body=PlanPatch,
-            payload="planData",
-            errors=(*_BAD_PAYLOAD, *_MANAGED, NoSuchLearner),
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}",
-        delete_plan,
-        method="DELETE",
-        operation=Operation.DELETE,
-        doc=OperationDoc(
-            "Delete a draft learning plan",
-            PlanDeleted,
-            description="Admins only. A published plan is 409 7052: disable it instead.",
-            tags=_TAGS,
-            errors=(*_MANAGED, Conflict),
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}/publish",
-        publish_plan,
-        method="POST",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Publish a learning plan",
-            PlanDetailOne,
-            description="Admins and the plan's admins. A plan without a mandatory course is "
-            "409 7052; publishing a published plan changes nothing.",
-            tags=_TAGS,
-            errors=(*_MANAGED, Conflict),
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}/disable",
-        disable_plan,
-        method="POST",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Disable a learning plan",
-            PlanDetailOne,
-            description="Admins and the plan's admins. No new enrolments; enrolments and "
-            "history stay.",
-            tags=_TAGS,
-            errors=_MANAGED,
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}/courses",
-        set_plan_courses,
-        method="PUT",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Set a learning plan's courses",
-            PlanDetailOne,
-            description="Admins and the plan's admins. Replaces the whole list: each course "
-            "with its `level`, `isMandatory` and `isLocked`. Enrolled learners are enrolled "
-            "in the new courses and their incomplete enrolments measured again; completed "
-            "ones stay completed. An unknown course is 404 7049, a course twice 400 7204, a "
-            "published plan left without a mandatory course 409 7052.",
-            tags=_TAGS,
-            body=PlanCoursesPayload,
-            payload="courses",
-            errors=(*_BAD_PAYLOAD, *_MANAGED, Conflict),
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}/learners",
-        enrol_learners,
-        method="PUT",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Enrol learners in a learning plan",
-            LearnersEnrolled,
-            description="Admins and the plan's admins; up to 200 learners (more is 422 "
-            "7021). Learners already enrolled are left as they are. A draft or disabled plan "
-            "is 409 7052; an unknown learner 404 7048 (nobody is enrolled).",
-            tags=_TAGS,
-            body=ErecnosList,
-            payload="erecnosList",
-            errors=(*_BAD_PAYLOAD, *_MANAGED, NoSuchLearner, Conflict, LimitExceeded),
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}/learners/{learnerId}",
-        unenrol_learner,
-        method="DELETE",
-        operation=Operation.DELETE,
-        doc=OperationDoc(
-            "Unenrol a learner from a learning plan",
-            LearnerUnenrolled,
-            description="Admins and the plan's admins. The enrolment, its progress and "
-            "history are kept. A learner not in the plan is 404 7049.",
-            tags=_TAGS,
-            errors=(*_MANAGED, NoSuchLearner),
-        ),
-    ),
-    write_route(
-        "/api/v1/learners/{learnerId}/learning-plans/{planId}/join",
-        join_plan,
-        method="POST",
-        operation=Operation.CREATE,
-        doc=OperationDoc(
-            "Join a learning plan",
-            PlanJoined,
-            description="The learner joins a published plan, enrolling themself if needed "
-            "(a disabled plan is 409 7052 then); joining twice changes nothing. Admins may "
-            "join a learner on their behalf; anyone else only themself (403 9000).",
-            tags=_TAGS,
-            errors=(NoSuchLearner, PermissionDenied, NoSuchRecord, Conflict),
-        ),
-    ),
-]

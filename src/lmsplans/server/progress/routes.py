@@ -1,11 +1,11 @@
-"""Progress reads: the reference endpoint, a learner's courses in a plan, course progress."""
+"""Progress: the reference endpoint, a learner's courses in a plan, course progress, an
+enrolment's history, and recording progress."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from starlette.responses import Response
-from starlette.routing import Route
 
 from lmsplans.server.auth.schemas import Operation
 from lmsplans.server.courses import queries as course_queries
@@ -16,10 +16,10 @@ from lmsplans.server.errors import (
     MissingParameter,
     NoSuchRecord,
 )
-from lmsplans.server.http import Call, WriteCall, api_route, write_route
+from lmsplans.server.http import Call, WriteCall
 from lmsplans.server.learners.queries import Learner, resolve_learner
 from lmsplans.server.learners.service import ensure_can_read, visibility
-from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, paging
+from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, paging
 from lmsplans.server.params import page_of, payload
 from lmsplans.server.plans import queries as plan_queries
 from lmsplans.server.plans.queries import PlanProgress
@@ -27,7 +27,10 @@ from lmsplans.server.plans.schemas import LearnerPlansProgressPage
 from lmsplans.server.progress import queries, schemas, service
 from lmsplans.server.progress.rules import ALL_TIME
 from lmsplans.server.progress.schemas import ProgressIn
+from lmsplans.server.routing import RouteTable
 from lmsplans.server.wire import encoded_response, ok, ok_body
+
+routes = RouteTable(tags=("Progress",))
 
 
 def _learner_key(call: Call) -> tuple[str, int, str]:
@@ -85,13 +88,21 @@ class ProgressPage:
         self._since, self._until = since, until
 
 
+@routes.get(
+    "/api/v1/learners/{learnerId}/learning-plans/progress",
+    response=LearnerPlansProgressPage,
+    params=paging(0),
+    errors=(*PAGING_ERRORS, *LEARNER_ERRORS),
+)
 async def learner_plans_progress(call: Call) -> Response:
-    """GET /api/v1/learners/{learnerId}/learning-plans/progress — the reference endpoint.
+    """A learner's progress in every learning plan they are enrolled in
 
-    The hot path: while no write has been committed, the learner and their encoded answer
-    come from the cache (re-encoded only when `isOverdue`, which moves with the clock,
-    changes).
+    Zoho's reference endpoint: published plans only, oldest enrolment first, with this
+    product's `progressInfo` added to each plan.
     """
+    # The hot path: while no write has been committed, the learner and their encoded answer
+    # come from the cache (re-encoded only when `isOverdue`, which moves with the clock,
+    # changes).
     page = page_of(call.request, first_index=0)
     answer: ProgressPage | None = None
     learner: Learner | None = call.cached(_learner_key(call))
@@ -107,8 +118,18 @@ async def learner_plans_progress(call: Call) -> Response:
     return encoded_response(answer.body(call.now_ms()))
 
 
+@routes.get(
+    "/api/v1/learners/{learnerId}/learning-plans/{planId}/courses/progress",
+    response=schemas.PlanCoursesProgressPage,
+    params=paging(1),
+    errors=(*PAGING_ERRORS, *LEARNER_ERRORS, NoSuchRecord),
+)
 async def learner_plan_courses_progress(call: Call) -> Response:
-    """GET /api/v1/learners/{learnerId}/learning-plans/{planId}/courses/progress"""
+    """A learner's progress in each course of one plan
+
+    The plan's courses by level; `isLocked` while the previous level is incomplete. 404 7049
+    when the learner is not in the plan.
+    """
     page = page_of(call.request, first_index=1)
     plan_id = call.id_param("planId", "learning plan")
     async with call.db.read() as conn:
@@ -119,8 +140,14 @@ async def learner_plan_courses_progress(call: Call) -> Response:
     return ok({"courses": courses, "isNextAvailable": more}, "Courses fetched successfully")
 
 
+@routes.get(
+    "/api/v1/learners/{learnerId}/course-progress",
+    response=schemas.CourseProgressPage,
+    params=paging(1),
+    errors=(*PAGING_ERRORS, *LEARNER_ERRORS),
+)
 async def learner_course_progress(call: Call) -> Response:
-    """GET /api/v1/learners/{learnerId}/course-progress — every course of one learner."""
+    """A learner's progress in every course"""
     page = page_of(call.request, first_index=1)
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
@@ -140,8 +167,17 @@ async def _course_id(call: Call, conn: Connection) -> int:
     return course_id
 
 
+@routes.get(
+    "/api/v1/courses/{courseId}/course-progress",
+    response=schemas.CourseProgressPage,
+    params=paging(1),
+    errors=(*PAGING_ERRORS, NoSuchRecord),
+)
 async def course_progress(call: Call) -> Response:
-    """GET /api/v1/courses/{courseId}/course-progress — every visible learner in one course."""
+    """Every learner's progress in one course
+
+    Only the learners the caller may see (managers: reportees and self).
+    """
     page = page_of(call.request, first_index=1)
     async with call.db.read() as conn:
         course_id = await _course_id(call, conn)
@@ -154,8 +190,13 @@ async def course_progress(call: Call) -> Response:
     )
 
 
+@routes.get(
+    "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
+    response=schemas.CourseProgressOne,
+    errors=(*LEARNER_ERRORS, NoSuchRecord),
+)
 async def course_learner_progress(call: Call) -> Response:
-    """GET /api/v1/courses/{courseId}/learners/{learnerId}/course-progress — one record."""
+    """One learner's progress in one course"""
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
         course_id = await _course_id(call, conn)
@@ -165,76 +206,22 @@ async def course_learner_progress(call: Call) -> Response:
     return ok({"courseProgress": record}, "Course progress fetched successfully")
 
 
-_TAGS = ("Progress",)
-
-routes: list[Route] = [
-    api_route(
-        "/api/v1/learners/{learnerId}/learning-plans/progress",
-        learner_plans_progress,
-        doc=OperationDoc(
-            "A learner's progress in every learning plan they are enrolled in",
-            LearnerPlansProgressPage,
-            description="Zoho's reference endpoint: published plans only, oldest enrolment "
-            "first, with this product's `progressInfo` added to each plan.",
-            tags=_TAGS,
-            params=paging(0),
-            errors=(*PAGING_ERRORS, *LEARNER_ERRORS),
-        ),
-    ),
-    api_route(
-        "/api/v1/learners/{learnerId}/learning-plans/{planId}/courses/progress",
-        learner_plan_courses_progress,
-        doc=OperationDoc(
-            "A learner's progress in each course of one plan",
-            schemas.PlanCoursesProgressPage,
-            description="The plan's courses by level; `isLocked` while the previous level "
-            "is incomplete. 404 7049 when the learner is not in the plan.",
-            tags=_TAGS,
-            params=paging(1),
-            errors=(*PAGING_ERRORS, *LEARNER_ERRORS, NoSuchRecord),
-        ),
-    ),
-    api_route(
-        "/api/v1/learners/{learnerId}/course-progress",
-        learner_course_progress,
-        doc=OperationDoc(
-            "A learner's progress in every course",
-            schemas.CourseProgressPage,
-            tags=_TAGS,
-            params=paging(1),
-            errors=(*PAGING_ERRORS, *LEARNER_ERRORS),
-        ),
-    ),
-    api_route(
-        "/api/v1/courses/{courseId}/course-progress",
-        course_progress,
-        doc=OperationDoc(
-            "Every learner's progress in one course",
-            schemas.CourseProgressPage,
-            description="Only the learners the caller may see (managers: reportees and self).",
-            tags=_TAGS,
-            params=paging(1),
-            errors=(*PAGING_ERRORS, NoSuchRecord),
-        ),
-    ),
-    api_route(
-        "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
-        course_learner_progress,
-        doc=OperationDoc(
-            "One learner's progress in one course",
-            schemas.CourseProgressOne,
-            tags=_TAGS,
-            errors=(*LEARNER_ERRORS, NoSuchRecord),
-        ),
-    ),
-]
-
-
-# --- Recording progress, and the history behind it -------------------------------------------
-
-
+@routes.put(
+    "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
+    scope=Operation.UPDATE,
+    response=schemas.CourseProgressOne,
+    body=ProgressIn,
+    payload="progressData",
+    errors=(MissingParameter, InvalidParameter, *LEARNER_ERRORS, NoSuchRecord, Conflict),
+)
 async def record_progress(call: WriteCall) -> Response:
-    """PUT /api/v1/courses/{courseId}/learners/{learnerId}/course-progress"""
+    """Record a learner's progress in a course
+
+    Admins record anyone's progress in the organisation; learners and managers their own,
+    in self-paced and e-material courses (403 9000 otherwise). A learner not in the course
+    is 404 7049, a time in the future 400 7204. A completed course goes back only through
+    `reset: true` (409 7052 otherwise).
+    """
     data = await payload(call.request, "progressData", ProgressIn)
     learner = await service.record_progress(
         call.conn,
@@ -249,9 +236,19 @@ async def record_progress(call: WriteCall) -> Response:
     return ok({"courseProgress": record}, "Course progress recorded successfully")
 
 
+@routes.get(
+    "/api/v1/learners/{learnerId}/learning-plans/{planId}/history",
+    response=schemas.HistoryPage,
+    params=paging(1),
+    errors=(*PAGING_ERRORS, *LEARNER_ERRORS, NoSuchRecord),
+)
 async def plan_history(call: Call) -> Response:
-    """GET /api/v1/learners/{learnerId}/learning-plans/{planId}/history — every event of the
-    learner's enrolment in the plan and their progress in its courses, oldest first."""
+    """The history of a learner in one learning plan
+
+    Every event of the learner's enrolment in the plan and of their progress in its
+    courses, oldest first: who, from where, when, with which `Idempotency-Key`, and the
+    state before and after.
+    """
     page = page_of(call.request, first_index=1)
     plan_id = call.id_param("planId", "learning plan")
     async with call.db.read() as conn:
@@ -260,45 +257,3 @@ async def plan_history(call: Call) -> Response:
             conn, org_id=call.principal.org_id, plan_id=plan_id, learner_id=learner.id, page=page
         )
     return ok({"events": events, "isNextAvailable": more}, "History fetched successfully")
-
-
-write_routes: list[Route] = [
-    write_route(
-        "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
-        record_progress,
-        method="PUT",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Record a learner's progress in a course",
-            schemas.CourseProgressOne,
-            description="Admins record anyone's progress in the organisation; learners and "
-            "managers their own, in self-paced and e-material courses (403 9000 otherwise). "
-            "A learner not in the course is 404 7049, a time in the future 400 7204. A "
-            "completed course goes back only through `reset: true` (409 7052 otherwise).",
-            tags=_TAGS,
-            body=ProgressIn,
-            payload="progressData",
-            errors=(
-                MissingParameter,
-                InvalidParameter,
-                *LEARNER_ERRORS,
-                NoSuchRecord,
-                Conflict,
-            ),
-        ),
-    ),
-    api_route(
-        "/api/v1/learners/{learnerId}/learning-plans/{planId}/history",
-        plan_history,
-        doc=OperationDoc(
-            "The history of a learner in one learning plan",
-            schemas.HistoryPage,
-            description="Every event of the learner's enrolment in the plan and of their "
-            "progress in its courses, oldest first: who, from where, when, with which "
-            "`Idempotency-Key`, and the state before and after.",
-            tags=_TAGS,
-            params=paging(1),
-            errors=(*PAGING_ERRORS, *LEARNER_ERRORS, NoSuchRecord),
-        ),
-    ),
-]
