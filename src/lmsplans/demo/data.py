@@ -121,84 +121,29 @@ class PlanSpec:
     duration: int
     duration_type: int  # 0 days, 1 weeks, 2 months
     image: str
-    # (course index, level, mandatory, locked until the previous level is complete)
-    courses: tuple[tuple[int, int, bool, bool], ...]
+    # Its courses in order, "index:level" (into COURSES), M when mandatory, L when locked
+    # until the previous level is complete: "14:2ML".
+    layout: str
+
+    @property
+    def courses(self) -> tuple[tuple[int, int, bool, bool], ...]:
+        """(course index, level, mandatory, locked) of each course, in order."""
+        courses = []
+        for item in self.layout.split():
+            index, _, rest = item.partition(":")
+            level = rest.rstrip("ML")
+            flags = rest[len(level) :]
+            courses.append((int(index), int(level), "M" in flags, "L" in flags))
+        return tuple(courses)
 
 
 PLANS = (
-    PlanSpec(
-        "New Joiner Onboarding",
-        30,
-        0,
-        "23",
-        (
-            (1, 1, True, False),
-            (0, 1, True, False),
-            (4, 1, False, False),
-            (14, 2, True, True),
-            (17, 2, False, True),
-        ),
-    ),
-    PlanSpec(
-        "Annual Compliance 2026",
-        6,
-        1,
-        "12",
-        (
-            (1, 1, True, False),
-            (2, 1, True, False),
-            (3, 1, True, False),
-            (26, 2, True, True),
-            (27, 2, False, False),
-        ),
-    ),
-    PlanSpec(
-        "Leadership Foundations",
-        3,
-        2,
-        "7",
-        (
-            (6, 1, True, False),
-            (7, 1, True, False),
-            (8, 2, True, True),
-            (9, 2, False, True),
-            (10, 3, True, True),
-            (11, 3, False, True),
-        ),
-    ),
-    PlanSpec(
-        "Customer Excellence",
-        45,
-        0,
-        "31",
-        ((12, 1, True, False), (13, 1, True, False), (15, 2, False, False), (16, 2, False, False)),
-    ),
-    PlanSpec(
-        "Security Champions",
-        8,
-        1,
-        "4",
-        ((0, 1, True, False), (26, 1, True, False), (3, 2, True, True)),
-    ),
-    PlanSpec(
-        "Project Delivery",
-        2,
-        2,
-        "18",
-        ((19, 1, True, False), (20, 1, False, False), (18, 2, True, True), (21, 2, False, False)),
-    ),
-    PlanSpec(
-        "Working Well",
-        60,
-        0,
-        "9",
-        ((23, 1, True, False), (24, 1, False, False), (5, 1, False, False), (25, 2, False, False)),
-    ),
-    PlanSpec(
-        "Finance for Non-Finance",
-        4,
-        1,
-        "27",
-        ((22, 1, True, False), (21, 1, True, False), (28, 2, False, True)),
-    ),
+    PlanSpec("New Joiner Onboarding", 30, 0, "23", "1:1M 0:1M 4:1 14:2ML 17:2L"),
+    PlanSpec("Annual Compliance 2026", 6, 1, "12", "1:1M 2:1M 3:1M 26:2ML 27:2"),
+    PlanSpec("Leadership Foundations", 3, 2, "7", "6:1M 7:1M 8:2ML 9:2L 10:3ML 11:3L"),
+    PlanSpec("Customer Excellence", 45, 0, "31", "12:1M 13:1M 15:2 16:2"),
+    PlanSpec("Security Champions", 8, 1, "4", "0:1M 26:1M 3:2ML"),
+    PlanSpec("Project Delivery", 2, 2, "18", "19:1M 20:1 18:2ML 21:2"),
+    PlanSpec("Working Well", 60, 0, "9", "23:1M 24:1 5:1 25:2"),
+    PlanSpec("Finance for Non-Finance", 4, 1, "27", "22:1M 21:1M 28:2L"),
 )

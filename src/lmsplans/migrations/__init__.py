@@ -20,7 +20,8 @@ def sqlalchemy_url(database_url: str) -> str:
     return database_url
 
 
-def _alembic_config(database_url: str) -> Any:
+def alembic_config(database_url: str) -> Any:
+    """Alembic's configuration for the database at `database_url` (an `alembic.config.Config`)."""
     from alembic.config import Config
 
     config = Config()
@@ -73,7 +74,7 @@ def migrate(database_url: str) -> None:
         path = sqlite_path(database_url)
         if path.parent != Path():
             path.parent.mkdir(parents=True, exist_ok=True)
-    config = _alembic_config(database_url)
+    config = alembic_config(database_url)
     head = ScriptDirectory.from_config(config).get_current_head()
     if _current_revision(database_url) == head:
         return

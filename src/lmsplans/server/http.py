@@ -27,7 +27,7 @@ from lmsplans.server.auth import service as auth_service
 from lmsplans.server.auth.schemas import Operation, Principal, Role
 from lmsplans.server.cache import VersionedCache
 from lmsplans.server.clock import Clock
-from lmsplans.server.db import Connection, Database, lock_key
+from lmsplans.server.db import Connection, Database, Page, lock_key
 from lmsplans.server.errors import (
     ExpiredToken,
     IdempotencyKeyReused,
@@ -40,7 +40,7 @@ from lmsplans.server.errors import (
 )
 from lmsplans.server.idempotency import service as idempotency
 from lmsplans.server.middleware import scope_header
-from lmsplans.server.params import idempotency_key, record_id
+from lmsplans.server.params import idempotency_key, page_of, record_id
 from lmsplans.server.ratelimit import Decision, Limiter
 from lmsplans.server.settings import Settings
 from lmsplans.server.writes import WriteContext
@@ -65,6 +65,7 @@ class Call:
     principal: Principal
     services: Services
     version: int  # the data version read at the start of the call
+    first_index: int | None  # a paged list's first `startIndex` (its declaration's `paging`)
 
     @property
     def db(self) -> Database:
@@ -89,6 +90,11 @@ class Call:
 
     def query(self, name: str) -> str | None:
         return self.request.query_params.get(name)
+
+    def page(self) -> Page:
+        """The page of records asked for (`params.page_of`), as the route declares it."""
+        assert self.first_index is not None, "the route is not declared as a paged list"
+        return page_of(self.request, first_index=self.first_index)
 
 
 Handler = Callable[[Call], Awaitable[Response]]
@@ -143,9 +149,12 @@ def with_role(handler: Handler, role: Role) -> Handler:
     return checked
 
 
-def authenticated(handler: Handler, *, api: str, operation: Operation) -> AsgiEndpoint:
+def authenticated(
+    handler: Handler, *, api: str, operation: Operation, first_index: int | None = None
+) -> AsgiEndpoint:
     """The endpoint of an authenticated, rate-limited `/api/v1` route; `api` is the method
-    and route template the limiter counts by (see the module docstring)."""
+    and route template the limiter counts by (see the module docstring), `first_index` the
+    first `startIndex` of a paged list."""
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
@@ -178,7 +187,7 @@ def authenticated(handler: Handler, *, api: str, operation: Operation) -> AsgiEn
                 raise InvalidScope(
                     f"Invalid OAuth scope: this API needs ZOHOPEOPLE.training.{operation.value}"
                 )
-            response = await handler(Call(request, principal, services, version))
+            response = await handler(Call(request, principal, services, version, first_index))
         except Exception as exc:  # still an /api/v1 answer, with the rate-limit fields
             response = response_for(exc, request_id_of(request))
         if decision is not None:  # RateLimit fields, and Retry-After on a refusal
@@ -230,7 +239,7 @@ def transactional(handler: WriteHandler) -> Handler:
                         headers={"Idempotent-Replayed": "true"},
                     )
             response = await handler(
-                WriteCall(call.request, principal, call.services, call.version, conn, write)
+                WriteCall(call.request, principal, call.services, call.version, None, conn, write)
             )
             if key is not None:
                 await idempotency.store(

@@ -1,15 +1,17 @@
 """Route declarations: each route declared once, beside its handler.
 
 A domain's `routes.py` makes one `RouteTable` and decorates each handler with its method
-and path, what it answers and which errors it raises, the scope a write needs and the role
-its caller needs; the handler's docstring is the operation's summary (its first line) and
-description (the rest, its paragraphs unwrapped). Every route is authenticated unless it
-is declared with `public_get` or `public_post`, the reviewed opt-out:
+and path, what it answers and which errors it raises (those of paging, a payload and the
+role are added), the role its caller needs and, where it is not the method's own, the
+scope its token needs. The handler's docstring is the
+operation's summary (its first line) and description (the rest, its paragraphs
+unwrapped). Every route is authenticated unless it is declared with `public_get` or
+`public_post`, the reviewed opt-out:
 
     routes = RouteTable(tags=("Courses",))
 
-    @routes.delete("/api/v1/courses/{courseId}", scope=Operation.DELETE, role=Role.ADMIN,
-                   response=CourseOne, errors=(NoSuchRecord, Conflict))
+    @routes.delete("/api/v1/courses/{courseId}", role=Role.ADMIN, response=CourseOne,
+                   errors=(NoSuchRecord, Conflict))
     async def delete_course(call: WriteCall) -> Response:
         \"""Delete a course
 
@@ -32,7 +34,7 @@ from typing import Any, TypeVar
 from starlette.routing import Route
 
 from lmsplans.server.auth.schemas import Operation, Role
-from lmsplans.server.errors import ApiError, PermissionDenied
+from lmsplans.server.errors import ApiError, InvalidParameter, MissingParameter, PermissionDenied
 from lmsplans.server.http import (
     Handler,
     PublicHandler,
@@ -42,12 +44,21 @@ from lmsplans.server.http import (
     transactional,
     with_role,
 )
-from lmsplans.server.openapi import DocumentedRoute, OperationDoc
+from lmsplans.server.openapi import PAGING_ERRORS, DocumentedRoute, OperationDoc, paging
 
 H = TypeVar("H", bound=Callable[..., Any])
 ReadH = TypeVar("ReadH", bound=Handler)
 WriteH = TypeVar("WriteH", bound=WriteHandler)
 PublicH = TypeVar("PublicH", bound=PublicHandler)
+
+
+# The scope a write needs unless its declaration names another.
+_WRITE_SCOPES = {
+    "POST": Operation.CREATE,
+    "PUT": Operation.UPDATE,
+    "PATCH": Operation.UPDATE,
+    "DELETE": Operation.DELETE,
+}
 
 
 def docstring_parts(handler: Callable[..., Any]) -> tuple[str, str]:
@@ -71,6 +82,7 @@ class Declaration:
     scope: Operation | None  # the token scope it needs; None: a public route
     role: Role | None = None  # the least role its caller needs; None: any role
     write: bool = False  # run in one transaction, with a WriteContext and Idempotency-Key
+    first_index: int | None = None  # a paged list: its first `startIndex` (0 or 1)
 
     def route(self) -> Route:
         """The Starlette route that serves this declaration."""
@@ -81,7 +93,10 @@ class Declaration:
             if self.role is not None:
                 handler = with_role(handler, self.role)
             endpoint = authenticated(
-                handler, api=f"{self.method} {self.path}", operation=self.scope
+                handler,
+                api=f"{self.method} {self.path}",
+                operation=self.scope,
+                first_index=self.first_index,
             )
         return DocumentedRoute(
             self.path,
@@ -121,8 +136,15 @@ class RouteTable:
         def register(handler: H) -> H:
             summary, description = docstring_parts(handler)
             errors: tuple[type[ApiError], ...] = doc.pop("errors", ())
-            if role is not None and PermissionDenied not in errors:
+            first_index = doc.pop("paging", None)
+            if first_index is not None:  # startIndex and limit, and their errors
+                doc["params"] = (*paging(first_index), *doc.get("params", ()))
+                errors = (*errors, *PAGING_ERRORS)
+            if doc.get("payload") is not None:  # a payload that may be missing or bad
+                errors = (*errors, MissingParameter, InvalidParameter)
+            if role is not None:
                 errors = (*errors, PermissionDenied)
+            errors = tuple(dict.fromkeys(errors))
             self.declarations.append(
                 Declaration(
                     method,
@@ -140,6 +162,7 @@ class RouteTable:
                     scope,
                     role,
                     write,
+                    first_index,
                 )
             )
             return handler
@@ -149,7 +172,8 @@ class RouteTable:
     def get(
         self, path: str, *, role: Role | None = None, name: str | None = None, **doc: Any
     ) -> Callable[[ReadH], ReadH]:
-        """An authenticated read (scope READ); `doc` holds `OperationDoc`'s fields."""
+        """An authenticated read (scope READ). `doc` holds `OperationDoc`'s fields, and
+        `paging` the first `startIndex` of a paged list (0 or 1, as `params.page_of`)."""
         return self._declare(
             "GET", path, scope=Operation.READ, role=role, write=False, name=name, doc=doc
         )
@@ -159,13 +183,22 @@ class RouteTable:
         method: str,
         path: str,
         *,
-        scope: Operation,
+        scope: Operation | None = None,
         role: Role | None = None,
         name: str | None = None,
         **doc: Any,
     ) -> Callable[[WriteH], WriteH]:
-        """An authenticated write: transactional and idempotent, needing `scope`."""
-        return self._declare(method, path, scope=scope, role=role, write=True, name=name, doc=doc)
+        """An authenticated write: transactional and idempotent, needing `scope` (by
+        default the method's own: POST CREATE, PUT and PATCH UPDATE, DELETE DELETE)."""
+        return self._declare(
+            method,
+            path,
+            scope=scope or _WRITE_SCOPES[method],
+            role=role,
+            write=True,
+            name=name,
+            doc=doc,
+        )
 
     def post(self, path: str, **kwargs: Any) -> Callable[[WriteH], WriteH]:
         return self.write("POST", path, **kwargs)

@@ -4,28 +4,24 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from lmsplans.server.auth.schemas import Operation, Role
+from lmsplans.server.auth.schemas import Role
 from lmsplans.server.courses import queries, service
 from lmsplans.server.courses.schemas import CourseIn, CourseOne, CoursePatch, CoursesPage
-from lmsplans.server.errors import Conflict, InvalidParameter, MissingParameter, NoSuchRecord
+from lmsplans.server.errors import Conflict, NoSuchRecord
 from lmsplans.server.http import Call, WriteCall
-from lmsplans.server.openapi import PAGING_ERRORS, paging
-from lmsplans.server.params import page_of, payload
+from lmsplans.server.params import payload
 from lmsplans.server.routing import RouteTable
 from lmsplans.server.wire import ok
 
 routes = RouteTable(tags=("Courses",))
-_BAD_PAYLOAD = (MissingParameter, InvalidParameter)
 
 
 @routes.post(
     "/api/v1/courses",
-    scope=Operation.CREATE,
     role=Role.ADMIN,
     response=CourseOne,
     body=CourseIn,
     payload="courseData",
-    errors=_BAD_PAYLOAD,
 )
 async def create_course(call: WriteCall) -> Response:
     """Create a course
@@ -44,13 +40,13 @@ async def create_course(call: WriteCall) -> Response:
     return ok({"course": queries.course_record(row)}, "Course created successfully")
 
 
-@routes.get("/api/v1/courses", response=CoursesPage, params=paging(1), errors=PAGING_ERRORS)
+@routes.get("/api/v1/courses", response=CoursesPage, paging=1)
 async def list_courses(call: Call) -> Response:
     """The organisation's courses
 
     Oldest first; deleted courses are not listed.
     """
-    page = page_of(call.request, first_index=1)
+    page = call.page()
     async with call.db.read() as conn:
         courses, more = await queries.list_courses(conn, org_id=call.principal.org_id, page=page)
     return ok({"courses": courses, "isNextAvailable": more}, "Courses fetched successfully")
@@ -68,12 +64,11 @@ async def read_course(call: Call) -> Response:
 
 @routes.patch(
     "/api/v1/courses/{courseId}",
-    scope=Operation.UPDATE,
     role=Role.ADMIN,
     response=CourseOne,
     body=CoursePatch,
     payload="courseData",
-    errors=(*_BAD_PAYLOAD, NoSuchRecord),
+    errors=(NoSuchRecord,),
 )
 async def update_course(call: WriteCall) -> Response:
     """Update a course
@@ -89,7 +84,6 @@ async def update_course(call: WriteCall) -> Response:
 
 @routes.delete(
     "/api/v1/courses/{courseId}",
-    scope=Operation.DELETE,
     role=Role.ADMIN,
     response=CourseOne,
     errors=(NoSuchRecord, Conflict),

@@ -6,7 +6,7 @@ from typing import Literal, get_args
 
 from starlette.responses import Response
 
-from lmsplans.server.auth.schemas import Operation, Role
+from lmsplans.server.auth.schemas import Role
 from lmsplans.server.errors import (
     Conflict,
     InvalidParameter,
@@ -27,23 +27,21 @@ from lmsplans.server.learners.schemas import (
     LearnersPayload,
     RoleName,
 )
-from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, Param, paging
-from lmsplans.server.params import page_of, payload, raw_payload, validate
+from lmsplans.server.openapi import LEARNER_ERRORS, Param
+from lmsplans.server.params import payload, raw_payload, validate
 from lmsplans.server.routing import RouteTable
 from lmsplans.server.wire import ok
 
 routes = RouteTable(tags=("Learners",))
-_BAD_PAYLOAD = (MissingParameter, InvalidParameter)
 
 
 @routes.post(
     "/api/v1/learners",
-    scope=Operation.CREATE,
     role=Role.ADMIN,
     response=LearnersCreated,
     body=LearnersPayload,
     payload="learnerData",
-    errors=(*_BAD_PAYLOAD, NoSuchLearner, Conflict, LimitExceeded),
+    errors=(NoSuchLearner, Conflict, LimitExceeded),
 )
 async def create_learners(call: WriteCall) -> Response:
     """Create learners (one, or up to 200 at once)
@@ -77,8 +75,8 @@ async def create_learners(call: WriteCall) -> Response:
 @routes.get(
     "/api/v1/learners",
     response=LearnersPage,
+    paging=1,
     params=(
-        *paging(1),
         Param("search", str, "Part of the name, email address or employee id (case-insensitive)."),
         Param("role", RoleName, "Only the learners with this role."),
         Param(
@@ -87,7 +85,6 @@ async def create_learners(call: WriteCall) -> Response:
             "Only the active, or only the deactivated, learners.",
         ),
     ),
-    errors=PAGING_ERRORS,
 )
 async def list_learners(call: Call) -> Response:
     """The learners the caller may see, with search and filters
@@ -95,7 +92,7 @@ async def list_learners(call: Call) -> Response:
     Admins see the organisation, managers their reportees and themselves, learners
     themselves; by userId.
     """
-    page = page_of(call.request, first_index=1)
+    page = call.page()
     role = call.query("role")
     if role is not None and role not in get_args(RoleName):
         raise InvalidParameter("role", "must be admin, manager or learner")
@@ -129,12 +126,11 @@ async def read_learner(call: Call) -> Response:
 
 @routes.patch(
     "/api/v1/learners/{learnerId}",
-    scope=Operation.UPDATE,
     role=Role.ADMIN,
     response=LearnerOne,
     body=LearnerPatch,
     payload="learnerData",
-    errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchLearner, Conflict),
+    errors=(PermissionDenied, NoSuchLearner, Conflict),
 )
 async def update_learner(call: WriteCall) -> Response:
     """Update a learner (manager, role, status, ...)
@@ -153,7 +149,6 @@ async def update_learner(call: WriteCall) -> Response:
 
 @routes.delete(
     "/api/v1/learners/{learnerId}",
-    scope=Operation.DELETE,
     role=Role.ADMIN,
     response=LearnerOne,
     errors=(PermissionDenied, NoSuchLearner, Conflict),

@@ -17,8 +17,8 @@ from lmsplans.server.errors import (
     PermissionDenied,
 )
 from lmsplans.server.http import Call, WriteCall
-from lmsplans.server.openapi import PAGING_ERRORS, Param, paging
-from lmsplans.server.params import page_of, payload, raw_payload, validate
+from lmsplans.server.openapi import Param
+from lmsplans.server.params import payload, raw_payload, validate
 from lmsplans.server.plans import enrolments, queries, service
 from lmsplans.server.plans.schemas import (
     MAX_ENROL_BATCH,
@@ -41,23 +41,21 @@ from lmsplans.server.routing import RouteTable
 from lmsplans.server.wire import ok
 
 routes = RouteTable(tags=("Learning plans",))
-_BAD_PAYLOAD = (MissingParameter, InvalidParameter)
 # The plan in the path, managed by an admin of the organisation or of the plan.
 _MANAGED = (NoSuchRecord, PermissionDenied)
 _ROSTER_PARAMS = (
-    *paging(1),
     Param("status", EnrolmentStatus, "Only the learners in this state (overdue: late)."),
 )
-_ROSTER_ERRORS = (*PAGING_ERRORS, NoSuchRecord, PermissionDenied)
+_ROSTER_ERRORS = (NoSuchRecord, PermissionDenied)
 
 
-@routes.get("/api/v1/learning-plans", response=PlansPage, params=paging(1), errors=PAGING_ERRORS)
+@routes.get("/api/v1/learning-plans", response=PlansPage, paging=1)
 async def list_plans(call: Call) -> Response:
     """The organisation's learning plans
 
     Admins see drafts too; everyone else published plans only.
     """
-    page = page_of(call.request, first_index=1)
+    page = call.page()
     async with call.db.read() as conn:
         plans, more = await queries.list_plans(
             conn,
@@ -75,12 +73,14 @@ async def list_plans(call: Call) -> Response:
     "/api/v1/learning-plans/{planId}/members",
     name="plan_members",
     response=RosterPage,
+    paging=1,
     params=_ROSTER_PARAMS,
     errors=_ROSTER_ERRORS,
 )
 @routes.get(
     "/api/v1/learning-plans/{planId}/learners",
     response=RosterPage,
+    paging=1,
     params=_ROSTER_PARAMS,
     errors=_ROSTER_ERRORS,
 )
@@ -91,7 +91,7 @@ async def plan_roster(call: Call) -> Response:
     reportees and self) with `userInfo` and `progressInfo`; `summary` counts the whole
     roster, before the `status` filter. `/members` is an alias of `/learners`.
     """
-    page = page_of(call.request, first_index=1)
+    page = call.page()
     wanted_raw = call.query("status")
     try:
         wanted = EnrolmentStatus(wanted_raw) if wanted_raw else None
@@ -130,12 +130,11 @@ async def _detail(call: Call, conn: Connection, plan_id: int, message: str) -> R
 
 @routes.post(
     "/api/v1/learning-plans",
-    scope=Operation.CREATE,
     role=Role.ADMIN,
     response=PlanDetailOne,
     body=PlanIn,
     payload="planData",
-    errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchLearner),
+    errors=(PermissionDenied, NoSuchLearner),
 )
 async def create_plan(call: WriteCall) -> Response:
     """Create a learning plan (a draft)
@@ -162,11 +161,10 @@ async def read_plan(call: Call) -> Response:
 
 @routes.patch(
     "/api/v1/learning-plans/{planId}",
-    scope=Operation.UPDATE,
     response=PlanDetailOne,
     body=PlanPatch,
     payload="planData",
-    errors=(*_BAD_PAYLOAD, *_MANAGED, NoSuchLearner),
+    errors=(*_MANAGED, NoSuchLearner),
 )
 async def update_plan(call: WriteCall) -> Response:
     """Update a learning plan
@@ -182,7 +180,6 @@ async def update_plan(call: WriteCall) -> Response:
 
 @routes.delete(
     "/api/v1/learning-plans/{planId}",
-    scope=Operation.DELETE,
     role=Role.ADMIN,
     response=PlanDeleted,
     errors=(*_MANAGED, Conflict),
@@ -232,11 +229,10 @@ async def disable_plan(call: WriteCall) -> Response:
 
 @routes.put(
     "/api/v1/learning-plans/{planId}/courses",
-    scope=Operation.UPDATE,
     response=PlanDetailOne,
     body=PlanCoursesPayload,
     payload="courses",
-    errors=(*_BAD_PAYLOAD, *_MANAGED, Conflict),
+    errors=(*_MANAGED, Conflict),
 )
 async def set_plan_courses(call: WriteCall) -> Response:
     """Set a learning plan's courses
@@ -267,11 +263,10 @@ async def set_plan_courses(call: WriteCall) -> Response:
 
 @routes.put(
     "/api/v1/learning-plans/{planId}/learners",
-    scope=Operation.UPDATE,
     response=LearnersEnrolled,
     body=ErecnosList,
     payload="erecnosList",
-    errors=(*_BAD_PAYLOAD, *_MANAGED, NoSuchLearner, Conflict, LimitExceeded),
+    errors=(*_MANAGED, NoSuchLearner, Conflict, LimitExceeded),
 )
 async def enrol_learners(call: WriteCall) -> Response:
     """Enrol learners in a learning plan
@@ -304,7 +299,6 @@ async def enrol_learners(call: WriteCall) -> Response:
 
 @routes.delete(
     "/api/v1/learning-plans/{planId}/learners/{learnerId}",
-    scope=Operation.DELETE,
     response=LearnerUnenrolled,
     errors=(*_MANAGED, NoSuchLearner),
 )
@@ -325,7 +319,6 @@ async def unenrol_learner(call: WriteCall) -> Response:
 
 @routes.post(
     "/api/v1/learners/{learnerId}/learning-plans/{planId}/join",
-    scope=Operation.CREATE,
     response=PlanJoined,
     errors=(NoSuchLearner, PermissionDenied, NoSuchRecord, Conflict),
 )

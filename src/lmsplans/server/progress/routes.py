@@ -7,20 +7,17 @@ from typing import Any
 
 from starlette.responses import Response
 
-from lmsplans.server.auth.schemas import Operation
 from lmsplans.server.courses import queries as course_queries
 from lmsplans.server.db import Connection
 from lmsplans.server.errors import (
     Conflict,
-    InvalidParameter,
-    MissingParameter,
     NoSuchRecord,
 )
 from lmsplans.server.http import Call, WriteCall
 from lmsplans.server.learners.queries import Learner, resolve_learner
 from lmsplans.server.learners.service import ensure_can_read, visibility
-from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, paging
-from lmsplans.server.params import page_of, payload
+from lmsplans.server.openapi import LEARNER_ERRORS
+from lmsplans.server.params import payload
 from lmsplans.server.plans import queries as plan_queries
 from lmsplans.server.plans.queries import PlanProgress
 from lmsplans.server.plans.schemas import LearnerPlansProgressPage
@@ -91,8 +88,8 @@ class ProgressPage:
 @routes.get(
     "/api/v1/learners/{learnerId}/learning-plans/progress",
     response=LearnerPlansProgressPage,
-    params=paging(0),
-    errors=(*PAGING_ERRORS, *LEARNER_ERRORS),
+    paging=0,
+    errors=LEARNER_ERRORS,
 )
 async def learner_plans_progress(call: Call) -> Response:
     """A learner's progress in every learning plan they are enrolled in
@@ -103,7 +100,7 @@ async def learner_plans_progress(call: Call) -> Response:
     # The hot path: while no write has been committed, the learner and their encoded answer
     # come from the cache (re-encoded only when `isOverdue`, which moves with the clock,
     # changes).
-    page = page_of(call.request, first_index=0)
+    page = call.page()
     answer: ProgressPage | None = None
     learner: Learner | None = call.cached(_learner_key(call))
     if learner is not None:
@@ -121,8 +118,8 @@ async def learner_plans_progress(call: Call) -> Response:
 @routes.get(
     "/api/v1/learners/{learnerId}/learning-plans/{planId}/courses/progress",
     response=schemas.PlanCoursesProgressPage,
-    params=paging(1),
-    errors=(*PAGING_ERRORS, *LEARNER_ERRORS, NoSuchRecord),
+    paging=1,
+    errors=(*LEARNER_ERRORS, NoSuchRecord),
 )
 async def learner_plan_courses_progress(call: Call) -> Response:
     """A learner's progress in each course of one plan
@@ -130,7 +127,7 @@ async def learner_plan_courses_progress(call: Call) -> Response:
     The plan's courses by level; `isLocked` while the previous level is incomplete. 404 7049
     when the learner is not in the plan.
     """
-    page = page_of(call.request, first_index=1)
+    page = call.page()
     plan_id = call.id_param("planId", "learning plan")
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
@@ -143,12 +140,12 @@ async def learner_plan_courses_progress(call: Call) -> Response:
 @routes.get(
     "/api/v1/learners/{learnerId}/course-progress",
     response=schemas.CourseProgressPage,
-    params=paging(1),
-    errors=(*PAGING_ERRORS, *LEARNER_ERRORS),
+    paging=1,
+    errors=LEARNER_ERRORS,
 )
 async def learner_course_progress(call: Call) -> Response:
     """A learner's progress in every course"""
-    page = page_of(call.request, first_index=1)
+    page = call.page()
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
         records, more = await queries.learner_course_progress(
@@ -170,15 +167,15 @@ async def _course_id(call: Call, conn: Connection) -> int:
 @routes.get(
     "/api/v1/courses/{courseId}/course-progress",
     response=schemas.CourseProgressPage,
-    params=paging(1),
-    errors=(*PAGING_ERRORS, NoSuchRecord),
+    paging=1,
+    errors=(NoSuchRecord,),
 )
 async def course_progress(call: Call) -> Response:
     """Every learner's progress in one course
 
     Only the learners the caller may see (managers: reportees and self).
     """
-    page = page_of(call.request, first_index=1)
+    page = call.page()
     async with call.db.read() as conn:
         course_id = await _course_id(call, conn)
         records, more = await queries.course_progress(
@@ -208,11 +205,10 @@ async def course_learner_progress(call: Call) -> Response:
 
 @routes.put(
     "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
-    scope=Operation.UPDATE,
     response=schemas.CourseProgressOne,
     body=ProgressIn,
     payload="progressData",
-    errors=(MissingParameter, InvalidParameter, *LEARNER_ERRORS, NoSuchRecord, Conflict),
+    errors=(*LEARNER_ERRORS, NoSuchRecord, Conflict),
 )
 async def record_progress(call: WriteCall) -> Response:
     """Record a learner's progress in a course
@@ -239,8 +235,8 @@ async def record_progress(call: WriteCall) -> Response:
 @routes.get(
     "/api/v1/learners/{learnerId}/learning-plans/{planId}/history",
     response=schemas.HistoryPage,
-    params=paging(1),
-    errors=(*PAGING_ERRORS, *LEARNER_ERRORS, NoSuchRecord),
+    paging=1,
+    errors=(*LEARNER_ERRORS, NoSuchRecord),
 )
 async def plan_history(call: Call) -> Response:
     """The history of a learner in one learning plan
@@ -249,7 +245,7 @@ async def plan_history(call: Call) -> Response:
     courses, oldest first: who, from where, when, with which `Idempotency-Key`, and the
     state before and after.
     """
-    page = page_of(call.request, first_index=1)
+    page = call.page()
     plan_id = call.id_param("planId", "learning plan")
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
