@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from lmsplans.demo.data import (
     COURSES,
     DEMO_ORG,
+    DRAFT_PLAN,
     FIRST_NAMES,
     LAST_NAMES,
     OTHER_ORG,
+    OTHER_ORG_COURSES,
+    OTHER_ORG_PLAN,
     PLANS,
     PlanSpec,
 )
@@ -174,42 +177,18 @@ async def _build_org(
     plan_ids = []
     for i, spec in enumerate(PLANS):
         day = seed.at(created + i * _DAY_MS)
-        plan_id = await create_plan(
+        plan_id = await _plan(
             conn,
-            write=day,
+            day,
+            spec,
+            course_ids,
             plan_id=100002000000046100 + i * 67,
-            name=spec.name,
             description=f"{spec.name}: a Zylker learning plan.",
-            owner_id=admin_id,
-            duration=spec.duration,
-            duration_type=spec.duration_type,
-            image=spec.image,
-        )
-        await set_plan_courses(
-            conn,
-            write=day,
-            plan_id=plan_id,
-            courses=[
-                PlanCourse(course_ids[c], level, mandatory, locked)
-                for c, level, mandatory, locked in spec.courses
-            ],
         )
         await add_plan_admin(conn, write=day, plan_id=plan_id, learner_id=admin_id)
         await publish_plan(conn, write=day, plan_id=plan_id)
         plan_ids.append(plan_id)
-    draft = seed.at(now_ms - 3 * _DAY_MS)
-    draft_id = await create_plan(
-        conn,
-        write=draft,
-        name="Data Literacy (draft)",
-        owner_id=admin_id,
-        duration=30,
-        duration_type=0,
-        image="15",
-    )
-    await set_plan_courses(
-        conn, write=draft, plan_id=draft_id, courses=[PlanCourse(course_ids[21], 1, False)]
-    )
+    await _plan(conn, seed.at(now_ms - 3 * _DAY_MS), DRAFT_PLAN, course_ids)
 
     # The demo learner sees every state: completed, in progress, not started, and overdue.
     plans_of: dict[int, list[tuple[int, str, int]]] = {
@@ -246,6 +225,34 @@ async def _build_org(
             )
             planuser_id = None
     return DemoPeople(org_id, admin_id, managers[0], learner_id, 0)
+
+
+async def _plan(
+    conn: Connection,
+    write: WriteContext,
+    spec: PlanSpec,
+    course_ids: list[int],
+    *,
+    plan_id: int | None = None,
+    description: str = "",
+) -> int:
+    """A plan laid out as `spec` says (its courses indexes into `course_ids`), owned by the
+    writer; answers its id."""
+    assert write.actor_id is not None, "a plan has an owner"
+    new_id = await create_plan(
+        conn,
+        write=write,
+        plan_id=plan_id,
+        name=spec.name,
+        description=description,
+        owner_id=write.actor_id,
+        duration=spec.duration,
+        duration_type=spec.duration_type,
+        image=spec.image,
+    )
+    courses = [PlanCourse(course_ids[c], level, *flags) for c, level, *flags in spec.courses]
+    await set_plan_courses(conn, write=write, plan_id=new_id, courses=courses)
+    return new_id
 
 
 async def _enrol_with_progress(
@@ -335,20 +342,9 @@ async def _build_other_org(conn: Connection, *, rng: random.Random, now_ms: int)
     ]
     course_ids = [
         await create_course(conn, write=seed, name=name, course_type=1, duration_minutes=45)
-        for name in ("Widget Safety", "Acme Code of Conduct", "Quality Basics")
+        for name in OTHER_ORG_COURSES
     ]
-    plan_id = await create_plan(
-        conn,
-        write=seed,
-        name="Acme Induction",
-        owner_id=admin_id,
-        duration=14,
-        duration_type=0,
-        image="3",
-    )
-    await set_plan_courses(
-        conn, write=seed, plan_id=plan_id, courses=[PlanCourse(c, 1, True) for c in course_ids]
-    )
+    plan_id = await _plan(conn, seed, OTHER_ORG_PLAN, course_ids)
     await publish_plan(conn, write=seed, plan_id=plan_id)
     for who in learner_ids:
         enrolled = seed.at(created + rng.randint(0, 100) * _DAY_MS)

@@ -147,3 +147,7 @@ PLANS = (
     PlanSpec("Working Well", 60, 0, "9", "23:1M 24:1 5:1 25:2"),
     PlanSpec("Finance for Non-Finance", 4, 1, "27", "22:1M 21:1M 28:2L"),
 )
+# A draft of the demo organisation, and the second organisation's one plan and its courses.
+DRAFT_PLAN = PlanSpec("Data Literacy (draft)", 30, 0, "15", "21:1")
+OTHER_ORG_COURSES = ("Widget Safety", "Acme Code of Conduct", "Quality Basics")
+OTHER_ORG_PLAN = PlanSpec("Acme Induction", 14, 0, "3", "0:1M 1:1M 2:1M")

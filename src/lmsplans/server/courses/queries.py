@@ -37,10 +37,10 @@ async def list_courses(
     conn: Connection, *, org_id: int, page: Page
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page of the organisation's live courses, oldest first, and whether another follows."""
-    rows = await conn.fetch_all(
+    return await conn.fetch_page(
         """SELECT * FROM courses WHERE org_id = :org_id AND deleted_time IS NULL
             ORDER BY id LIMIT :page_limit OFFSET :page_offset""",
-        {"org_id": org_id, **page.sql()},
+        {"org_id": org_id},
+        page=page,
+        record=course_record,
     )
-    rows, more = page.cut(rows)
-    return [course_record(row) for row in rows], more

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # Run last in every write transaction (see `lmsplans.server.cache`).
 BUMP_DATA_VERSION = "UPDATE data_version SET version = version + 1 WHERE id = 1"
@@ -44,9 +46,13 @@ class Page:
         next page exists."""
         return {"page_limit": self.limit + 1, "page_offset": self.offset}
 
-    def cut(self, rows: list[Row]) -> tuple[list[Row], bool]:
-        """The page's rows and whether another page follows."""
+    def cut(self, rows: list[T]) -> tuple[list[T], bool]:
+        """The page's rows (of at most `limit + 1` read) and whether another page follows."""
         return rows[: self.limit], len(rows) > self.limit
+
+    def of(self, items: list[T]) -> tuple[list[T], bool]:
+        """The page of a whole list already in memory, and whether another page follows."""
+        return self.cut(items[self.offset : self.offset + self.limit + 1])
 
 
 class Connection(abc.ABC):
@@ -60,6 +66,14 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None: ...
+
+    async def fetch_page(
+        self, sql: str, params: Params, *, page: Page, record: Callable[[Row], T]
+    ) -> tuple[list[T], bool]:
+        """One page of the rows `sql` selects (it ends `LIMIT :page_limit OFFSET
+        :page_offset`), each as `record` makes it, and whether another page follows."""
+        rows, more = page.cut(await self.fetch_all(sql, {**params, **page.sql()}))
+        return [record(row) for row in rows], more
 
     async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
         row = await self.fetch_one(sql, params)

@@ -134,7 +134,7 @@ async def list_learners(
         "l.org_id = :org_id",
         "(:everyone OR l.id = :viewer_id OR (:reportees AND l.manager_id = :viewer_id))",
     ]
-    params: dict[str, Any] = {"org_id": org_id, **visibility.params(), **page.sql()}
+    params: dict[str, Any] = {"org_id": org_id, **visibility.params()}
     if search:
         conditions.append(
             "(lower(l.display_name) LIKE :search ESCAPE '\\' OR l.email LIKE :search ESCAPE '\\'"
@@ -145,10 +145,10 @@ async def list_learners(
         if value is not None:
             conditions.append(f"l.{column} = :{column}")
             params[column] = value
-    rows = await conn.fetch_all(
+    return await conn.fetch_page(
         f"SELECT l.* FROM learners l WHERE {' AND '.join(conditions)}"
         " ORDER BY l.id LIMIT :page_limit OFFSET :page_offset",
         params,
+        page=page,
+        record=_record,
     )
-    rows, more = page.cut(rows)
-    return [_record(row) for row in rows], more

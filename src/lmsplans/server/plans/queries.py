@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -62,14 +63,14 @@ async def list_plans(
     """One page of the organisation's plans (`drafts`: unpublished ones too) as `planInfo`,
     and whether another page follows."""
     published_only = "" if drafts else "AND p.publish_state = 1"
-    rows = await conn.fetch_all(
+    return await conn.fetch_page(
         f"""SELECT {_PLAN_INFO_COLUMNS} FROM learning_plans p
              WHERE p.org_id = :org_id {published_only}
              ORDER BY p.id LIMIT :page_limit OFFSET :page_offset""",
-        {"org_id": org_id, **page.sql()},
+        {"org_id": org_id},
+        page=page,
+        record=partial(plan_info, viewer_id=viewer_id),
     )
-    rows, more = page.cut(rows)
-    return [plan_info(row, viewer_id=viewer_id) for row in rows], more
 
 
 async def plan_row(conn: Connection, *, org_id: int, plan_id: int) -> Row:
@@ -247,9 +248,10 @@ async def learner_plans(
 ) -> tuple[list[PlanProgress], bool]:
     """The reference endpoint's page: the learner's enrolments in published plans, oldest
     first, each encoded (`PlanProgress`); and whether another page follows."""
-    rows = await conn.fetch_all(_LEARNER_PLANS, {"learner_id": learner_id, **page.sql()})
-    rows, more = page.cut(rows)
-    return [_plan_progress(row, viewer_id=learner_id) for row in rows], more
+    record = partial(_plan_progress, viewer_id=learner_id)
+    return await conn.fetch_page(
+        _LEARNER_PLANS, {"learner_id": learner_id}, page=page, record=record
+    )
 
 
 async def is_plan_admin(conn: Connection, *, org_id: int, plan_id: int, learner_id: int) -> bool:
@@ -299,8 +301,9 @@ async def plan_roster(
                 isActive=row["learner_status"] == "active",
             )
             members.append({"userInfo": info, "progressInfo": progress})
+    window, more = page.of(members)
     return {
-        "learners": members[page.offset : page.offset + page.limit],
+        "learners": window,
         "summary": {
             "totalCount": str(len(rows)),
             "completedCount": str(summary[EnrolmentStatus.COMPLETED]),
@@ -309,5 +312,5 @@ async def plan_roster(
             "overdueCount": str(summary[EnrolmentStatus.OVERDUE]),
             "matchingCount": str(len(members)),
         },
-        "isNextAvailable": len(members) > page.offset + page.limit,
+        "isNextAvailable": more,
     }

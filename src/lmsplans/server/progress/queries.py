@@ -62,8 +62,7 @@ async def plan_courses_progress(
         }
         for row in rows
     ]
-    window = courses[page.offset : page.offset + page.limit]
-    return window, len(courses) > page.offset + page.limit
+    return page.of(courses)
 
 
 # `progress_status`, not `status`: a name no learner column can shadow.
@@ -95,29 +94,29 @@ async def learner_course_progress(
     conn: Connection, *, learner_id: int, page: Page
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page of the learner's progress in every live course, by course id."""
-    rows = await conn.fetch_all(
+    return await conn.fetch_page(
         f"""{_COURSE_PROGRESS}
              WHERE cp.learner_id = :learner_id AND c.deleted_time IS NULL
              ORDER BY c.id LIMIT :page_limit OFFSET :page_offset""",
-        {"learner_id": learner_id, **page.sql()},
+        {"learner_id": learner_id},
+        page=page,
+        record=_course_progress_record,
     )
-    rows, more = page.cut(rows)
-    return [_course_progress_record(row) for row in rows], more
 
 
 async def course_progress(
     conn: Connection, *, course_id: int, visibility: Visibility, page: Page
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page of the progress in a course of the learners `visibility` shows, by userId."""
-    rows = await conn.fetch_all(
+    return await conn.fetch_page(
         f"""{_COURSE_PROGRESS}
              WHERE cp.course_id = :course_id
                AND (:everyone OR l.id = :viewer_id OR (:reportees AND l.manager_id = :viewer_id))
              ORDER BY l.id LIMIT :page_limit OFFSET :page_offset""",
-        {"course_id": course_id, **visibility.params(), **page.sql()},
+        {"course_id": course_id, **visibility.params()},
+        page=page,
+        record=_course_progress_record,
     )
-    rows, more = page.cut(rows)
-    return [_course_progress_record(row) for row in rows], more
 
 
 async def one_course_progress(
@@ -158,14 +157,14 @@ async def plan_history(
     )
     if known is None:
         raise NoSuchRecord("No record for the given id: no such learning plan")
-    rows = await conn.fetch_all(
+    return await conn.fetch_page(
         """SELECT * FROM progress_events
             WHERE learner_id = :learner_id
               AND (plan_id = :plan_id
                    OR (plan_id IS NULL AND course_id IN
                        (SELECT course_id FROM plan_courses WHERE plan_id = :plan_id)))
             ORDER BY id LIMIT :page_limit OFFSET :page_offset""",
-        {"learner_id": learner_id, "plan_id": plan_id, **page.sql()},
+        {"learner_id": learner_id, "plan_id": plan_id},
+        page=page,
+        record=event_record,
     )
-    rows, more = page.cut(rows)
-    return [event_record(row) for row in rows], more
