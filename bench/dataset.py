@@ -1035,9 +1035,9 @@ def consistency_problems(dataset: Dataset, learner_ids: Sequence[int]) -> list[s
 
 def history_problems(dataset: Dataset, learner_ids: Sequence[int]) -> list[str]:
     """Some learners' progress events replayed by the service's own projection
-    (`progress.service.replay`) against their course progress rows and enrolments: the
+    (`progress.events.replay`) against their course progress rows and enrolments: the
     history ends where the tables stand."""
-    from lmsplans.server.progress.service import replay
+    from lmsplans.server.progress.events import replay
 
     def read(query: str) -> list[tuple[Any, ...]]:
         return rows_for_ids(dataset.backend, dataset.url, query, learner_ids)
