@@ -169,7 +169,7 @@ class Generator:
     """Deterministic rows (for one seed) of a dataset of `size` learners."""
 
     def __init__(self, size: int, *, seed: int, now_ms: int) -> None:
-        from lmsplans.server.demo import COURSES, FIRST_NAMES, LAST_NAMES
+        from lmsplans.demo.data import COURSES, FIRST_NAMES, LAST_NAMES
 
         self.size = size
         self.seed = seed
@@ -903,7 +903,7 @@ def _recreate_database(admin_url: str, name: str) -> None:
 def _build(
     backend: str, size: int, *, tokens: int, seed: int, pg_admin_url: str, cache_dir: Path
 ) -> Dataset:
-    from lmsplans.server.db import migrate
+    from lmsplans.migrations import migrate
 
     cache_dir.mkdir(parents=True, exist_ok=True)
     manifest, pairs_file = paths(cache_dir, backend, size)
@@ -1035,9 +1035,9 @@ def consistency_problems(dataset: Dataset, learner_ids: Sequence[int]) -> list[s
 
 def history_problems(dataset: Dataset, learner_ids: Sequence[int]) -> list[str]:
     """Some learners' progress events replayed by the service's own projection
-    (`progress.service.replay`) against their course progress rows and enrolments: the
+    (`progress.events.replay`) against their course progress rows and enrolments: the
     history ends where the tables stand."""
-    from lmsplans.server.progress.service import replay
+    from lmsplans.server.progress.events import replay
 
     def read(query: str) -> list[tuple[Any, ...]]:
         return rows_for_ids(dataset.backend, dataset.url, query, learner_ids)

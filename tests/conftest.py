@@ -21,9 +21,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
 
+from lmsplans.demo import DemoTokens, build_demo, mint_demo_tokens
 from lmsplans.server.app import create_app
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import DemoTokens, build_demo, mint_demo_tokens
 from lmsplans.server.http import Services
 from lmsplans.server.settings import Settings
 from tests.databases import (

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import asyncpg
 
+from lmsplans.demo import build_demo
+from lmsplans.migrations import migrate
 from lmsplans.server.clock import Clock
-from lmsplans.server.db import Database, metadata, migrate
-from lmsplans.server.demo import build_demo
+from lmsplans.server.db import Database
+from lmsplans.server.db.schema import metadata
 from lmsplans.server.models import metadata as _all_tables  # noqa: F401  (registers tables)
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"

@@ -8,16 +8,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.auth import service as auth_service
 from lmsplans.server.auth.schemas import Role
 from lmsplans.server.courses.service import create_course
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.learners.service import create_learner
-from lmsplans.server.plans.service import PlanCourse, create_plan, enrol, publish_plan
+from lmsplans.server.plans.enrolments import enrol
+from lmsplans.server.plans.service import PlanCourse, create_plan, publish_plan
 from lmsplans.server.plans.service import set_plan_courses as set_courses
 from lmsplans.server.progress.schemas import CourseStatus
-from lmsplans.server.progress.service import record_course_progress
+from lmsplans.server.progress.service import set_course_progress
+from lmsplans.server.writes import WriteContext
 
 DAY_MS = 86_400_000
 TEN_YEARS_S = 10 * 365 * 86_400
@@ -38,6 +40,17 @@ class C:
 class Plan:
     id: int
     course_ids: list[int]
+
+
+def as_admin(demo: DemoTokens, now_ms: int) -> WriteContext:
+    """A test's own write, made as the demo organisation's admin at `now_ms`."""
+    return WriteContext(
+        org_id=demo.people.org_id,
+        actor_id=demo.people.admin_id,
+        source="test",
+        now_ms=now_ms,
+        role=Role.ADMIN,
+    )
 
 
 async def long_token(
@@ -75,14 +88,13 @@ async def add_learner(
     async with services.db.transaction() as conn:
         return await create_learner(
             conn,
-            org_id=demo.people.org_id,
+            write=as_admin(demo, now_ms),
             zuid=90_000_000 + n,
             employee_id=f"T{n:06d}",
             email=f"test.learner.{n}@zylker.example",
             display_name=f"Test Learner {n}",
             role=role,
             manager_id=manager_id or demo.people.manager_id,
-            now_ms=now_ms,
         )
 
 
@@ -98,30 +110,30 @@ async def add_plan(
 ) -> Plan:
     """A plan of the demo organisation with new courses, in the order given."""
     n = next(_serial)
+    write = as_admin(demo, now_ms)
     async with services.db.transaction() as conn:
         course_ids = [
             await create_course(
                 conn,
-                org_id=demo.people.org_id,
+                write=write,
                 name=f"Test course {n}.{i}",
                 course_type=1,
                 duration_minutes=30,
-                now_ms=now_ms,
             )
             for i in range(len(courses))
         ]
         plan_id = await create_plan(
             conn,
-            org_id=demo.people.org_id,
+            write=write,
             name=f"Test plan {n}",
             owner_id=demo.people.admin_id,
             duration=duration,
             duration_type=duration_type,
             image="5",
-            now_ms=now_ms,
         )
         await set_courses(
             conn,
+            write=write,
             plan_id=plan_id,
             courses=[
                 PlanCourse(cid, c.level, c.mandatory, c.locked)
@@ -129,16 +141,19 @@ async def add_plan(
             ],
         )
         if publish:
-            await publish_plan(conn, plan_id=plan_id, now_ms=now_ms)
+            await publish_plan(conn, write=write, plan_id=plan_id)
     return Plan(plan_id, course_ids)
 
 
 async def set_plan_courses(
-    services: Services, *, plan_id: int, courses: Sequence[tuple[int, C]]
+    services: Services, demo: DemoTokens, *, plan_id: int, courses: Sequence[tuple[int, C]]
 ) -> None:
+    """The plan's courses replaced as they are written, without the enrolments that
+    `PUT .../courses` adds: the reads must measure every enrolment against the plan now."""
     async with services.db.transaction() as conn:
         await set_courses(
             conn,
+            write=as_admin(demo, 0),
             plan_id=plan_id,
             courses=[PlanCourse(cid, c.level, c.mandatory, c.locked) for cid, c in courses],
         )
@@ -150,13 +165,7 @@ async def enrol_learner(
     """Enrolled by the demo admin at `enrolled_ms`; answers the planuserId."""
     async with services.db.transaction() as conn:
         return await enrol(
-            conn,
-            org_id=demo.people.org_id,
-            plan_id=plan_id,
-            learner_id=learner_id,
-            enrolled_by=demo.people.admin_id,
-            now_ms=enrolled_ms,
-            source="test",
+            conn, write=as_admin(demo, enrolled_ms), plan_id=plan_id, learner_id=learner_id
         )
 
 
@@ -173,17 +182,14 @@ async def record(
     if percentage is None:
         percentage = 100 if status is CourseStatus.COMPLETED else 40
     async with services.db.transaction() as conn:
-        await record_course_progress(
+        await set_course_progress(
             conn,
-            org_id=demo.people.org_id,
+            write=as_admin(demo, at_ms).on_behalf_of(learner_id),
             learner_id=learner_id,
             course_id=course_id,
             status=status,
             percentage=percentage,
             at_ms=at_ms,
-            actor_id=learner_id,
-            source="test",
-            now_ms=at_ms,
         )
 
 

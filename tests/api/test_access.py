@@ -14,12 +14,14 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from lmsplans.demo import DemoTokens
+from lmsplans.server.app import route_tables
+from lmsplans.server.auth.schemas import Role
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.plans.service import add_plan_admin
 from lmsplans.server.settings import Settings
-from tests.api.readdata import long_token, sql
+from tests.api.readdata import as_admin, long_token, sql
 from tests.conftest import assert_error, auth
 
 READ_FAMILY = (
@@ -289,7 +291,12 @@ async def test_manager_who_is_a_plan_admin_reads_the_whole_roster(
     before = (await client.get(url, headers=auth(demo.manager_token))).json()
     assert int(before["summary"]["totalCount"]) < plan["n"]
     async with services.db.transaction() as conn:
-        await add_plan_admin(conn, plan_id=plan["plan_id"], learner_id=demo.people.manager_id)
+        await add_plan_admin(
+            conn,
+            write=as_admin(demo, 0),
+            plan_id=plan["plan_id"],
+            learner_id=demo.people.manager_id,
+        )
     after = (await client.get(url, headers=auth(demo.manager_token))).json()
     assert after["summary"]["totalCount"] == str(plan["n"])
 
@@ -515,3 +522,29 @@ async def test_other_organisations_admin_sees_nothing_of_the_demo_organisation(
     )
     assert own.status_code == 200
     assert {p["planId"] for p in own.json()["learningPlans"]} <= theirs["plans"]
+
+
+async def test_every_route_declared_for_admins_refuses_anyone_else_and_writes_nothing(
+    client: httpx.AsyncClient, demo: DemoTokens, services: Services, clock: ManualClock
+) -> None:
+    # The role is the declaration's, enforced by the route plumbing before the handler
+    # runs: no payload is read (none is sent) and nothing is written.
+    declared = [d for table in route_tables() for d in table.declarations if d.role is Role.ADMIN]
+    assert len(declared) >= 8  # learners, courses, creating and deleting plans
+    ids = {
+        "learnerId": demo.people.learner_id,
+        "courseId": (await sql(services, "SELECT min(id) AS id FROM courses"))[0]["id"],
+        "planId": (await sql(services, "SELECT min(id) AS id FROM learning_plans"))[0]["id"],
+    }
+    manager = await long_token(  # every scope: the role alone refuses
+        services, org_id=demo.people.org_id, user_id=demo.people.manager_id, now_ms=clock.now_ms()
+    )
+    (before,) = await sql(services, "SELECT version FROM data_version")
+    for declaration in declared:
+        for token in (manager, demo.learner_token):
+            response = await client.request(
+                declaration.method, fill(declaration.path, **ids), headers=auth(token)
+            )
+            body = assert_error(response, 403, 9000)
+            assert body["message"] == "Permission denied: only admins may do this"
+    assert await sql(services, "SELECT version FROM data_version") == [before]

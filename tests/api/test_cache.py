@@ -9,10 +9,10 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.app import create_app
 from lmsplans.server.auth.service import issue_access_token
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.settings import Settings
 from tests.conftest import assert_error, auth

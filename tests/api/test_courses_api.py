@@ -8,8 +8,8 @@ import httpx
 import orjson
 import pytest
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.settings import Settings
 from tests.api.readdata import is_decimal, sql

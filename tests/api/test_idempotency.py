@@ -9,8 +9,8 @@ import asyncio
 import httpx
 import pytest
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.settings import Settings
 from tests.api.readdata import sql

@@ -15,11 +15,11 @@ import pytest
 from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.app import create_app
 from lmsplans.server.auth.schemas import NewClient
 from lmsplans.server.auth.service import create_client
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.settings import Settings
 from tests.conftest import assert_error, auth

@@ -26,8 +26,8 @@ from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
 from starlette.routing import Route
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.auth.service import create_client
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.settings import Settings
 from tests.conftest import auth

@@ -18,12 +18,12 @@ from typing import Any
 import httpx
 import pytest
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.clock import ManualClock
 from lmsplans.server.db import Connection
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 from lmsplans.server.models import metadata
-from lmsplans.server.progress.service import replay
+from lmsplans.server.progress.events import replay
 from lmsplans.server.settings import Settings
 from tests.api.readdata import DAY_MS, admin_token, long_token, sql
 from tests.conftest import assert_error, auth
@@ -895,6 +895,32 @@ async def test_history_pages_through_every_event_of_the_enrolment(
     )
 
     assert await assert_projection_matches(services) > len(events)
+
+
+async def test_history_says_who_made_each_change_and_through_which_plan(
+    client: httpx.AsyncClient, services: Services, demo: DemoTokens, admin: Api
+) -> None:
+    # The request's own change carries its Idempotency-Key and its caller; what follows
+    # from it does not carry the key: course enrolments are the enrolling admin's, in the
+    # plan enrolled in; a join by progress is the learner's; a completion is the system's.
+    course = await admin.course()
+    plan = await admin.plan([(course, 1, True, False)])
+    [learner] = await admin.learners(1)
+    ok_body(await admin.send("PUT", f"/learning-plans/{plan}/learners", [learner], key="e-1"))
+    learner_api = Api(client, await token_for(services, demo, learner))
+    ok_body(await learner_api.progress(course, learner, {"completionPercentage": 100}, key="p-1"))
+    url = f"/learners/{learner}/learning-plans/{plan}/history?limit=100"
+    events = (await admin.ok("GET", url))["events"]
+    admin_id = str(demo.people.admin_id)
+    assert [
+        (e["kind"], e["planId"], e["courseId"], e["actorId"], e["idempotencyKey"]) for e in events
+    ] == [
+        ("enrolled", plan, "null", admin_id, "e-1"),
+        ("course_enrolled", plan, course, admin_id, "null"),
+        ("course_progress", "null", course, learner, "p-1"),
+        ("joined", plan, "null", learner, "null"),
+        ("plan_completed", plan, "null", "null", "null"),
+    ]
 
 
 async def test_replay_of_the_demo_alone_equals_its_stored_state(

@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
-from lmsplans.server.plans.service import unenrol
+from lmsplans.server.plans.enrolments import unenrol
 from lmsplans.server.progress.schemas import CourseStatus
 from tests.api.readdata import (
     DAY_MS,
@@ -19,6 +19,7 @@ from tests.api.readdata import (
     add_learner,
     add_plan,
     admin_token,
+    as_admin,
     assert_same_shape,
     enrol_learner,
     is_decimal,
@@ -319,15 +320,7 @@ async def test_roster_omits_unenrolled_learners_and_counts_known_states(
         services, demo, learner_id=busy, course_id=plan.course_ids[0], status=IN_PROGRESS, at_ms=now
     )
     async with services.db.transaction() as conn:
-        await unenrol(
-            conn,
-            org_id=demo.people.org_id,
-            plan_id=plan.id,
-            learner_id=gone,
-            actor_id=demo.people.admin_id,
-            source="test",
-            now_ms=now,
-        )
+        await unenrol(conn, write=as_admin(demo, now), plan_id=plan.id, learner_id=gone)
     body = await get_ok(client, f"/api/v1/learning-plans/{plan.id}/learners", token)
     assert [m["userInfo"]["userId"] for m in body["learners"]] == [
         str(x) for x in (done, busy, idle, late)
@@ -513,15 +506,7 @@ async def test_courses_in_plan_is_404_7049_when_not_enrolled_or_no_such_plan(
     left = await add_plan(services, demo, courses=[C(True)], now_ms=now)
     await enrol_learner(services, demo, plan_id=left.id, learner_id=learner, enrolled_ms=now)
     async with services.db.transaction() as conn:
-        await unenrol(
-            conn,
-            org_id=demo.people.org_id,
-            plan_id=left.id,
-            learner_id=learner,
-            actor_id=demo.people.admin_id,
-            source="test",
-            now_ms=now,
-        )
+        await unenrol(conn, write=as_admin(demo, now), plan_id=left.id, learner_id=learner)
     for plan in (other.id, left.id, 1, "abc", "99999999999999999999999"):
         response = await client.get(courses_url(learner, plan), headers=auth(demo.admin_token))
         assert_error(response, 404, 7049)

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from lmsplans.demo import build_demo, mint_demo_tokens
 from lmsplans.server.app import create_app
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import build_demo, mint_demo_tokens
 from lmsplans.server.errors import ServiceUnavailable
 from lmsplans.server.ratelimit import RedisLimiter
 from lmsplans.server.settings import Settings

@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
-from lmsplans.server.plans.service import publish_plan, unenrol
+from lmsplans.server.plans.enrolments import unenrol
+from lmsplans.server.plans.service import publish_plan
 from lmsplans.server.progress.schemas import CourseStatus
 from tests.api.readdata import (
     DAY_MS,
@@ -20,6 +21,7 @@ from tests.api.readdata import (
     add_learner,
     add_plan,
     admin_token,
+    as_admin,
     assert_same_shape,
     enrol_learner,
     is_decimal,
@@ -184,15 +186,7 @@ async def test_draft_and_unenrolled_plans_are_not_listed(
     for plan in (kept, left, draft):
         await enrol_learner(services, demo, plan_id=plan.id, learner_id=learner, enrolled_ms=now)
     async with services.db.transaction() as conn:
-        await unenrol(
-            conn,
-            org_id=demo.people.org_id,
-            plan_id=left.id,
-            learner_id=learner,
-            actor_id=demo.people.admin_id,
-            source="test",
-            now_ms=now,
-        )
+        await unenrol(conn, write=as_admin(demo, now), plan_id=left.id, learner_id=learner)
     body = await get_plans(client, demo.admin_token, learner)
     assert list(by_plan(body)) == [str(kept.id)]
 
@@ -532,6 +526,7 @@ async def test_completion_is_sticky_when_the_plan_gains_a_mandatory_course(
     # The plan is edited: a third mandatory course.
     await set_plan_courses(
         services,
+        demo,
         plan_id=plan.id,
         courses=[(c, C(True)) for c in plan.course_ids] + [(extra.course_ids[0], C(True))],
     )
@@ -567,11 +562,12 @@ async def test_plan_whose_mandatory_courses_are_already_done_is_complete_on_enro
     second = await add_plan(services, demo, courses=[C(False)], now_ms=now, publish=False)
     await set_plan_courses(
         services,
+        demo,
         plan_id=second.id,
         courses=[(c, C(True)) for c in first.course_ids] + [(second.course_ids[0], C(False))],
     )
     async with services.db.transaction() as conn:
-        await publish_plan(conn, plan_id=second.id, now_ms=now)
+        await publish_plan(conn, write=as_admin(demo, now), plan_id=second.id)
     await enrol_learner(services, demo, plan_id=second.id, learner_id=learner, enrolled_ms=now)
     entry = by_plan(await get_plans(client, demo.admin_token, learner))[str(second.id)]
     assert entry["userInfo"]["isUserCompletedPlan"] is True

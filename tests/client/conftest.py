@@ -25,9 +25,9 @@ import pytest
 import uvicorn
 from asgi_lifespan import LifespanManager
 
+from lmsplans.demo import DemoPeople, build_demo, mint_demo_tokens
 from lmsplans.server.app import create_app
 from lmsplans.server.auth.service import create_client
-from lmsplans.server.demo import DemoPeople, build_demo, mint_demo_tokens
 from lmsplans.server.settings import Settings
 
 EXPORT_LEARNERS = 220  # the demo organisation's size: over 200 learners to export

@@ -10,9 +10,9 @@ import pytest
 from starlette.applications import Starlette
 
 from lmsplans.client import AsyncClient, NotFoundError, RateLimitPolicy
+from lmsplans.demo import DemoTokens
 from lmsplans.server.auth.service import create_client
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.http import Services
 
 REFERENCE_API = "GET /api/v1/learners/{learnerId}/learning-plans/progress"

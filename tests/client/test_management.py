@@ -29,8 +29,8 @@ from lmsplans.client import (
     PlanDetail,
     ValidationError,
 )
+from lmsplans.demo import DemoTokens, build_demo, mint_demo_tokens
 from lmsplans.server.app import create_app
-from lmsplans.server.demo import DemoTokens, build_demo, mint_demo_tokens
 from lmsplans.server.settings import Settings
 from tests.client.conftest import DemoDatabase, FaultyTransport, LiveServer, start_server
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lmsplans.server.progress.service import replay
+from lmsplans.server.progress.events import replay
 from tests.e2e.conftest import DemoSite, ServerProcess, free_port, load_demo, running_server
 
 pytestmark = pytest.mark.slow

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
+from lmsplans.server.plans.queries import PlanProgress
 from lmsplans.server.progress.routes import ProgressPage
-from lmsplans.server.progress.service import PlanProgress
 
 
 def plan(name: str, *, due_ms: int | None, completed: bool = False) -> PlanProgress:

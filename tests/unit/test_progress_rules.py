@@ -1,4 +1,4 @@
-"""The progress rules of spec section 2, as the pure functions of `progress/service.py`."""
+"""The progress rules of spec section 2, as the pure functions of `progress/rules.py`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lmsplans.server.progress.schemas import CourseStatus, EnrolmentStatus
-from lmsplans.server.progress.service import (
+from lmsplans.server.progress.rules import (
     EnrolmentCounts,
     due_time,
     enrolment_status,
@@ -17,6 +16,7 @@ from lmsplans.server.progress.service import (
     percentage,
     progress_info,
 )
+from lmsplans.server.progress.schemas import CourseStatus, EnrolmentStatus
 
 DAY_MS = 86_400_000
 DAYS, WEEKS, MONTHS = 0, 1, 2

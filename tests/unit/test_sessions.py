@@ -11,9 +11,9 @@ import httpx
 import pytest
 from argon2 import PasswordHasher
 
+from lmsplans.demo import DemoTokens
 from lmsplans.server.auth.schemas import Operation, Principal, Role
 from lmsplans.server.clock import ManualClock
-from lmsplans.server.demo import DemoTokens
 from lmsplans.server.errors import (
     ExpiredToken,
     InvalidParameter,
@@ -25,6 +25,7 @@ from lmsplans.server.http import Services
 from lmsplans.server.learners.service import create_learner
 from lmsplans.server.sessions import service as sessions
 from lmsplans.server.sessions.schemas import NewSession, SessionPolicy
+from lmsplans.server.writes import WriteContext
 from tests.conftest import auth
 
 POLICY = SessionPolicy()
@@ -409,14 +410,15 @@ async def test_one_email_in_two_organisations_chooses_one(
     async with services.db.transaction() as conn:
         twin = await create_learner(
             conn,
-            org_id=other["org_id"],
+            write=WriteContext(
+                org_id=other["org_id"], actor_id=None, source="test", now_ms=clock.now_ms()
+            ),
             zuid=99_000_001,
             employee_id="TWIN1",
             email=email,
             display_name="Same Person",
             role=Role.LEARNER,
             manager_id=None,
-            now_ms=clock.now_ms(),
         )
     await accounts.set_password(people.org_id, people.learner_id)
     await accounts.set_password(other["org_id"], twin)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from lmsplans.server.db import BUMP_DATA_VERSION, migrate
+from lmsplans.migrations import migrate
+from lmsplans.server.db import BUMP_DATA_VERSION
 from lmsplans.server.db.sqlite import SqliteDatabase, WalCommitWatch
 
 

@@ -21,8 +21,8 @@ from rich.console import Console
 from lmsplans.cli.client_commands import register as register_client_commands
 
 if TYPE_CHECKING:
+    from lmsplans.demo import DemoTokens
     from lmsplans.server.db import Database
-    from lmsplans.server.demo import DemoTokens
     from lmsplans.server.settings import Settings
 
 app = typer.Typer(
@@ -90,7 +90,7 @@ def serve(
 @app.command()
 def migrate() -> None:
     """Create the database if needed and apply every migration."""
-    from lmsplans.server.db import migrate as run_migrations
+    from lmsplans.migrations import migrate as run_migrations
 
     settings = _settings()
     run_migrations(settings.database_url)
@@ -144,7 +144,8 @@ def demo(
 @asynccontextmanager
 async def _migrated_database(settings: Settings) -> AsyncIterator[Database]:
     """The settings' database, migrated first, open for the block."""
-    from lmsplans.server.db import Database, migrate
+    from lmsplans.migrations import migrate
+    from lmsplans.server.db import Database
 
     # In a thread: on PostgreSQL, Alembic runs an event loop of its own.
     await asyncio.to_thread(migrate, settings.database_url)
@@ -156,8 +157,8 @@ async def _migrated_database(settings: Settings) -> AsyncIterator[Database]:
 
 
 async def _demo_tokens(settings: Settings, *, learners: int) -> DemoTokens:
+    from lmsplans.demo import build_demo, mint_demo_tokens
     from lmsplans.server.clock import Clock
-    from lmsplans.server.demo import build_demo, mint_demo_tokens
 
     async with _migrated_database(settings) as db:
         now_ms = Clock().now_ms()
@@ -194,7 +195,7 @@ async def _create_client(
     from lmsplans.server.auth.service import create_client
     from lmsplans.server.clock import Clock
     from lmsplans.server.errors import ApiError, NoSuchLearner
-    from lmsplans.server.learners.service import resolve_learner
+    from lmsplans.server.learners.queries import resolve_learner
 
     async with _migrated_database(settings) as db, db.transaction() as conn:
         org_row = await conn.fetch_one(

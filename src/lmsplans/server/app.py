@@ -11,12 +11,13 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp
 
-from lmsplans.server import db as database
+from lmsplans.migrations import migrate
 from lmsplans.server import openapi
 from lmsplans.server.auth import routes as auth_routes
 from lmsplans.server.cache import VersionedCache
 from lmsplans.server.clock import Clock
 from lmsplans.server.courses import routes as course_routes
+from lmsplans.server.db import Database
 from lmsplans.server.http import Services
 from lmsplans.server.learners import routes as learner_routes
 from lmsplans.server.middleware import Metrics, RequestContextMiddleware
@@ -24,24 +25,27 @@ from lmsplans.server.ops import routes as ops_routes
 from lmsplans.server.plans import routes as plan_routes
 from lmsplans.server.progress import routes as progress_routes
 from lmsplans.server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
+from lmsplans.server.routing import RouteTable
 from lmsplans.server.settings import Settings
 from lmsplans.server.ui.rendering import Site
 
 logger = logging.getLogger("lmsplans")
 
 
-def all_routes() -> list[BaseRoute]:
+def route_tables() -> list[RouteTable]:
+    """Every domain's route declarations, in the order they are matched."""
     return [
-        *progress_routes.routes,
-        *progress_routes.write_routes,
-        *plan_routes.routes,
-        *plan_routes.management_routes,
-        *learner_routes.routes,
-        *course_routes.routes,
-        *auth_routes.routes,
-        *ops_routes.routes,
-        *openapi.routes,
+        progress_routes.routes,
+        plan_routes.routes,
+        learner_routes.routes,
+        course_routes.routes,
+        auth_routes.routes,
+        ops_routes.routes,
     ]
+
+
+def all_routes() -> list[BaseRoute]:
+    return [*(route for table in route_tables() for route in table.routes()), *openapi.routes]
 
 
 class Application(Starlette):
@@ -84,8 +88,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(database.migrate, settings.database_url)
-        db = await database.Database.open(settings.database_url, pool_size=settings.db_pool_size)
+        await anyio.to_thread.run_sync(migrate, settings.database_url)
+        db = await Database.open(settings.database_url, pool_size=settings.db_pool_size)
         active_limiter = limiter or make_limiter(settings, clock)
         app.state.services = Services(
             settings=settings,

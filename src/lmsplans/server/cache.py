@@ -15,17 +15,6 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, Table
-
-from lmsplans.server.db import metadata
-
-data_version = Table(
-    "data_version",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1: one row
-    Column("version", BigInteger, nullable=False),
-)
-
 
 class VersionedCache:
     """A bounded LRU cache whose entries hold for one data version."""

@@ -1,8 +1,10 @@
-"""Domain errors and the one place that turns any error into an HTTP response.
+"""Domain errors and the one function that turns any exception into an HTTP response.
 
-Services raise `ApiError` subclasses; nothing else in the server builds an error body.
-Every error, from every layer, answers the documented envelope:
+Services, storage and the limiter raise `ApiError` subclasses (storage and the limiter
+report their own outages as `ServiceUnavailable`); `response_for` answers every exception,
+from every layer and every route, with the documented envelope:
 `{"status": <http status>, "code": <code>, "message": "...", "requestId": "..."}`.
+Nothing else in the server builds an error body.
 """
 
 from __future__ import annotations
@@ -119,6 +121,13 @@ class ServiceUnavailable(ApiError):
     status, code, default_message = 503, 7503, "Service unavailable"
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """Raised by storage (`Database.read`, `transaction`, `data_version`, `open`) when the
+    database cannot be reached, whatever the driver said."""
+
+    default_message = "Service unavailable: the database cannot be reached"
+
+
 class FieldError(BaseModel):
     model_config = ConfigDict(extra="forbid")
     field: str
@@ -155,19 +164,13 @@ def error_body(error: ApiError, request_id: str) -> bytes:
     return orjson.dumps(body)
 
 
-def error_response(error: ApiError, request_id: str) -> Response:
+def _envelope(error: ApiError, request_id: str) -> Response:
     return Response(
         error_body(error, request_id),
         status_code=error.status,
         headers=error.headers,
         media_type="application/json",
     )
-
-
-def unexpected_error_response(exc: BaseException, request_id: str) -> Response:
-    """A 500 in the envelope; the stack trace goes to the log, never to the client."""
-    logger.error("unhandled error, request %s", request_id, exc_info=exc)
-    return error_response(ApiError(), request_id)
 
 
 def api_error_of(exc: HTTPException) -> ApiError:
@@ -186,9 +189,16 @@ def api_error_of(exc: HTTPException) -> ApiError:
 
 
 def response_for(exc: Exception, request_id: str) -> Response:
-    """The envelope answering any exception that reached the outermost layer."""
+    """The envelope answering `exc`: the one mapping from exceptions to responses, used by
+    the route plumbing (`http`) and, for what escapes it, by the outermost middleware.
+
+    An `ApiError` answers its own status and code; a framework `HTTPException` its
+    documented equivalent; anything else is a bug: a 500, with the stack trace in the log
+    and never in the answer.
+    """
     if isinstance(exc, ApiError):
-        return error_response(exc, request_id)
+        return _envelope(exc, request_id)
     if isinstance(exc, HTTPException):
-        return error_response(api_error_of(exc), request_id)
-    return unexpected_error_response(exc, request_id)
+        return _envelope(api_error_of(exc), request_id)
+    logger.error("unhandled error, request %s", request_id, exc_info=exc)
+    return _envelope(ApiError(), request_id)

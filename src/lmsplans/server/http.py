@@ -1,9 +1,16 @@
-"""How a request reaches a handler: the route factory, query parsing and JSON responses.
+"""How a request reaches a handler, and what the handler sees: the route plumbing.
 
-`api_route` wraps every `/api/v1` handler in the same steps: authenticate (401, with bad
-tokens limited per client address), count the call against the threshold (429), check the
-token's scope (403), run the handler, and add the rate-limit header fields to whatever it
-answers. Routes are authenticated by default; `public=True` is the reviewed opt-out.
+An authenticated `/api/v1` route (`authenticated`) takes the same steps for every handler:
+read the data version, authenticate the token (401, with bad tokens limited per client
+address), count the call against the threshold (429), check the token's scope (403) and
+the role the route needs (403), run the handler, and add the rate-limit header fields to
+whatever it answers. A write (`transactional`) runs its handler inside one database
+transaction with one `WriteContext`: nothing is written when the handler raises. With an
+`Idempotency-Key`, the first response is stored in the same transaction; a retry with the
+same key and request answers it again and writes nothing, and the same key with a
+different request is 422 7054. A public route (`public`) is the reviewed opt-out. Every
+error, on every route, is answered by `errors.response_for`. Routes are declared with
+`routing.RouteTable`, which builds them from these.
 """
 
 from __future__ import annotations
@@ -12,37 +19,31 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from lmsplans.server.auth import service as auth_service
-from lmsplans.server.auth.schemas import Operation, Principal
+from lmsplans.server.auth.schemas import Operation, Principal, Role
 from lmsplans.server.cache import VersionedCache
 from lmsplans.server.clock import Clock
-from lmsplans.server.db import Database
+from lmsplans.server.db import Connection, Database, Page, lock_key
 from lmsplans.server.errors import (
-    ApiError,
-    InvalidParameter,
+    ExpiredToken,
+    IdempotencyKeyReused,
     InvalidScope,
-    LimitExceeded,
-    MissingParameter,
-    NoSuchRecord,
+    InvalidToken,
+    PermissionDenied,
     RateLimited,
-    ServiceUnavailable,
-    error_response,
     request_id_of,
-    unexpected_error_response,
+    response_for,
 )
+from lmsplans.server.idempotency import service as idempotency
 from lmsplans.server.middleware import scope_header
-from lmsplans.server.openapi import DocumentedRoute, OperationDoc
+from lmsplans.server.params import idempotency_key, page_of, record_id
 from lmsplans.server.ratelimit import Decision, Limiter
 from lmsplans.server.settings import Settings
-
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 25
+from lmsplans.server.writes import WriteContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class Call:
     principal: Principal
     services: Services
     version: int  # the data version read at the start of the call
+    first_index: int | None  # a paged list's first `startIndex` (its declaration's `paging`)
 
     @property
     def db(self) -> Database:
@@ -83,44 +85,20 @@ class Call:
         return str(self.request.path_params[name])
 
     def id_param(self, name: str, what: str) -> int:
-        """A decimal id from the path; anything else names no record (404 7049)."""
-        raw = self.path_param(name)
-        if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
-            raise NoSuchRecord(f"No record for the given id: no such {what}")
-        return int(raw)
+        """A decimal id from the path (`params.record_id`)."""
+        return record_id(self.path_param(name), what)
 
     def query(self, name: str) -> str | None:
         return self.request.query_params.get(name)
 
+    def page(self) -> Page:
+        """The page of records asked for (`params.page_of`), as the route declares it."""
+        assert self.first_index is not None, "the route is not declared as a paged list"
+        return page_of(self.request, first_index=self.first_index)
+
 
 Handler = Callable[[Call], Awaitable[Response]]
 PublicHandler = Callable[[Request, Services], Awaitable[Response]]
-
-
-def json_response(
-    data: Any, status_code: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    return encoded_response(orjson.dumps(data), status_code, headers)
-
-
-def encoded_response(
-    body: bytes, status_code: int = 200, headers: dict[str, str] | None = None
-) -> Response:
-    """A JSON answer already encoded (kept between requests, say)."""
-    return Response(body, status_code=status_code, headers=headers, media_type="application/json")
-
-
-def ok_body(data: dict[str, Any], message: str) -> bytes:
-    """The success envelope, encoded: the data keys, then `message` and `status` as in the
-    reference."""
-    data["message"] = message
-    data["status"] = 200
-    return orjson.dumps(data)
-
-
-def ok(data: dict[str, Any], message: str) -> Response:
-    """The success envelope (see `ok_body`)."""
-    return encoded_response(ok_body(data, message))
 
 
 def client_address(request: Request) -> str:
@@ -140,25 +118,51 @@ class AsgiEndpoint:
         await response(scope, receive, send)
 
 
-def api_route(
-    path: str,
-    handler: Handler,
-    *,
-    method: str = "GET",
-    operation: Operation = Operation.READ,
-    name: str | None = None,
-    doc: OperationDoc | None = None,
-) -> Route:
-    """An authenticated, rate-limited `/api/v1` route (see the module docstring)."""
-    api = f"{method} {path}"
+@dataclass(frozen=True, slots=True)
+class WriteCall(Call):
+    """One authenticated write, as its handler sees it: the call, the write's one
+    transaction (`conn`) and its context (`write`), built once for the whole write."""
+
+    conn: Connection
+    write: WriteContext
+
+
+WriteHandler = Callable[[WriteCall], Awaitable[Response]]
+
+# A route that needs a role admits those who hold it or one above it.
+_RANK = {Role.LEARNER: 0, Role.MANAGER: 1, Role.ADMIN: 2}
+_REFUSAL = {
+    Role.MANAGER: "Permission denied: only managers and admins may do this",
+    Role.ADMIN: "Permission denied: only admins may do this",
+}
+
+
+def with_role(handler: Handler, role: Role) -> Handler:
+    """`handler`, for callers holding `role` or a role above it (403 9000 for the rest)."""
+    needed = _RANK[role]
+
+    async def checked(call: Call) -> Response:
+        if _RANK[call.principal.role] < needed:
+            raise PermissionDenied(_REFUSAL[role])
+        return await handler(call)
+
+    return checked
+
+
+def authenticated(
+    handler: Handler, *, api: str, operation: Operation, first_index: int | None = None
+) -> AsgiEndpoint:
+    """The endpoint of an authenticated, rate-limited `/api/v1` route; `api` is the method
+    and route template the limiter counts by (see the module docstring), `first_index` the
+    first `startIndex` of a paged list."""
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
         decision: Decision | None = None
         try:
+            version = await services.db.data_version()
+            services.cache.sync(version)
             try:
-                version = await services.db.data_version()
-                services.cache.sync(version)
                 token = auth_service.token_from_header(
                     scope_header(request.scope, b"authorization")
                 )
@@ -170,7 +174,7 @@ def api_route(
                             conn, token=token, now_ms=now_ms
                         )
                     services.cache.put(("token", token), principal, version=version)
-            except ApiError:
+            except (InvalidToken, ExpiredToken):
                 # Bad tokens count per client address, so tokens cannot be guessed at speed.
                 decision = await services.limiter.hit(f"addr:{client_address(request)}:{api}")
                 if not decision.allowed:
@@ -183,101 +187,85 @@ def api_route(
                 raise InvalidScope(
                     f"Invalid OAuth scope: this API needs ZOHOPEOPLE.training.{operation.value}"
                 )
-            response = await handler(Call(request, principal, services, version))
-        except ApiError as error:
-            response = error_response(error, request_id_of(request))
-        except Exception as exc:
-            # Still an /api/v1 answer, with the rate-limit fields: 503 when the database
-            # cannot be reached, else the logged 500 envelope.
-            if services.db.is_unavailable(exc):
-                response = error_response(
-                    ServiceUnavailable("Service unavailable: the database cannot be reached"),
-                    request_id_of(request),
-                )
-            else:
-                response = unexpected_error_response(exc, request_id_of(request))
+            response = await handler(Call(request, principal, services, version, first_index))
+        except Exception as exc:  # still an /api/v1 answer, with the rate-limit fields
+            response = response_for(exc, request_id_of(request))
         if decision is not None:  # RateLimit fields, and Retry-After on a refusal
             response.raw_headers.extend(decision.raw_headers())
         return response
 
-    return DocumentedRoute(
-        path,
-        AsgiEndpoint(endpoint),
-        methods=[method],
-        name=name or handler.__name__,
-        doc=doc,
-        scope=operation,
-    )
+    return AsgiEndpoint(endpoint)
 
 
-def public_route(
-    path: str, handler: PublicHandler, *, method: str = "GET", doc: OperationDoc | None = None
-) -> Route:
-    """A route without a token (OAuth, health). Each use is an explicit, reviewed opt-out."""
+def transactional(handler: WriteHandler) -> Handler:
+    """A write's handler, run in one transaction with its `WriteContext` and idempotent
+    (see the module docstring)."""
+
+    async def run(call: Call) -> Response:
+        principal = call.principal
+        write = WriteContext(
+            org_id=principal.org_id,
+            actor_id=principal.user_id,
+            source="api",
+            now_ms=call.now_ms(),
+            role=principal.role,
+            idempotency_key=idempotency_key(call.request),
+        )
+        key = write.idempotency_key
+        fingerprint = ""
+        if key is not None:
+            request = call.request
+            fingerprint = idempotency.request_hash(
+                request.method, request.url.path, request.url.query, await request.body()
+            )
+        async with call.db.transaction() as conn:
+            if key is not None:
+                # Concurrent retries wait for the first to commit, then answer its response.
+                await conn.lock(lock_key("idempotency", principal.org_id, principal.user_id, key))
+                stored = await idempotency.find(
+                    conn,
+                    org_id=principal.org_id,
+                    user_id=principal.user_id,
+                    key=key,
+                    now_ms=write.now_ms,
+                )
+                if stored is not None:
+                    if stored.request_hash != fingerprint:
+                        raise IdempotencyKeyReused()
+                    return Response(
+                        stored.body,
+                        status_code=stored.status_code,
+                        media_type="application/json",
+                        headers={"Idempotent-Replayed": "true"},
+                    )
+            response = await handler(
+                WriteCall(call.request, principal, call.services, call.version, None, conn, write)
+            )
+            if key is not None:
+                await idempotency.store(
+                    conn,
+                    org_id=principal.org_id,
+                    user_id=principal.user_id,
+                    key=key,
+                    request_hash=fingerprint,
+                    status_code=response.status_code,
+                    body=bytes(response.body),
+                    now_ms=write.now_ms,
+                )
+        return response
+
+    return run
+
+
+def public(handler: PublicHandler) -> AsgiEndpoint:
+    """The endpoint of a route without a token (OAuth, operations): an explicit, reviewed
+    opt-out. Its errors are answered by the same `response_for` as every other route's."""
 
     async def endpoint(request: Request) -> Response:
         services: Services = request.app.state.services
-        return await handler(request, services)
+        try:
+            return await handler(request, services)
+        except Exception as exc:
+            return response_for(exc, request_id_of(request))
 
-    return DocumentedRoute(
-        path, endpoint, methods=[method], name=handler.__name__, doc=doc, scope=None
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """A page of records: `offset` rows skipped, at most `limit` returned."""
-
-    offset: int
-    limit: int
-
-    def sql(self) -> dict[str, int]:
-        """LIMIT one more than asked, to know whether a next page exists."""
-        return {"page_limit": self.limit + 1, "page_offset": self.offset}
-
-    def cut(self, rows: list[Any]) -> tuple[list[Any], bool]:
-        """The page's rows and whether another page follows."""
-        return rows[: self.limit], len(rows) > self.limit
-
-
-def _non_negative_int(request: Request, *names: str) -> int | None:
-    for name in names:
-        raw = request.query_params.get(name)
-        if raw is None:
-            continue
-        value = raw.strip()
-        if not (value.isascii() and value.isdigit()):
-            raise InvalidParameter(names[0], "must be a non-negative integer")
-        return int(value)
-    return None
-
-
-def page_of(request: Request, *, first_index: int) -> Page:
-    """`startIndex` and `limit` as spec section 3 says.
-
-    `first_index` is 0 where Zoho's documentation defaults `startIndex` to 0, and 1 where it
-    defaults it to 1 (there 0 is accepted as the first record too).
-    """
-    if not request.scope["query_string"]:
-        return Page(offset=0, limit=DEFAULT_LIMIT)
-    start = _non_negative_int(request, "startIndex")
-    limit = _non_negative_int(request, "limit", "Limit")
-    if limit is None:
-        limit = DEFAULT_LIMIT
-    elif limit > MAX_LIMIT:
-        raise LimitExceeded(
-            f"Maximum limit exceeded: limit may be at most {MAX_LIMIT}",
-            errors=[{"field": "limit", "message": f"must be at most {MAX_LIMIT}"}],
-        )
-    elif limit == 0:
-        raise InvalidParameter("limit", "must be at least 1")
-    offset = 0 if start is None else max(0, start - first_index)
-    # Any offset past the last possible row is simply beyond the end (SQLite's integers stop
-    # at 2**63 - 1; a larger one must not reach the driver).
-    return Page(offset=min(offset, 2**62), limit=limit)
-
-
-def required(value: str | None, name: str) -> str:
-    if value is None or value == "":
-        raise MissingParameter(name)
-    return value
+    return AsgiEndpoint(endpoint)

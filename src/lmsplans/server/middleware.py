@@ -15,7 +15,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.utils import floatToGoString
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lmsplans.server.errors import BodyTooLarge, error_response, response_for
+from lmsplans.server.errors import BodyTooLarge, response_for
 
 _NO_HANDLERS: tuple[dict[Any, Any], dict[Any, Any]] = ({}, {})
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -111,7 +111,7 @@ class RequestContextMiddleware:
             length = _content_length(scope)
             if length is not None and length > self.max_body_bytes:
                 limit = self.max_body_bytes
-                response = error_response(
+                response = response_for(
                     BodyTooLarge(f"Request body too large: at most {limit} bytes"), request_id
                 )
                 await response(scope, receive, send_with_id)

@@ -1,9 +1,9 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
-from lmsplans.server import cache as cache_models
 from lmsplans.server.auth import models as auth_models
 from lmsplans.server.courses import models as course_models
-from lmsplans.server.db import metadata
+from lmsplans.server.db import schema as storage_models
+from lmsplans.server.db.schema import metadata
 from lmsplans.server.idempotency import models as idempotency_models
 from lmsplans.server.learners import models as learner_models
 from lmsplans.server.plans import models as plan_models
@@ -12,7 +12,6 @@ from lmsplans.server.sessions import models as session_models
 
 __all__ = [
     "auth_models",
-    "cache_models",
     "course_models",
     "idempotency_models",
     "learner_models",
@@ -20,4 +19,5 @@ __all__ = [
     "plan_models",
     "progress_models",
     "session_models",
+    "storage_models",
 ]

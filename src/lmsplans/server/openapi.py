@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description, built from the routes themselves.
 
-Every route carries an `OperationDoc` (`api_route(..., doc=...)`, `public_route(..., doc=...)`);
-the path parameters come from the route template, the security and the auth error answers
+Every route carries an `OperationDoc`, made from its declaration (`routing.RouteTable`: the
+handler's docstring, what it answers, the errors it raises); the path parameters come from
+the route template, the security and the auth error answers
 from whether the route is authenticated, and the component schemas from the pydantic models
 of the real JSON (`*/schemas.py`). The document is built once, when the app is created, and
 served as cached bytes from `/openapi.json`; `/docs` renders it.
@@ -75,7 +76,7 @@ class OperationDoc:
     error_model: type[BaseModel] | None = None  # ErrorEnvelope with this operation's extras
     # The query parameter and form field that may carry `body` as a JSON document instead.
     payload: str | None = None
-    # A write (`writes.write_route` sets it): `Idempotency-Key` and its answers.
+    # A write (`routing.RouteTable` sets it): `Idempotency-Key` and its answers.
     idempotent: bool = False
 
 
@@ -103,7 +104,7 @@ LEARNER_ERRORS: tuple[type[ApiError], ...] = (NoSuchLearner, PermissionDenied)
 
 
 def paging(first_index: int) -> tuple[Param, ...]:
-    """`startIndex` and `limit` (alias `Limit`) as `http.page_of` reads them."""
+    """`startIndex` and `limit` (alias `Limit`) as `params.page_of` reads them."""
     start = (
         "A record offset: 0 is the first record."
         if first_index == 0
@@ -377,7 +378,7 @@ async def docs(request: Request) -> Response:
     return HTMLResponse(_DOCS_PAGE)
 
 
-# Public, like `public_route` (they need no services), and not described in the document.
+# Public (they need no services) and not described in the document: plain Starlette routes.
 routes: list[BaseRoute] = [
     Route("/openapi.json", openapi_json, methods=["GET"], include_in_schema=False),
     Route("/docs", docs, methods=["GET"], include_in_schema=False),

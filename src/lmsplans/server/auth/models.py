@@ -2,7 +2,7 @@
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table
 
-from lmsplans.server.db import id_column, metadata
+from lmsplans.server.db.schema import id_column, metadata
 
 oauth_clients = Table(
     "oauth_clients",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from lmsplans.server.auth import service
 from lmsplans.server.auth.schemas import (
@@ -22,34 +21,52 @@ from lmsplans.server.errors import (
     InvalidToken,
     MissingParameter,
     RateLimited,
-    error_response,
-    request_id_of,
+    ServiceUnavailable,
 )
-from lmsplans.server.http import Services, client_address, json_response, ok, public_route, required
-from lmsplans.server.openapi import OperationDoc, Param
+from lmsplans.server.http import Services, client_address
+from lmsplans.server.openapi import Param
+from lmsplans.server.params import required
+from lmsplans.server.routing import RouteTable
+from lmsplans.server.wire import json_response, ok
+
+routes = RouteTable(tags=("OAuth",))
+_FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 async def _params(request: Request) -> dict[str, str]:
     """Zoho takes these as query parameters; a form body works as well."""
     params = dict(request.query_params)
-    if request.headers.get("content-type", "").startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
+    if request.headers.get("content-type", "").startswith(_FORM):
         async with request.form() as form:  # closes any uploaded file it spooled
             params.update({k: v for k, v in form.items() if isinstance(v, str)})
     return params
 
 
-async def _limited(request: Request, services: Services, error: ApiError) -> Response:
-    """Failed attempts count per client address, so secrets cannot be guessed at speed."""
+async def _count_failure(request: Request, services: Services) -> None:
+    """Failed attempts count per client address, so secrets cannot be guessed at speed:
+    past the threshold, 429 instead of the failure."""
     decision = await services.limiter.hit(f"addr:{client_address(request)}:POST /oauth/v2/token")
     if not decision.allowed:
-        error = RateLimited(headers=decision.headers())
-    return error_response(error, request_id_of(request))
+        raise RateLimited(headers=decision.headers())
 
 
+@routes.public_post(
+    "/oauth/v2/token",
+    response=TokenResponse,
+    params=tuple(Param(name, str, "Or as a form field.") for name in TokenRequest.model_fields),
+    body=TokenRequest,
+    body_media=_FORM,
+    body_required=False,
+    errors=(MissingParameter, InvalidParameter, InvalidToken, InvalidScope, RateLimited),
+    error_model=OAuthError,
+)
 async def token(request: Request, services: Services) -> Response:
-    """POST /oauth/v2/token — `refresh_token` and `client_credentials` grants."""
+    """An access token (refresh_token or client_credentials grant)
+
+    As Zoho Accounts: the parameters go in the query string or as form fields. At most 10
+    access tokens per refresh token in 10 minutes (429). Failed attempts are limited per
+    client address.
+    """
     settings, now_ms = services.settings, services.clock.now_ms()
     try:
         params = await _params(request)
@@ -80,10 +97,11 @@ async def token(request: Request, services: Services) -> Response:
                 )
             else:
                 raise InvalidParameter("grant_type", "must be refresh_token or client_credentials")
-    except RateLimited as error:
-        return error_response(error, request_id_of(request))
-    except ApiError as error:
-        return await _limited(request, services, error)
+    except (RateLimited, ServiceUnavailable):
+        raise  # not a failed attempt: too many tokens minted, or storage down
+    except ApiError:
+        await _count_failure(request, services)
+        raise
     api_domain = settings.api_domain or str(request.base_url).rstrip("/")
     return json_response(
         {
@@ -96,60 +114,22 @@ async def token(request: Request, services: Services) -> Response:
     )
 
 
+@routes.public_post(
+    "/oauth/v2/token/revoke",
+    response=RevokeResponse,
+    params=(Param("token", str, "Or as a form field."),),
+    body=RevokeRequest,
+    body_media=_FORM,
+    body_required=False,
+    errors=(MissingParameter,),
+)
 async def revoke(request: Request, services: Services) -> Response:
-    """POST /oauth/v2/token/revoke — a refresh token (with its access tokens) or an access token.
+    """Revoke a refresh token (with its access tokens) or an access token
 
-    As RFC 7009 asks, an unknown token is answered like a known one.
+    An unknown token is answered like a known one (RFC 7009).
     """
-    try:
-        params = await _params(request)
-        raw = required(params.get("token"), "token")
-    except ApiError as error:
-        return error_response(error, request_id_of(request))
+    params = await _params(request)
+    raw = required(params.get("token"), "token")
     async with services.db.transaction() as conn:
         await service.revoke(conn, token=raw, now_ms=services.clock.now_ms())
     return ok({}, "Token revoked")
-
-
-_FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
-_TAGS = ("OAuth",)
-
-routes: list[Route] = [
-    public_route(
-        "/oauth/v2/token",
-        token,
-        method="POST",
-        doc=OperationDoc(
-            "An access token (refresh_token or client_credentials grant)",
-            TokenResponse,
-            description="As Zoho Accounts: the parameters go in the query string or as form "
-            "fields. At most 10 access tokens per refresh token in 10 minutes (429). Failed "
-            "attempts are limited per client address.",
-            tags=_TAGS,
-            params=tuple(
-                Param(name, str, "Or as a form field.") for name in TokenRequest.model_fields
-            ),
-            body=TokenRequest,
-            body_media=_FORM,
-            body_required=False,
-            errors=(MissingParameter, InvalidParameter, InvalidToken, InvalidScope, RateLimited),
-            error_model=OAuthError,
-        ),
-    ),
-    public_route(
-        "/oauth/v2/token/revoke",
-        revoke,
-        method="POST",
-        doc=OperationDoc(
-            "Revoke a refresh token (with its access tokens) or an access token",
-            RevokeResponse,
-            description="An unknown token is answered like a known one (RFC 7009).",
-            tags=_TAGS,
-            params=(Param("token", str, "Or as a form field."),),
-            body=RevokeRequest,
-            body_media=_FORM,
-            body_required=False,
-            errors=(MissingParameter,),
-        ),
-    ),
-]

@@ -2,7 +2,7 @@
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, SmallInteger, String, Table
 
-from lmsplans.server.db import id_column, metadata
+from lmsplans.server.db.schema import id_column, metadata
 
 courses = Table(
     "courses",

@@ -3,157 +3,98 @@
 from __future__ import annotations
 
 from starlette.responses import Response
-from starlette.routing import Route
 
-from lmsplans.server.auth.schemas import Operation
-from lmsplans.server.courses import service
-from lmsplans.server.courses.schemas import (
-    CourseIn,
-    CourseOne,
-    CoursePatch,
-    CoursesPage,
-    course_record,
+from lmsplans.server.auth.schemas import Role
+from lmsplans.server.courses import queries, service
+from lmsplans.server.courses.schemas import CourseIn, CourseOne, CoursePatch, CoursesPage
+from lmsplans.server.errors import Conflict, NoSuchRecord
+from lmsplans.server.http import Call, WriteCall
+from lmsplans.server.params import payload
+from lmsplans.server.routing import RouteTable
+from lmsplans.server.wire import ok
+
+routes = RouteTable(tags=("Courses",))
+
+
+@routes.post(
+    "/api/v1/courses",
+    role=Role.ADMIN,
+    response=CourseOne,
+    body=CourseIn,
+    payload="courseData",
 )
-from lmsplans.server.db import Connection
-from lmsplans.server.errors import (
-    Conflict,
-    InvalidParameter,
-    MissingParameter,
-    NoSuchRecord,
-    PermissionDenied,
-)
-from lmsplans.server.http import Call, api_route, ok, page_of
-from lmsplans.server.learners.service import ensure_admin
-from lmsplans.server.openapi import PAGING_ERRORS, OperationDoc, paging
-from lmsplans.server.writes import payload, write_route
+async def create_course(call: WriteCall) -> Response:
+    """Create a course
 
-
-async def create_course(call: Call, conn: Connection) -> Response:
-    """POST /api/v1/courses — admins only."""
-    ensure_admin(call.principal)
+    Admins only.
+    """
     course = await payload(call.request, "courseData", CourseIn)
     course_id = await service.create_course(
-        conn,
-        org_id=call.principal.org_id,
+        call.conn,
+        write=call.write,
         name=course.courseName,
         course_type=course.courseType,
         duration_minutes=course.duration,
-        now_ms=call.now_ms(),
     )
-    row = await service.course_row(conn, org_id=call.principal.org_id, course_id=course_id)
-    return ok({"course": course_record(row)}, "Course created successfully")
+    row = await queries.course_row(call.conn, org_id=call.write.org_id, course_id=course_id)
+    return ok({"course": queries.course_record(row)}, "Course created successfully")
 
 
+@routes.get("/api/v1/courses", response=CoursesPage, paging=1)
 async def list_courses(call: Call) -> Response:
-    """GET /api/v1/courses — the organisation's courses, oldest first."""
-    page = page_of(call.request, first_index=1)
+    """The organisation's courses
+
+    Oldest first; deleted courses are not listed.
+    """
+    page = call.page()
     async with call.db.read() as conn:
-        rows = await conn.fetch_all(
-            """SELECT * FROM courses WHERE org_id = :org_id AND deleted_time IS NULL
-                ORDER BY id LIMIT :page_limit OFFSET :page_offset""",
-            {"org_id": call.principal.org_id, **page.sql()},
-        )
-    rows, more = page.cut(rows)
-    return ok(
-        {"courses": [course_record(r) for r in rows], "isNextAvailable": more},
-        "Courses fetched successfully",
-    )
+        courses, more = await queries.list_courses(conn, org_id=call.principal.org_id, page=page)
+    return ok({"courses": courses, "isNextAvailable": more}, "Courses fetched successfully")
 
 
+@routes.get("/api/v1/courses/{courseId}", response=CourseOne, errors=(NoSuchRecord,))
 async def read_course(call: Call) -> Response:
-    """GET /api/v1/courses/{courseId}"""
+    """One course"""
     async with call.db.read() as conn:
-        row = await service.course_row(
+        row = await queries.course_row(
             conn, org_id=call.principal.org_id, course_id=call.id_param("courseId", "course")
         )
-    return ok({"course": course_record(row)}, "Course fetched successfully")
+    return ok({"course": queries.course_record(row)}, "Course fetched successfully")
 
 
-async def update_course(call: Call, conn: Connection) -> Response:
-    """PATCH /api/v1/courses/{courseId} — admins only."""
-    ensure_admin(call.principal)
+@routes.patch(
+    "/api/v1/courses/{courseId}",
+    role=Role.ADMIN,
+    response=CourseOne,
+    body=CoursePatch,
+    payload="courseData",
+    errors=(NoSuchRecord,),
+)
+async def update_course(call: WriteCall) -> Response:
+    """Update a course
+
+    Admins only. Absent fields stay as they are; `duration: null` clears the duration.
+    """
     patch = await payload(call.request, "courseData", CoursePatch)
-    org_id, course_id = call.principal.org_id, call.id_param("courseId", "course")
-    await service.course_row(conn, org_id=org_id, course_id=course_id)
-    await service.update_course(conn, course_id=course_id, patch=patch, now_ms=call.now_ms())
-    row = await service.course_row(conn, org_id=org_id, course_id=course_id)
-    return ok({"course": course_record(row)}, "Course updated successfully")
+    course_id = call.id_param("courseId", "course")
+    await service.update_course(call.conn, write=call.write, course_id=course_id, patch=patch)
+    row = await queries.course_row(call.conn, org_id=call.write.org_id, course_id=course_id)
+    return ok({"course": queries.course_record(row)}, "Course updated successfully")
 
 
-async def delete_course(call: Call, conn: Connection) -> Response:
-    """DELETE /api/v1/courses/{courseId} — refused (409) while a published plan uses it."""
-    ensure_admin(call.principal)
-    org_id, course_id = call.principal.org_id, call.id_param("courseId", "course")
-    row = await service.course_row(conn, org_id=org_id, course_id=course_id)
-    await service.delete_course(conn, course_id=course_id, now_ms=call.now_ms())
-    return ok({"course": course_record(row)}, "Course deleted successfully")
+@routes.delete(
+    "/api/v1/courses/{courseId}",
+    role=Role.ADMIN,
+    response=CourseOne,
+    errors=(NoSuchRecord, Conflict),
+)
+async def delete_course(call: WriteCall) -> Response:
+    """Delete a course
 
-
-_TAGS = ("Courses",)
-_BAD_PAYLOAD = (MissingParameter, InvalidParameter)
-
-routes: list[Route] = [
-    write_route(
-        "/api/v1/courses",
-        create_course,
-        method="POST",
-        operation=Operation.CREATE,
-        doc=OperationDoc(
-            "Create a course",
-            CourseOne,
-            description="Admins only.",
-            tags=_TAGS,
-            body=CourseIn,
-            payload="courseData",
-            errors=(*_BAD_PAYLOAD, PermissionDenied),
-        ),
-    ),
-    api_route(
-        "/api/v1/courses",
-        list_courses,
-        doc=OperationDoc(
-            "The organisation's courses",
-            CoursesPage,
-            description="Oldest first; deleted courses are not listed.",
-            tags=_TAGS,
-            params=paging(1),
-            errors=PAGING_ERRORS,
-        ),
-    ),
-    api_route(
-        "/api/v1/courses/{courseId}",
-        read_course,
-        doc=OperationDoc("One course", CourseOne, tags=_TAGS, errors=(NoSuchRecord,)),
-    ),
-    write_route(
-        "/api/v1/courses/{courseId}",
-        update_course,
-        method="PATCH",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Update a course",
-            CourseOne,
-            description="Admins only. Absent fields stay as they are; `duration: null` "
-            "clears the duration.",
-            tags=_TAGS,
-            body=CoursePatch,
-            payload="courseData",
-            errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchRecord),
-        ),
-    ),
-    write_route(
-        "/api/v1/courses/{courseId}",
-        delete_course,
-        method="DELETE",
-        operation=Operation.DELETE,
-        doc=OperationDoc(
-            "Delete a course",
-            CourseOne,
-            description="Admins only; answers the course as it was. Refused (409 7052) while "
-            "a published plan uses it; it leaves the draft plans that had it. Learners' "
-            "progress in it is kept.",
-            tags=_TAGS,
-            errors=(PermissionDenied, NoSuchRecord, Conflict),
-        ),
-    ),
-]
+    Admins only; answers the course as it was. Refused (409 7052) while a published plan
+    uses it; it leaves the draft plans that had it. Learners' progress in it is kept.
+    """
+    row = await service.delete_course(
+        call.conn, write=call.write, course_id=call.id_param("courseId", "course")
+    )
+    return ok({"course": queries.course_record(row)}, "Course deleted successfully")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lmsplans.server.progress.schemas import Envelope, EpochMs, ZohoId, ZohoRecord
+from lmsplans.server.wire import Envelope, EpochMs, ZohoId, ZohoRecord
 
 # 1 self-paced, 2 blended (classroom), 3 e-material.
 CourseType = Literal[1, 2, 3]
@@ -28,17 +28,6 @@ class CoursePatch(BaseModel):
     courseName: str | None = Field(default=None, min_length=1, max_length=200)
     courseType: CourseType | None = None
     duration: int | None = Field(default=None, ge=0)
-
-
-def course_record(row: Any) -> dict[str, Any]:
-    return {
-        "courseId": str(row["id"]),
-        "courseName": row["name"],
-        "courseType": str(row["course_type"]),
-        "duration": "null" if row["duration_minutes"] is None else str(row["duration_minutes"]),
-        "createdTime": str(row["created_time"]),
-        "modifiedTime": str(row["modified_time"]),
-    }
 
 
 # --- The documented shapes (OpenAPI components) ----------------------------------------------

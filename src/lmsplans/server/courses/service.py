@@ -1,53 +1,46 @@
-"""Courses."""
+"""Course writes: create, update, delete."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from lmsplans.server.courses.queries import course_row
 from lmsplans.server.courses.schemas import CoursePatch
-from lmsplans.server.db import Connection
-from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord
+from lmsplans.server.db import Connection, Row
+from lmsplans.server.errors import Conflict, InvalidParameter
+from lmsplans.server.writes import WriteContext
 
 
 async def create_course(
     conn: Connection,
     *,
-    org_id: int,
+    write: WriteContext,
     name: str,
     course_type: int,
     duration_minutes: int | None,
-    now_ms: int,
     course_id: int | None = None,
 ) -> int:
+    """A course of the writer's organisation; answers its id."""
     return await conn.insert_row(
         "courses",
         {
             "id": course_id,
-            "org_id": org_id,
+            "org_id": write.org_id,
             "name": name,
             "course_type": course_type,
             "duration_minutes": duration_minutes,
-            "created_time": now_ms,
-            "modified_time": now_ms,
+            "created_time": write.now_ms,
+            "modified_time": write.now_ms,
         },
     )
 
 
-async def course_row(conn: Connection, *, org_id: int, course_id: int) -> Any:
-    """A live course of the organisation, or 404 7049."""
-    row = await conn.fetch_one(
-        """SELECT * FROM courses
-            WHERE id = :id AND org_id = :org_id AND deleted_time IS NULL""",
-        {"id": course_id, "org_id": org_id},
-    )
-    if row is None:
-        raise NoSuchRecord("No record for the given id: no such course")
-    return row
-
-
 async def update_course(
-    conn: Connection, *, course_id: int, patch: CoursePatch, now_ms: int
+    conn: Connection, *, write: WriteContext, course_id: int, patch: CoursePatch
 ) -> None:
+    """Change what `patch` names (404 7049 for no such course); `duration` alone may be
+    set to null."""
+    await course_row(conn, org_id=write.org_id, course_id=course_id)
     changes: dict[str, Any] = {}
     for field, column in (
         ("courseName", "name"),
@@ -61,22 +54,25 @@ async def update_course(
             changes[column] = value
     if not changes:
         return
-    await conn.update_row("courses", course_id, changes, now_ms=now_ms)
+    await conn.update_row("courses", course_id, changes, now_ms=write.now_ms)
 
 
-async def delete_course(conn: Connection, *, course_id: int, now_ms: int) -> None:
-    """Delete a course no published plan uses; it leaves the draft plans that had it.
-    Learners' progress in it is kept (history)."""
+async def delete_course(conn: Connection, *, write: WriteContext, course_id: int) -> Row:
+    """Delete a course no published plan uses (409 7052 otherwise); it leaves the draft
+    plans that had it. Learners' progress in it is kept (history). Answers the course as
+    it was."""
+    row = await course_row(conn, org_id=write.org_id, course_id=course_id)
     in_use = await conn.fetch_all(
         """SELECT p.name FROM plan_courses pc JOIN learning_plans p ON p.id = pc.plan_id
             WHERE pc.course_id = :id AND p.publish_state = 1 ORDER BY p.id""",
         {"id": course_id},
     )
     if in_use:
-        names = ", ".join(row["name"] for row in in_use)
+        names = ", ".join(plan["name"] for plan in in_use)
         raise Conflict(f"Conflict: the course is used by published plans: {names}")
     await conn.execute("DELETE FROM plan_courses WHERE course_id = :id", {"id": course_id})
     await conn.execute(
         "UPDATE courses SET deleted_time = :now, modified_time = :now WHERE id = :id",
-        {"now": now_ms, "id": course_id},
+        {"now": write.now_ms, "id": course_id},
     )
+    return row

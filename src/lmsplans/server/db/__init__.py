@@ -1,47 +1,22 @@
-"""Storage: the schema's shared metadata, connections, transactions and migrations.
+"""Storage: connections, transactions, the data version, and a page of rows.
 
 The read path uses hand-written SQL over the raw drivers (sqlite3, asyncpg): an ORM there
-costs several times the reference endpoint's throughput (see
-`shared/reference/stack-measurements.md`). SQLAlchemy describes the schema (each domain's
-`models.py`) and Alembic migrates it. SQL is written once, with `:name` placeholders and
-dict parameters, in the dialect SQLite and PostgreSQL share.
+costs several times the reference endpoint's throughput. SQLAlchemy describes the schema
+(`db.schema` and each domain's `models.py`) and Alembic migrates it (`lmsplans.migrations`).
+SQL is written once, with `:name` placeholders and dict parameters, in the dialect SQLite
+and PostgreSQL share.
 """
 
 from __future__ import annotations
 
 import abc
 import hashlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, Column, Identity, Integer, MetaData
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-    }
-)
-
-# A 64-bit id. On SQLite it must be spelled INTEGER to be the rowid and grow by itself.
-ID = BigInteger().with_variant(Integer, "sqlite")
-
-# Where generated ids start, so they look like Zoho's (PostgreSQL; SQLite numbers rows
-# after the largest id present).
-FIRST_ID = 100_002_000_000_100_000
-
-
-def id_column() -> Column[int]:
-    """The `id` primary key of a table whose rows get generated ids."""
-    return Column("id", ID, Identity(start=FIRST_ID), primary_key=True)
-
-
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+T = TypeVar("T")
 
 # Run last in every write transaction (see `lmsplans.server.cache`).
 BUMP_DATA_VERSION = "UPDATE data_version SET version = version + 1 WHERE id = 1"
@@ -52,15 +27,32 @@ Params = Mapping[str, Any]
 Row = Any
 
 
-class DatabaseUnavailable(Exception):
-    """The database cannot be reached or opened."""
-
-
 def lock_key(*parts: object) -> int:
     """A signed 64-bit number naming a thing to lock (`Connection.lock`), e.g. ("plan", id).
     Learners are locked by their own id; anything else by such a key."""
     digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A page of records: `offset` rows skipped, at most `limit` returned."""
+
+    offset: int
+    limit: int
+
+    def sql(self) -> dict[str, int]:
+        """`:page_limit` and `:page_offset`: one row more than asked, to know whether a
+        next page exists."""
+        return {"page_limit": self.limit + 1, "page_offset": self.offset}
+
+    def cut(self, rows: list[T]) -> tuple[list[T], bool]:
+        """The page's rows (of at most `limit + 1` read) and whether another page follows."""
+        return rows[: self.limit], len(rows) > self.limit
+
+    def of(self, items: list[T]) -> tuple[list[T], bool]:
+        """The page of a whole list already in memory, and whether another page follows."""
+        return self.cut(items[self.offset : self.offset + self.limit + 1])
 
 
 class Connection(abc.ABC):
@@ -74,6 +66,14 @@ class Connection(abc.ABC):
 
     @abc.abstractmethod
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None: ...
+
+    async def fetch_page(
+        self, sql: str, params: Params, *, page: Page, record: Callable[[Row], T]
+    ) -> tuple[list[T], bool]:
+        """One page of the rows `sql` selects (it ends `LIMIT :page_limit OFFSET
+        :page_offset`), each as `record` makes it, and whether another page follows."""
+        rows, more = page.cut(await self.fetch_all(sql, {**params, **page.sql()}))
+        return [record(row) for row in rows], more
 
     async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
         row = await self.fetch_one(sql, params)
@@ -118,7 +118,12 @@ class Connection(abc.ABC):
 
 
 class Database(abc.ABC):
-    """Connections for reads and for write transactions."""
+    """Connections for reads and for write transactions.
+
+    Storage reports its own outages: `read`, `transaction` and `data_version` raise
+    `DatabaseUnavailable` (503 7503) when the database cannot be reached, whatever the
+    driver raised, so no caller needs to know a driver's exceptions.
+    """
 
     dialect: str
 
@@ -151,10 +156,6 @@ class Database(abc.ABC):
     async def data_version(self) -> int:
         """The number of write transactions committed so far (the data version)."""
 
-    def is_unavailable(self, exc: BaseException) -> bool:
-        """Whether `exc` means the database cannot be reached (503), not a bug (500)."""
-        return isinstance(exc, (DatabaseUnavailable, ConnectionError, TimeoutError))
-
     async def ping(self) -> bool:
         try:
             async with self.read() as conn:
@@ -163,86 +164,14 @@ class Database(abc.ABC):
             return False
 
 
-def sqlalchemy_url(database_url: str) -> str:
-    """The URL SQLAlchemy (Alembic) needs for the same database."""
-    for prefix in ("postgresql://", "postgres://"):
-        if database_url.startswith(prefix):
-            return "postgresql+asyncpg://" + database_url[len(prefix) :]
-    return database_url
-
-
-def _alembic_config(database_url: str) -> Any:
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
-    return config
-
-
-def _current_revision(database_url: str) -> str | None:
-    """The revision the database is at, read with the raw driver (cheap), or None."""
-    query = "SELECT version_num FROM alembic_version"
-    try:
-        if database_url.startswith("sqlite:"):
-            import sqlite3
-
-            from lmsplans.server.db.sqlite import sqlite_path
-
-            path = sqlite_path(database_url)
-            if not path.exists():
-                return None
-            with sqlite3.connect(path) as conn:
-                row = conn.execute(query).fetchone()
-            return None if row is None else str(row[0])
-        import asyncio
-
-        import asyncpg
-
-        async def read() -> str | None:
-            conn = await asyncpg.connect(database_url)
-            try:
-                value = await conn.fetchval(query)
-            finally:
-                await conn.close()
-            return None if value is None else str(value)
-
-        return asyncio.run(read())
-    except Exception:  # no version table yet, or no database: let Alembic decide
-        return None
-
-
-def migrate(database_url: str) -> None:
-    """Create the database if needed and apply every migration (Alembic `upgrade head`).
-    A database already at the head revision is left alone without starting Alembic."""
-    from alembic import command
-    from alembic.script import ScriptDirectory
-
-    if database_url.startswith("sqlite:"):
-        from lmsplans.server.db.sqlite import sqlite_path
-
-        path = sqlite_path(database_url)
-        if path.parent != Path():
-            path.parent.mkdir(parents=True, exist_ok=True)
-    config = _alembic_config(database_url)
-    head = ScriptDirectory.from_config(config).get_current_head()
-    if _current_revision(database_url) == head:
-        return
-    command.upgrade(config, "head")
-
-
 __all__ = [
-    "FIRST_ID",
-    "ID",
-    "MIGRATIONS_DIR",
+    "BUMP_DATA_VERSION",
+    "READ_DATA_VERSION",
     "AsyncIterator",
     "Connection",
     "Database",
-    "DatabaseUnavailable",
+    "Page",
     "Params",
     "Row",
-    "id_column",
     "lock_key",
-    "metadata",
-    "migrate",
 ]

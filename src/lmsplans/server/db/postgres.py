@@ -11,13 +11,16 @@ from typing import Any
 import asyncpg
 
 from lmsplans.server.batching import Batcher
-from lmsplans.server.db import (
-    BUMP_DATA_VERSION,
-    READ_DATA_VERSION,
-    Connection,
-    Database,
-    DatabaseUnavailable,
-    Params,
+from lmsplans.server.db import BUMP_DATA_VERSION, READ_DATA_VERSION, Connection, Database, Params
+from lmsplans.server.errors import DatabaseUnavailable
+
+# What asyncpg raises when the server cannot be reached or the connection is lost (OSError
+# covers refused and reset connections and timeouts); anything else is a bug (500).
+_OUTAGES = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
 )
 
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -104,35 +107,33 @@ class PostgresDatabase(Database):
     async def close(self) -> None:
         await self._pool.close()
 
-    def is_unavailable(self, exc: BaseException) -> bool:
-        return super().is_unavailable(exc) or isinstance(
-            exc,
-            (
-                OSError,
-                asyncpg.PostgresConnectionError,
-                asyncpg.CannotConnectNowError,
-                asyncpg.InterfaceError,
-            ),
-        )
-
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
-        async with self._pool.acquire() as raw:
-            yield PostgresConnection(raw)
+        try:
+            async with self._pool.acquire() as raw:
+                yield PostgresConnection(raw)
+        except _OUTAGES as exc:
+            raise DatabaseUnavailable() from exc
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        async with self._pool.acquire() as raw, raw.transaction():
-            conn = PostgresConnection(raw)
-            yield conn
-            if conn.wrote:
-                # Last, so the row lock that serialises writers is held only until commit.
-                await raw.execute(BUMP_DATA_VERSION)
+        try:
+            async with self._pool.acquire() as raw, raw.transaction():
+                conn = PostgresConnection(raw)
+                yield conn
+                if conn.wrote:
+                    # Last, so the row lock that serialises writers is held only until commit.
+                    await raw.execute(BUMP_DATA_VERSION)
+        except _OUTAGES as exc:
+            raise DatabaseUnavailable() from exc
 
     async def data_version(self) -> int:
         return await self._version_reads.submit(None)
 
     async def _read_version(self, requests: list[None]) -> list[int]:
-        async with self._pool.acquire() as raw:
-            version = int(await raw.fetchval(READ_DATA_VERSION))
+        try:
+            async with self._pool.acquire() as raw:
+                version = int(await raw.fetchval(READ_DATA_VERSION))
+        except _OUTAGES as exc:
+            raise DatabaseUnavailable() from exc
         return [version] * len(requests)

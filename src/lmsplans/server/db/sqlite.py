@@ -14,14 +14,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from lmsplans.server.db import (
-    BUMP_DATA_VERSION,
-    READ_DATA_VERSION,
-    Connection,
-    Database,
-    DatabaseUnavailable,
-    Params,
-)
+from lmsplans.server.db import BUMP_DATA_VERSION, READ_DATA_VERSION, Connection, Database, Params
+from lmsplans.server.errors import DatabaseUnavailable
 
 
 def sqlite_path(database_url: str) -> Path:
@@ -129,13 +123,6 @@ class SqliteDatabase(Database):
         except sqlite3.Error as exc:
             raise DatabaseUnavailable(str(exc)) from exc
 
-    def is_unavailable(self, exc: BaseException) -> bool:
-        # A database locked by another process beyond the busy timeout, or gone.
-        return super().is_unavailable(exc) or (
-            isinstance(exc, sqlite3.OperationalError)
-            and any(text in str(exc) for text in ("locked", "unable to open", "disk I/O"))
-        )
-
     async def close(self) -> None:
         self._commits.close()
         self._reader.close()
@@ -143,28 +130,53 @@ class SqliteDatabase(Database):
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:
-        yield SqliteConnection(self._reader)
+        try:
+            yield SqliteConnection(self._reader)
+        except Exception as exc:
+            if _is_outage(exc):
+                raise DatabaseUnavailable() from exc
+            raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        async with self._write_lock:
-            self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                conn = SqliteConnection(self._writer)
-                yield conn
-                if conn.wrote:
-                    self._writer.execute(BUMP_DATA_VERSION)
-            except BaseException:
-                self._writer.rollback()
-                raise
-            self._writer.commit()
+        try:
+            async with self._write_lock:
+                self._writer.execute("BEGIN IMMEDIATE")
+                try:
+                    conn = SqliteConnection(self._writer)
+                    yield conn
+                    if conn.wrote:
+                        self._writer.execute(BUMP_DATA_VERSION)
+                except BaseException:
+                    self._writer.rollback()
+                    raise
+                self._writer.commit()
+        except Exception as exc:
+            if _is_outage(exc):
+                raise DatabaseUnavailable() from exc
+            raise
 
     async def data_version(self) -> int:
         # The header is read before the version: a commit in between shows as a change
         # next time, so the version kept is never newer than the data it stands for.
-        header = self._commits.header()
-        if self._commits.unchanged(header):
-            return self._version
-        self._version = int(self._reader.execute(READ_DATA_VERSION).fetchone()[0])
+        try:
+            header = self._commits.header()
+            if self._commits.unchanged(header):
+                return self._version
+            self._version = int(self._reader.execute(READ_DATA_VERSION).fetchone()[0])
+        except Exception as exc:
+            if _is_outage(exc):
+                raise DatabaseUnavailable() from exc
+            raise
         self._commits.seen(header)
         return self._version
+
+
+def _is_outage(exc: Exception) -> bool:
+    """Whether `exc` says the database cannot be used (503), not a bug (500): locked by
+    another process beyond the busy timeout, gone, unreadable, or closed under the app."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(text in str(exc) for text in ("locked", "unable to open", "disk I/O"))
+    if isinstance(exc, sqlite3.ProgrammingError):
+        return "closed database" in str(exc)
+    return isinstance(exc, OSError)

@@ -2,7 +2,7 @@
 
 from sqlalchemy import BigInteger, Column, Index, LargeBinary, SmallInteger, String, Table
 
-from lmsplans.server.db import metadata
+from lmsplans.server.db.schema import metadata
 
 idempotency_keys = Table(
     "idempotency_keys",

@@ -2,7 +2,7 @@
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table, UniqueConstraint
 
-from lmsplans.server.db import id_column, metadata
+from lmsplans.server.db.schema import id_column, metadata
 
 organisations = Table(
     "organisations",

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from starlette.responses import Response
-from starlette.routing import Route
 
-from lmsplans.server.auth.schemas import Operation
-from lmsplans.server.db import Connection
+from lmsplans.server.auth.schemas import Role
 from lmsplans.server.errors import (
     Conflict,
     InvalidParameter,
@@ -17,8 +15,8 @@ from lmsplans.server.errors import (
     NoSuchLearner,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, ok, page_of
-from lmsplans.server.learners import service
+from lmsplans.server.http import Call, WriteCall
+from lmsplans.server.learners import queries, service
 from lmsplans.server.learners.schemas import (
     MAX_BATCH,
     LearnerIn,
@@ -28,15 +26,31 @@ from lmsplans.server.learners.schemas import (
     LearnersPage,
     LearnersPayload,
     RoleName,
-    learner_record,
 )
-from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, Param, paging
-from lmsplans.server.writes import payload, raw_payload, validate, write_route
+from lmsplans.server.openapi import LEARNER_ERRORS, Param
+from lmsplans.server.params import payload, raw_payload, validate
+from lmsplans.server.routing import RouteTable
+from lmsplans.server.wire import ok
+
+routes = RouteTable(tags=("Learners",))
 
 
-async def create_learners(call: Call, conn: Connection) -> Response:
-    """POST /api/v1/learners — one learner (an object) or up to 200 (a list)."""
-    service.ensure_admin(call.principal)
+@routes.post(
+    "/api/v1/learners",
+    role=Role.ADMIN,
+    response=LearnersCreated,
+    body=LearnersPayload,
+    payload="learnerData",
+    errors=(NoSuchLearner, Conflict, LimitExceeded),
+)
+async def create_learners(call: WriteCall) -> Response:
+    """Create learners (one, or up to 200 at once)
+
+    Admins only. A batch is created in order (a learner may name an earlier one as
+    `managerId`) and all or nothing: any bad item refuses the batch, its errors naming the
+    item (`learnerData.1.emailId`). An email address, employee id or zuid another learner
+    has is 409 7052; an unknown `managerId` 404 7048.
+    """
     document = await raw_payload(call.request, "learnerData")
     if document is None:
         raise MissingParameter("learnerData")
@@ -53,176 +67,100 @@ async def create_learners(call: Call, conn: Connection) -> Response:
         learners = validate(list[LearnerIn], items, "learnerData")
     else:
         learners = [validate(LearnerIn, document, "learnerData")]
-    ids = await service.create_learners(
-        conn, org_id=call.principal.org_id, items=learners, now_ms=call.now_ms()
-    )
-    rows = [await service.learner_row(conn, learner_id=learner_id) for learner_id in ids]
-    return ok({"learners": [learner_record(r) for r in rows]}, "Learners created successfully")
+    ids = await service.create_learners(call.conn, write=call.write, items=learners)
+    records = [await queries.learner_record(call.conn, learner_id=i) for i in ids]
+    return ok({"learners": records}, "Learners created successfully")
 
 
+@routes.get(
+    "/api/v1/learners",
+    response=LearnersPage,
+    paging=1,
+    params=(
+        Param("search", str, "Part of the name, email address or employee id (case-insensitive)."),
+        Param("role", RoleName, "Only the learners with this role."),
+        Param(
+            "status",
+            Literal["active", "inactive"],
+            "Only the active, or only the deactivated, learners.",
+        ),
+    ),
+)
 async def list_learners(call: Call) -> Response:
-    """GET /api/v1/learners — the learners the caller may see; `search` matches name, email
-    or employee id; `role` and `status` filter."""
-    page = page_of(call.request, first_index=1)
-    conditions = ["l.org_id = :org_id"]
-    params: dict[str, Any] = {"org_id": call.principal.org_id}
-    visible, visible_params = service.visibility_sql(call.principal)
-    conditions.append(visible)
-    params.update(visible_params)
-    search = (call.query("search") or "").strip().lower()
-    if search:
-        conditions.append(
-            "(lower(l.display_name) LIKE :search ESCAPE '\\' OR l.email LIKE :search ESCAPE '\\'"
-            " OR lower(l.employee_id) LIKE :search ESCAPE '\\')"
-        )
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params["search"] = f"%{escaped}%"
+    """The learners the caller may see, with search and filters
+
+    Admins see the organisation, managers their reportees and themselves, learners
+    themselves; by userId.
+    """
+    page = call.page()
     role = call.query("role")
-    if role is not None:
-        if role not in get_args(RoleName):
-            raise InvalidParameter("role", "must be admin, manager or learner")
-        conditions.append("l.role = :role")
-        params["role"] = role
+    if role is not None and role not in get_args(RoleName):
+        raise InvalidParameter("role", "must be admin, manager or learner")
     status = call.query("status")
-    if status is not None:
-        if status not in ("active", "inactive"):
-            raise InvalidParameter("status", "must be active or inactive")
-        conditions.append("l.status = :status")
-        params["status"] = status
+    if status is not None and status not in ("active", "inactive"):
+        raise InvalidParameter("status", "must be active or inactive")
     async with call.db.read() as conn:
-        rows = await conn.fetch_all(
-            f"SELECT l.* FROM learners l WHERE {' AND '.join(conditions)}"
-            " ORDER BY l.id LIMIT :page_limit OFFSET :page_offset",
-            {**params, **page.sql()},
+        learners, more = await queries.list_learners(
+            conn,
+            org_id=call.principal.org_id,
+            visibility=service.visibility(call.principal),
+            page=page,
+            search=(call.query("search") or "").strip().lower() or None,
+            role=role,
+            status=status,
         )
-    rows, more = page.cut(rows)
-    return ok(
-        {"learners": [learner_record(r) for r in rows], "isNextAvailable": more},
-        "Learners fetched successfully",
-    )
+    return ok({"learners": learners, "isNextAvailable": more}, "Learners fetched successfully")
 
 
+@routes.get("/api/v1/learners/{learnerId}", response=LearnerOne, errors=LEARNER_ERRORS)
 async def read_learner(call: Call) -> Response:
-    """GET /api/v1/learners/{learnerId}"""
+    """One learner"""
     async with call.db.read() as conn:
-        learner = await service.resolve_learner(
+        learner = await queries.resolve_learner(
             conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
         )
-        service.ensure_can_read(call.principal, learner)
-        row = await service.learner_row(conn, learner_id=learner.id)
-    return ok({"learner": learner_record(row)}, "Learner fetched successfully")
+        service.ensure_can_read(learner, viewer_id=call.principal.user_id, role=call.principal.role)
+        record = await queries.learner_record(conn, learner_id=learner.id)
+    return ok({"learner": record}, "Learner fetched successfully")
 
 
-async def update_learner(call: Call, conn: Connection) -> Response:
-    """PATCH /api/v1/learners/{learnerId} — admins only."""
-    service.ensure_admin(call.principal)
+@routes.patch(
+    "/api/v1/learners/{learnerId}",
+    role=Role.ADMIN,
+    response=LearnerOne,
+    body=LearnerPatch,
+    payload="learnerData",
+    errors=(PermissionDenied, NoSuchLearner, Conflict),
+)
+async def update_learner(call: WriteCall) -> Response:
+    """Update a learner (manager, role, status, ...)
+
+    Admins only. Absent fields stay as they are. 409 7052 for an email address or employee
+    id another learner has, a reporting loop, or deactivating yourself; an unknown
+    `managerId` is 404 7048.
+    """
     patch = await payload(call.request, "learnerData", LearnerPatch)
-    learner = await service.resolve_learner(
-        conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
+    learner_id = await service.update_learner(
+        call.conn, write=call.write, learner_ref=call.path_param("learnerId"), patch=patch
     )
-    if learner.id == call.principal.user_id and patch.status == "inactive":
-        raise Conflict("Conflict: you cannot deactivate yourself")
-    await service.update_learner(conn, learner=learner, patch=patch, now_ms=call.now_ms())
-    row = await service.learner_row(conn, learner_id=learner.id)
-    return ok({"learner": learner_record(row)}, "Learner updated successfully")
+    record = await queries.learner_record(call.conn, learner_id=learner_id)
+    return ok({"learner": record}, "Learner updated successfully")
 
 
-async def deactivate_learner(call: Call, conn: Connection) -> Response:
-    """DELETE /api/v1/learners/{learnerId} — deactivates; records and history are kept."""
-    service.ensure_admin(call.principal)
-    learner = await service.resolve_learner(
-        conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
+@routes.delete(
+    "/api/v1/learners/{learnerId}",
+    role=Role.ADMIN,
+    response=LearnerOne,
+    errors=(PermissionDenied, NoSuchLearner, Conflict),
+)
+async def deactivate_learner(call: WriteCall) -> Response:
+    """Deactivate a learner
+
+    Admins only. Every record and the history are kept; the learner can no longer
+    authenticate and reads show `isActive: false`. Deactivating yourself is 409 7052.
+    """
+    learner_id = await service.deactivate_learner(
+        call.conn, write=call.write, learner_ref=call.path_param("learnerId")
     )
-    if learner.id == call.principal.user_id:
-        raise Conflict("Conflict: you cannot deactivate yourself")
-    await service.deactivate_learner(conn, learner=learner, now_ms=call.now_ms())
-    row = await service.learner_row(conn, learner_id=learner.id)
-    return ok({"learner": learner_record(row)}, "Learner deactivated successfully")
-
-
-_TAGS = ("Learners",)
-_BAD_PAYLOAD = (MissingParameter, InvalidParameter)
-
-routes: list[Route] = [
-    write_route(
-        "/api/v1/learners",
-        create_learners,
-        method="POST",
-        operation=Operation.CREATE,
-        doc=OperationDoc(
-            "Create learners (one, or up to 200 at once)",
-            LearnersCreated,
-            description="Admins only. A batch is created in order (a learner may name an "
-            "earlier one as `managerId`) and all or nothing: any bad item refuses the batch, "
-            "its errors naming the item (`learnerData.1.emailId`). An email address, employee "
-            "id or zuid another learner has is 409 7052; an unknown `managerId` 404 7048.",
-            tags=_TAGS,
-            body=LearnersPayload,
-            payload="learnerData",
-            errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchLearner, Conflict, LimitExceeded),
-        ),
-    ),
-    api_route(
-        "/api/v1/learners",
-        list_learners,
-        doc=OperationDoc(
-            "The learners the caller may see, with search and filters",
-            LearnersPage,
-            description="Admins see the organisation, managers their reportees and "
-            "themselves, learners themselves; by userId.",
-            tags=_TAGS,
-            params=(
-                *paging(1),
-                Param(
-                    "search",
-                    str,
-                    "Part of the name, email address or employee id (case-insensitive).",
-                ),
-                Param("role", RoleName, "Only the learners with this role."),
-                Param(
-                    "status",
-                    Literal["active", "inactive"],
-                    "Only the active, or only the deactivated, learners.",
-                ),
-            ),
-            errors=PAGING_ERRORS,
-        ),
-    ),
-    api_route(
-        "/api/v1/learners/{learnerId}",
-        read_learner,
-        doc=OperationDoc("One learner", LearnerOne, tags=_TAGS, errors=LEARNER_ERRORS),
-    ),
-    write_route(
-        "/api/v1/learners/{learnerId}",
-        update_learner,
-        method="PATCH",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Update a learner (manager, role, status, ...)",
-            LearnerOne,
-            description="Admins only. Absent fields stay as they are. 409 7052 for an email "
-            "address or employee id another learner has, a reporting loop, or deactivating "
-            "yourself; an unknown `managerId` is 404 7048.",
-            tags=_TAGS,
-            body=LearnerPatch,
-            payload="learnerData",
-            errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchLearner, Conflict),
-        ),
-    ),
-    write_route(
-        "/api/v1/learners/{learnerId}",
-        deactivate_learner,
-        method="DELETE",
-        operation=Operation.DELETE,
-        doc=OperationDoc(
-            "Deactivate a learner",
-            LearnerOne,
-            description="Admins only. Every record and the history are kept; the learner "
-            "can no longer authenticate and reads show `isActive: false`. Deactivating "
-            "yourself is 409 7052.",
-            tags=_TAGS,
-            errors=(PermissionDenied, NoSuchLearner, Conflict),
-        ),
-    ),
-]
+    record = await queries.learner_record(call.conn, learner_id=learner_id)
+    return ok({"learner": record}, "Learner deactivated successfully")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from lmsplans.server.progress.schemas import Envelope, EpochMs, OptionalId, ZohoId, ZohoRecord
+from lmsplans.server.wire import Envelope, EpochMs, OptionalId, ZohoId, ZohoRecord
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 RoleName = Literal["admin", "manager", "learner"]
@@ -39,21 +39,6 @@ class LearnerPatch(BaseModel):
     role: RoleName | None = None
     managerId: str | None = None
     status: Literal["active", "inactive"] | None = None
-
-
-def learner_record(row: Any) -> dict[str, Any]:
-    return {
-        "userId": str(row["id"]),
-        "zuid": str(row["zuid"]),
-        "employeeId": row["employee_id"],
-        "emailId": row["email"],
-        "displayName": row["display_name"],
-        "role": row["role"],
-        "managerId": "null" if row["manager_id"] is None else str(row["manager_id"]),
-        "isActive": row["status"] == "active",
-        "createdTime": str(row["created_time"]),
-        "modifiedTime": str(row["modified_time"]),
-    }
 
 
 # --- The documented shapes (OpenAPI components) ----------------------------------------------

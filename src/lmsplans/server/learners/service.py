@@ -1,75 +1,34 @@
-"""Finding learners, and who may see whom."""
+"""Who may see whom, and the learner writes: create, update, deactivate."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from lmsplans.server.auth.schemas import Principal, Role
 from lmsplans.server.db import Connection
-from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchLearner, PermissionDenied
+from lmsplans.server.errors import Conflict, InvalidParameter, PermissionDenied
+from lmsplans.server.learners.queries import Learner, Visibility, resolve_learner
 from lmsplans.server.learners.schemas import LearnerIn, LearnerPatch
-
-_MAX_ID = 2**63 - 1
-
-LEARNER_COLUMNS = (
-    "l.id, l.org_id, l.zuid, l.employee_id, l.email, l.display_name, l.role, l.manager_id, l.status"
-)
+from lmsplans.server.writes import WriteContext
 
 
-@dataclass(frozen=True, slots=True)
-class Learner:
-    id: int
-    org_id: int
-    zuid: int
-    employee_id: str
-    email: str
-    display_name: str
-    role: str
-    manager_id: int | None
-    status: str
-
-
-async def resolve_learner(conn: Connection, *, org_id: int, learner_ref: str) -> Learner:
-    """The learner named by userId (erecno), zuid or email, in the caller's organisation only."""
-    ref = learner_ref.strip()
-    params: dict[str, str | int]
-    if "@" in ref:
-        where, params = "l.email = :email", {"email": ref.lower()}
-    elif ref.isascii() and ref.isdigit() and int(ref) <= _MAX_ID:
-        where, params = "(l.id = :n OR l.zuid = :n)", {"n": int(ref)}
-    else:
-        raise NoSuchLearner()
-    rows = await conn.fetch_all(
-        f"SELECT {LEARNER_COLUMNS} FROM learners l WHERE l.org_id = :org_id AND {where}"
-        " ORDER BY l.id = :by_id DESC LIMIT 1",
-        {**params, "org_id": org_id, "by_id": params.get("n", -1)},
-    )
-    if not rows:
-        raise NoSuchLearner()
-    return Learner(*rows[0])
-
-
-def ensure_can_read(principal: Principal, learner: Learner) -> None:
+def ensure_can_read(learner: Learner, *, viewer_id: int | None, role: Role | None) -> None:
     """Admins read their whole organisation, managers their reportees and themselves,
-    learners themselves."""
-    if principal.role is Role.ADMIN or learner.id == principal.user_id:
+    learners themselves (a viewer of no role, nobody)."""
+    if role is Role.ADMIN or learner.id == viewer_id:
         return
-    if principal.role is Role.MANAGER and learner.manager_id == principal.user_id:
+    if role is Role.MANAGER and viewer_id is not None and learner.manager_id == viewer_id:
         return
     raise PermissionDenied("Permission denied: you may not read this learner's data")
 
 
-def visibility_sql(principal: Principal, alias: str = "l") -> tuple[str, dict[str, int]]:
-    """A WHERE fragment limiting learner rows (table alias `alias`) to what the caller may see."""
-    if principal.role is Role.ADMIN:
-        return "1 = 1", {}
-    if principal.role is Role.MANAGER:
-        return (
-            f"({alias}.id = :viewer_id OR {alias}.manager_id = :viewer_id)",
-            {"viewer_id": principal.user_id},
-        )
-    return f"{alias}.id = :viewer_id", {"viewer_id": principal.user_id}
+def visibility(principal: Principal) -> Visibility:
+    """The learners a caller may see in lists: as `ensure_can_read` allows one by one."""
+    return Visibility(
+        principal.user_id,
+        everyone=principal.role is Role.ADMIN,
+        reportees=principal.role is Role.MANAGER,
+    )
 
 
 # --- Writes ----------------------------------------------------------------------------------
@@ -85,21 +44,21 @@ async def create_organisation(conn: Connection, *, name: str, now_ms: int) -> in
 async def create_learner(
     conn: Connection,
     *,
-    org_id: int,
+    write: WriteContext,
     zuid: int,
     employee_id: str,
     email: str,
     display_name: str,
     role: Role,
     manager_id: int | None,
-    now_ms: int,
     learner_id: int | None = None,
 ) -> int:
+    """One active learner of the writer's organisation; answers its userId."""
     return await conn.insert_row(
         "learners",
         {
             "id": learner_id,
-            "org_id": org_id,
+            "org_id": write.org_id,
             "zuid": zuid,
             "employee_id": employee_id,
             "email": email.lower(),
@@ -107,15 +66,10 @@ async def create_learner(
             "role": role.value,
             "manager_id": manager_id,
             "status": "active",
-            "created_time": now_ms,
-            "modified_time": now_ms,
+            "created_time": write.now_ms,
+            "modified_time": write.now_ms,
         },
     )
-
-
-def ensure_admin(principal: Principal) -> None:
-    if principal.role is not Role.ADMIN:
-        raise PermissionDenied("Permission denied: only admins may do this")
 
 
 async def _ensure_unique(
@@ -149,10 +103,11 @@ async def _ensure_unique(
 
 
 async def create_learners(
-    conn: Connection, *, org_id: int, items: list[LearnerIn], now_ms: int
+    conn: Connection, *, write: WriteContext, items: list[LearnerIn]
 ) -> list[int]:
     """Create learners in order (a learner may name an earlier one of the batch as manager).
     Any refusal refuses the whole batch: the caller's transaction is rolled back."""
+    org_id = write.org_id
     created: list[int] = []
     next_zuid = int(
         await conn.fetch_value(
@@ -179,26 +134,27 @@ async def create_learners(
         created.append(
             await create_learner(
                 conn,
-                org_id=org_id,
+                write=write,
                 zuid=item.zuid if item.zuid is not None else next_zuid,
                 employee_id=item.employeeId,
                 email=email,
                 display_name=item.displayName,
                 role=Role(item.role),
                 manager_id=manager_id,
-                now_ms=now_ms,
             )
         )
     return created
 
 
-async def learner_row(conn: Connection, *, learner_id: int) -> Any:
-    return await conn.fetch_one("SELECT * FROM learners WHERE id = :id", {"id": learner_id})
-
-
 async def update_learner(
-    conn: Connection, *, learner: Learner, patch: LearnerPatch, now_ms: int
-) -> None:
+    conn: Connection, *, write: WriteContext, learner_ref: str, patch: LearnerPatch
+) -> int:
+    """Change what `patch` names; absent fields stay as they are. Nobody deactivates
+    themself, takes an email address or employee id another learner has, or makes a
+    reporting loop (409 7052). Answers the learner's userId."""
+    learner = await resolve_learner(conn, org_id=write.org_id, learner_ref=learner_ref)
+    if learner.id == write.actor_id and patch.status == "inactive":
+        raise Conflict("Conflict: you cannot deactivate yourself")
     changes: dict[str, Any] = {}
     fields = patch.model_fields_set
     email = patch.emailId.lower() if patch.emailId is not None else None
@@ -236,9 +192,9 @@ async def update_learner(
                     errors=[{"field": "managerId", "message": "would make a reporting loop"}],
                 )
             changes["manager_id"] = manager.id
-    if not changes:
-        return
-    await conn.update_row("learners", learner.id, changes, now_ms=now_ms)
+    if changes:
+        await conn.update_row("learners", learner.id, changes, now_ms=write.now_ms)
+    return learner.id
 
 
 async def _reports_to(conn: Connection, *, manager_id: int, learner_id: int) -> bool:
@@ -255,9 +211,14 @@ async def _reports_to(conn: Connection, *, manager_id: int, learner_id: int) -> 
     return False
 
 
-async def deactivate_learner(conn: Connection, *, learner: Learner, now_ms: int) -> None:
-    """Deactivate: every record and the history stay; the learner can no longer sign in."""
+async def deactivate_learner(conn: Connection, *, write: WriteContext, learner_ref: str) -> int:
+    """Deactivate: every record and the history stay; the learner can no longer sign in.
+    Nobody deactivates themself (409 7052). Answers the learner's userId."""
+    learner = await resolve_learner(conn, org_id=write.org_id, learner_ref=learner_ref)
+    if learner.id == write.actor_id:
+        raise Conflict("Conflict: you cannot deactivate yourself")
     await conn.execute(
         "UPDATE learners SET status = 'inactive', modified_time = :now WHERE id = :id",
-        {"now": now_ms, "id": learner.id},
+        {"now": write.now_ms, "id": learner.id},
     )
+    return learner.id

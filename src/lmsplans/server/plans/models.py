@@ -14,7 +14,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from lmsplans.server.db import id_column, metadata
+from lmsplans.server.db.schema import id_column, metadata
 
 learning_plans = Table(
     "learning_plans",

@@ -1,15 +1,12 @@
-"""Plan reads: the organisation's plans and a plan's roster."""
+"""Learning plans: the organisation's plans and a plan's roster (Zoho's reads), and managing
+them (this product's own: Zoho documents none of these)."""
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
-
 from starlette.responses import Response
-from starlette.routing import Route
 
 from lmsplans.server.auth.schemas import Operation, Role
-from lmsplans.server.db import Connection, lock_key
+from lmsplans.server.db import Connection
 from lmsplans.server.errors import (
     Conflict,
     InvalidParameter,
@@ -19,13 +16,12 @@ from lmsplans.server.errors import (
     NoSuchRecord,
     PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, ok, page_of
-from lmsplans.server.learners.service import ensure_admin, resolve_learner, visibility_sql
-from lmsplans.server.openapi import PAGING_ERRORS, OperationDoc, Param, paging
-from lmsplans.server.plans import service
+from lmsplans.server.http import Call, WriteCall
+from lmsplans.server.openapi import Param
+from lmsplans.server.params import payload, raw_payload, validate
+from lmsplans.server.plans import enrolments, queries, service
 from lmsplans.server.plans.schemas import (
     MAX_ENROL_BATCH,
-    PLAN_INFO_COLUMNS,
     ErecnoRef,
     ErecnosList,
     LearnersEnrolled,
@@ -39,44 +35,63 @@ from lmsplans.server.plans.schemas import (
     PlanPatch,
     PlansPage,
     RosterPage,
-    plan_detail,
-    plan_info,
-    system_image_url,
 )
 from lmsplans.server.progress.schemas import EnrolmentStatus
-from lmsplans.server.progress.service import (
-    enrolment_progress_info,
-    enrolment_progress_sql,
-    user_info,
+from lmsplans.server.routing import RouteTable
+from lmsplans.server.wire import ok
+
+routes = RouteTable(tags=("Learning plans",))
+# The plan in the path, managed by an admin of the organisation or of the plan.
+_MANAGED = (NoSuchRecord, PermissionDenied)
+_ROSTER_PARAMS = (
+    Param("status", EnrolmentStatus, "Only the learners in this state (overdue: late)."),
 )
-from lmsplans.server.writes import payload, raw_payload, validate, write_route
+_ROSTER_ERRORS = (NoSuchRecord, PermissionDenied)
 
 
+@routes.get("/api/v1/learning-plans", response=PlansPage, paging=1)
 async def list_plans(call: Call) -> Response:
-    """GET /api/v1/learning-plans — admins see drafts too; everyone else published plans."""
-    page = page_of(call.request, first_index=1)
-    published_only = "" if call.principal.role is Role.ADMIN else "AND p.publish_state = 1"
+    """The organisation's learning plans
+
+    Admins see drafts too; everyone else published plans only.
+    """
+    page = call.page()
     async with call.db.read() as conn:
-        rows = await conn.fetch_all(
-            f"""SELECT {PLAN_INFO_COLUMNS} FROM learning_plans p
-                 WHERE p.org_id = :org_id {published_only}
-                 ORDER BY p.id LIMIT :page_limit OFFSET :page_offset""",
-            {"org_id": call.principal.org_id, **page.sql()},
+        plans, more = await queries.list_plans(
+            conn,
+            org_id=call.principal.org_id,
+            drafts=call.principal.role is Role.ADMIN,
+            viewer_id=call.principal.user_id,
+            page=page,
         )
-    rows, more = page.cut(rows)
-    plans = [plan_info(row, viewer_id=call.principal.user_id) for row in rows]
     return ok(
         {"learningPlans": plans, "isNextAvailable": more}, "Learning plans fetched successfully"
     )
 
 
-_ROSTER_COLUMNS = "l.email, l.display_name, l.employee_id, l.status AS learner_status"
-
-
+@routes.get(  # an alias, declared with the same answer
+    "/api/v1/learning-plans/{planId}/members",
+    name="plan_members",
+    response=RosterPage,
+    paging=1,
+    params=_ROSTER_PARAMS,
+    errors=_ROSTER_ERRORS,
+)
+@routes.get(
+    "/api/v1/learning-plans/{planId}/learners",
+    response=RosterPage,
+    paging=1,
+    params=_ROSTER_PARAMS,
+    errors=_ROSTER_ERRORS,
+)
 async def plan_roster(call: Call) -> Response:
-    """GET /api/v1/learning-plans/{planId}/learners (alias /members): the plan's roster,
-    optionally filtered by `status`, with summary counts for the whole roster."""
-    page = page_of(call.request, first_index=1)
+    """A plan's roster, with summary counts
+
+    Each enrolled learner the caller may see (admins and plan admins: all; managers:
+    reportees and self) with `userInfo` and `progressInfo`; `summary` counts the whole
+    roster, before the `status` filter. `/members` is an alias of `/learners`.
+    """
+    page = call.page()
     wanted_raw = call.query("status")
     try:
         wanted = EnrolmentStatus(wanted_raw) if wanted_raw else None
@@ -85,255 +100,181 @@ async def plan_roster(call: Call) -> Response:
         raise InvalidParameter("status", f"must be one of {allowed}") from None
     plan_id = call.id_param("planId", "learning plan")
     principal = call.principal
-    now_ms = call.now_ms()
     async with call.db.read() as conn:
-        plan = await conn.fetch_one(
-            """SELECT p.id, EXISTS (SELECT 1 FROM plan_admins a
-                                     WHERE a.plan_id = p.id AND a.learner_id = :viewer)
-                            AS is_plan_admin
-                 FROM learning_plans p WHERE p.id = :plan_id AND p.org_id = :org_id""",
-            {"plan_id": plan_id, "org_id": principal.org_id, "viewer": principal.user_id},
+        is_plan_admin = await queries.is_plan_admin(
+            conn, org_id=principal.org_id, plan_id=plan_id, learner_id=principal.user_id
         )
-        if plan is None:
-            raise NoSuchRecord("No record for the given id: no such learning plan")
-        params: dict[str, int]
-        if plan["is_plan_admin"]:
-            visible, params = "1 = 1", {}
-        elif principal.role is Role.LEARNER:
-            raise PermissionDenied("Permission denied: only admins and managers read rosters")
-        else:
-            visible, params = visibility_sql(principal)
-        rows = await conn.fetch_all(
-            enrolment_progress_sql(
-                where=f"e.plan_id = :plan_id AND {visible}",
-                extra_join="JOIN learners l ON l.id = e.learner_id",
-                extra_columns=_ROSTER_COLUMNS,
-            ),
-            {"plan_id": plan_id, **params},
+        roster = await queries.plan_roster(
+            conn,
+            plan_id=plan_id,
+            visibility=service.roster_visibility(principal, is_plan_admin=is_plan_admin),
+            status=wanted,
+            now_ms=call.now_ms(),
+            page=page,
         )
-    members: list[dict[str, Any]] = []
-    summary: Counter[str] = Counter()
-    for row in rows:
-        progress = enrolment_progress_info(row, now_ms=now_ms)
-        summary[progress["status"]] += 1
-        summary[EnrolmentStatus.OVERDUE] += progress["isOverdue"]
-        matches = wanted is None or (
-            progress["isOverdue"]
-            if wanted is EnrolmentStatus.OVERDUE
-            else progress["status"] == wanted
-        )
-        if matches:
-            info = user_info(row)
-            info.update(
-                emailId=row["email"],
-                displayName=row["display_name"],
-                employeeId=row["employee_id"],
-                isActive=row["learner_status"] == "active",
-            )
-            members.append({"userInfo": info, "progressInfo": progress})
-    window = members[page.offset : page.offset + page.limit]
-    return ok(
-        {
-            "learners": window,
-            "summary": {
-                "totalCount": str(len(rows)),
-                "completedCount": str(summary[EnrolmentStatus.COMPLETED]),
-                "inProgressCount": str(summary[EnrolmentStatus.IN_PROGRESS]),
-                "notStartedCount": str(summary[EnrolmentStatus.NOT_STARTED]),
-                "overdueCount": str(summary[EnrolmentStatus.OVERDUE]),
-                "matchingCount": str(len(members)),
-            },
-            "isNextAvailable": len(members) > page.offset + page.limit,
-        },
-        "Learners fetched successfully",
-    )
+    return ok(roster, "Learners fetched successfully")
 
 
-_ROSTER_DOC = OperationDoc(
-    "A plan's roster, with summary counts",
-    RosterPage,
-    description="Each enrolled learner the caller may see (admins and plan admins: all; "
-    "managers: reportees and self) with `userInfo` and `progressInfo`; `summary` counts the "
-    "whole roster, before the `status` filter. `/members` is an alias of `/learners`.",
-    tags=("Learning plans",),
-    params=(
-        *paging(1),
-        Param("status", EnrolmentStatus, "Only the learners in this state (overdue: late)."),
-    ),
-    errors=(*PAGING_ERRORS, NoSuchRecord, PermissionDenied),
-)
-
-routes: list[Route] = [
-    api_route(
-        "/api/v1/learning-plans",
-        list_plans,
-        doc=OperationDoc(
-            "The organisation's learning plans",
-            PlansPage,
-            description="Admins see drafts too; everyone else published plans only.",
-            tags=("Learning plans",),
-            params=paging(1),
-            errors=PAGING_ERRORS,
-        ),
-    ),
-    api_route("/api/v1/learning-plans/{planId}/learners", plan_roster, doc=_ROSTER_DOC),
-    api_route(
-        "/api/v1/learning-plans/{planId}/members", plan_roster, name="plan_members", doc=_ROSTER_DOC
-    ),
-]
+# --- Management -----------------------------------------------------------------------------
 
 
-# --- Management (this product's own; Zoho documents none of these) --------------------------
-
-
-async def _resolve_refs(conn: Connection, *, org_id: int, refs: list[str], field: str) -> list[int]:
-    ids = []
-    for index, ref in enumerate(refs):
-        try:
-            ids.append((await resolve_learner(conn, org_id=org_id, learner_ref=str(ref))).id)
-        except NoSuchLearner:
-            raise NoSuchLearner(
-                f"No such learner: {ref}",
-                errors=[{"field": f"{field}.{index}", "message": "no such learner"}],
-            ) from None
-    return ids
+def _plan_id(call: Call) -> int:
+    return call.id_param("planId", "learning plan")
 
 
 async def _detail(call: Call, conn: Connection, plan_id: int, message: str) -> Response:
-    row = await service.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
-    courses = await service.plan_courses_of(conn, plan_id=plan_id)
-    admins = await service.plan_admin_ids(conn, plan_id=plan_id)
-    detail = plan_detail(row, viewer_id=call.principal.user_id, courses=courses, admin_ids=admins)
+    row = await queries.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
+    detail = await queries.plan_detail(conn, plan=row, viewer_id=call.principal.user_id)
     return ok({"learningPlan": detail}, message)
 
 
-async def _managed_plan(call: Call, conn: Connection) -> Any:
-    """The plan in the path, for an admin of the organisation or of the plan. Its changes
-    are serialised: one management write per plan at a time."""
-    plan_id = call.id_param("planId", "learning plan")
-    await conn.lock(lock_key("plan", plan_id))
-    plan = await service.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
-    if call.principal.role is not Role.ADMIN and call.principal.user_id not in (
-        await service.plan_admin_ids(conn, plan_id=plan["plan_id"])
-    ):
-        raise PermissionDenied("Permission denied: only admins and plan admins manage a plan")
-    return plan
+@routes.post(
+    "/api/v1/learning-plans",
+    role=Role.ADMIN,
+    response=PlanDetailOne,
+    body=PlanIn,
+    payload="planData",
+    errors=(PermissionDenied, NoSuchLearner),
+)
+async def create_plan(call: WriteCall) -> Response:
+    """Create a learning plan (a draft)
 
-
-async def create_plan(call: Call, conn: Connection) -> Response:
-    """POST /api/v1/learning-plans — a draft plan (admins only)."""
-    ensure_admin(call.principal)
+    Admins only; the caller owns the plan. An unknown learner in `planAdmins` is 404 7048.
+    """
     data = await payload(call.request, "planData", PlanIn)
-    org_id = call.principal.org_id
-    admins = await _resolve_refs(conn, org_id=org_id, refs=data.planAdmins, field="planAdmins")
-    plan_id = await service.create_plan(
-        conn,
-        org_id=org_id,
-        name=data.planName,
-        description=data.description,
-        owner_id=call.principal.user_id,
-        duration=data.duration,
-        duration_type=data.durationType,
-        image=data.image,
-        now_ms=call.now_ms(),
-    )
-    await service.set_plan_admins(conn, plan_id=plan_id, learner_ids=admins)
-    return await _detail(call, conn, plan_id, "Learning plan created successfully")
+    plan_id = await service.create_draft(call.conn, write=call.write, data=data)
+    return await _detail(call, call.conn, plan_id, "Learning plan created successfully")
 
 
+@routes.get("/api/v1/learning-plans/{planId}", response=PlanDetailOne, errors=(NoSuchRecord,))
 async def read_plan(call: Call) -> Response:
-    """GET /api/v1/learning-plans/{planId} — with its courses and admins. Drafts are
-    visible to admins only."""
+    """One learning plan, with its courses and admins
+
+    Drafts are visible to admins only (404 7049 for anyone else).
+    """
     async with call.db.read() as conn:
-        plan_id = call.id_param("planId", "learning plan")
-        row = await service.plan_row(conn, org_id=call.principal.org_id, plan_id=plan_id)
-        if row["publish_state"] != 1 and call.principal.role is not Role.ADMIN:
-            raise NoSuchRecord("No record for the given id: no such learning plan")
-        return await _detail(call, conn, plan_id, "Learning plan fetched successfully")
+        row = await queries.plan_row(conn, org_id=call.principal.org_id, plan_id=_plan_id(call))
+        service.ensure_can_read_plan(call.principal, row)
+        detail = await queries.plan_detail(conn, plan=row, viewer_id=call.principal.user_id)
+    return ok({"learningPlan": detail}, "Learning plan fetched successfully")
 
 
-_PLAN_COLUMNS = {
-    "planName": "name",
-    "description": "description",
-    "duration": "duration",
-    "durationType": "duration_type",
-    "disabled": "disabled",
-}
+@routes.patch(
+    "/api/v1/learning-plans/{planId}",
+    response=PlanDetailOne,
+    body=PlanPatch,
+    payload="planData",
+    errors=(*_MANAGED, NoSuchLearner),
+)
+async def update_plan(call: WriteCall) -> Response:
+    """Update a learning plan
 
-
-async def update_plan(call: Call, conn: Connection) -> Response:
-    """PATCH /api/v1/learning-plans/{planId}"""
+    Admins and the plan's admins. Absent fields stay as they are; `planAdmins` replaces the
+    plan admins (an unknown learner is 404 7048).
+    """
     patch = await payload(call.request, "planData", PlanPatch)
-    plan = await _managed_plan(call, conn)
-    changes: dict[str, Any] = {}
-    for field in patch.model_fields_set:
-        value = getattr(patch, field)
-        if value is None:
-            raise InvalidParameter(field, "may not be null")
-        if field in _PLAN_COLUMNS:
-            changes[_PLAN_COLUMNS[field]] = value
-        elif field == "image":
-            changes.update(image=value, image_is_system=True, image_url=system_image_url(value))
-    if patch.planAdmins is not None:
-        admins = await _resolve_refs(
-            conn, org_id=call.principal.org_id, refs=patch.planAdmins, field="planAdmins"
-        )
-        await service.set_plan_admins(conn, plan_id=plan["plan_id"], learner_ids=admins)
-    await service.update_plan(conn, plan_id=plan["plan_id"], changes=changes, now_ms=call.now_ms())
-    return await _detail(call, conn, plan["plan_id"], "Learning plan updated successfully")
+    plan_id = _plan_id(call)
+    await service.update_plan(call.conn, write=call.write, plan_id=plan_id, patch=patch)
+    return await _detail(call, call.conn, plan_id, "Learning plan updated successfully")
 
 
-async def delete_plan(call: Call, conn: Connection) -> Response:
-    """DELETE /api/v1/learning-plans/{planId} — drafts only; disable a published plan."""
-    ensure_admin(call.principal)
-    plan = await _managed_plan(call, conn)
-    await service.delete_draft(conn, plan=plan)
-    return ok({"planId": str(plan["plan_id"])}, "Learning plan deleted successfully")
+@routes.delete(
+    "/api/v1/learning-plans/{planId}",
+    role=Role.ADMIN,
+    response=PlanDeleted,
+    errors=(*_MANAGED, Conflict),
+)
+async def delete_plan(call: WriteCall) -> Response:
+    """Delete a draft learning plan
+
+    Admins only. A published plan is 409 7052: disable it instead.
+    """
+    plan_id = _plan_id(call)
+    await service.delete_plan(call.conn, write=call.write, plan_id=plan_id)
+    return ok({"planId": str(plan_id)}, "Learning plan deleted successfully")
 
 
-async def publish_plan(call: Call, conn: Connection) -> Response:
-    """POST /api/v1/learning-plans/{planId}/publish — needs a mandatory course (409)."""
-    plan = await _managed_plan(call, conn)
-    if plan["publish_state"] != 1:
-        await service.publish_plan(conn, plan_id=plan["plan_id"], now_ms=call.now_ms())
-    return await _detail(call, conn, plan["plan_id"], "Learning plan published successfully")
+@routes.post(
+    "/api/v1/learning-plans/{planId}/publish",
+    scope=Operation.UPDATE,
+    response=PlanDetailOne,
+    errors=(*_MANAGED, Conflict),
+)
+async def publish_plan(call: WriteCall) -> Response:
+    """Publish a learning plan
+
+    Admins and the plan's admins. A plan without a mandatory course is 409 7052; publishing
+    a published plan changes nothing.
+    """
+    plan_id = _plan_id(call)
+    await service.publish_plan(call.conn, write=call.write, plan_id=plan_id)
+    return await _detail(call, call.conn, plan_id, "Learning plan published successfully")
 
 
-async def disable_plan(call: Call, conn: Connection) -> Response:
-    """POST /api/v1/learning-plans/{planId}/disable — no new enrolments; history stays."""
-    plan = await _managed_plan(call, conn)
-    await service.update_plan(
-        conn, plan_id=plan["plan_id"], changes={"disabled": True}, now_ms=call.now_ms()
-    )
-    return await _detail(call, conn, plan["plan_id"], "Learning plan disabled successfully")
+@routes.post(
+    "/api/v1/learning-plans/{planId}/disable",
+    scope=Operation.UPDATE,
+    response=PlanDetailOne,
+    errors=_MANAGED,
+)
+async def disable_plan(call: WriteCall) -> Response:
+    """Disable a learning plan
+
+    Admins and the plan's admins. No new enrolments; enrolments and history stay.
+    """
+    plan_id = _plan_id(call)
+    await service.disable_plan(call.conn, write=call.write, plan_id=plan_id)
+    return await _detail(call, call.conn, plan_id, "Learning plan disabled successfully")
 
 
-async def set_plan_courses(call: Call, conn: Connection) -> Response:
-    """PUT /api/v1/learning-plans/{planId}/courses — the plan's whole course list."""
+@routes.put(
+    "/api/v1/learning-plans/{planId}/courses",
+    response=PlanDetailOne,
+    body=PlanCoursesPayload,
+    payload="courses",
+    errors=(*_MANAGED, Conflict),
+)
+async def set_plan_courses(call: WriteCall) -> Response:
+    """Set a learning plan's courses
+
+    Admins and the plan's admins. Replaces the whole list: each course with its `level`,
+    `isMandatory` and `isLocked`. Enrolled learners are enrolled in the new courses and
+    their incomplete enrolments measured again; completed ones stay completed. An unknown
+    course is 404 7049, a course twice 400 7204, a published plan left without a mandatory
+    course 409 7052.
+    """
     document = await raw_payload(call.request, "courses")
     if isinstance(document, list):
         document = {"courses": document}
     if document is None:
         raise MissingParameter("courses")
     data = validate(PlanCoursesIn, document, "courses")
-    plan = await _managed_plan(call, conn)
+    plan_id = _plan_id(call)
     await service.replace_plan_courses(
-        conn,
-        org_id=call.principal.org_id,
-        plan=plan,
+        call.conn,
+        write=call.write,
+        plan_id=plan_id,
         courses=[
             service.PlanCourse(c.courseId, c.level, c.isMandatory, c.isLocked) for c in data.courses
         ],
-        actor_id=call.principal.user_id,
-        source="api",
-        now_ms=call.now_ms(),
     )
-    return await _detail(call, conn, plan["plan_id"], "Learning plan courses updated successfully")
+    return await _detail(call, call.conn, plan_id, "Learning plan courses updated successfully")
 
 
-async def enrol_learners(call: Call, conn: Connection) -> Response:
-    """PUT /api/v1/learning-plans/{planId}/learners — enrol the learners of `erecnosList`
-    (userIds, zuids or emails; up to 200). Learners already enrolled are left as they are."""
+@routes.put(
+    "/api/v1/learning-plans/{planId}/learners",
+    response=LearnersEnrolled,
+    body=ErecnosList,
+    payload="erecnosList",
+    errors=(*_MANAGED, NoSuchLearner, Conflict, LimitExceeded),
+)
+async def enrol_learners(call: WriteCall) -> Response:
+    """Enrol learners in a learning plan
+
+    Admins and the plan's admins; up to 200 learners (more is 422 7021). Learners already
+    enrolled are left as they are. A draft or disabled plan is 409 7052; an unknown learner
+    404 7048 (nobody is enrolled).
+    """
     refs = await payload(call.request, "erecnosList", list[ErecnoRef])
     if len(refs) > MAX_ENROL_BATCH:
         raise LimitExceeded(
@@ -342,239 +283,58 @@ async def enrol_learners(call: Call, conn: Connection) -> Response:
         )
     if not refs:
         raise InvalidParameter("erecnosList", "holds no learner")
-    plan = await _managed_plan(call, conn)
-    service.ensure_open_for_enrolment(plan)
-    learner_ids = await _resolve_refs(
-        conn, org_id=call.principal.org_id, refs=[str(r) for r in refs], field="erecnosList"
+    plan_id = _plan_id(call)
+    enrolled, already = await enrolments.enrol_learners(
+        call.conn, write=call.write, plan_id=plan_id, refs=refs
     )
-    enrolled, already = [], []
-    key = call.request.headers.get("idempotency-key")
-    for learner_id in sorted(set(learner_ids)):  # ascending, so two batches never deadlock
-        await conn.lock(learner_id)
-    for learner_id in dict.fromkeys(learner_ids):
-        if await service.active_enrolment(conn, plan_id=plan["plan_id"], learner_id=learner_id):
-            already.append(str(learner_id))
-            continue
-        await service.enrol(
-            conn,
-            org_id=call.principal.org_id,
-            plan_id=plan["plan_id"],
-            learner_id=learner_id,
-            enrolled_by=call.principal.user_id,
-            now_ms=call.now_ms(),
-            source="api",
-            idempotency_key=key,
-        )
-        enrolled.append(str(learner_id))
     return ok(
-        {"planId": str(plan["plan_id"]), "enrolled": enrolled, "alreadyEnrolled": already},
+        {
+            "planId": str(plan_id),
+            "enrolled": [str(i) for i in enrolled],
+            "alreadyEnrolled": [str(i) for i in already],
+        },
         "Learners enrolled successfully",
     )
 
 
-async def unenrol_learner(call: Call, conn: Connection) -> Response:
-    """DELETE /api/v1/learning-plans/{planId}/learners/{learnerId} — history is kept."""
-    plan = await _managed_plan(call, conn)
-    learner = await resolve_learner(
-        conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
-    )
-    await service.unenrol(
-        conn,
-        org_id=call.principal.org_id,
-        plan_id=plan["plan_id"],
-        learner_id=learner.id,
-        actor_id=call.principal.user_id,
-        source="api",
-        now_ms=call.now_ms(),
-        idempotency_key=call.request.headers.get("idempotency-key"),
+@routes.delete(
+    "/api/v1/learning-plans/{planId}/learners/{learnerId}",
+    response=LearnerUnenrolled,
+    errors=(*_MANAGED, NoSuchLearner),
+)
+async def unenrol_learner(call: WriteCall) -> Response:
+    """Unenrol a learner from a learning plan
+
+    Admins and the plan's admins. The enrolment, its progress and history are kept. A
+    learner not in the plan is 404 7049.
+    """
+    plan_id = _plan_id(call)
+    learner_id = await enrolments.unenrol_learner(
+        call.conn, write=call.write, plan_id=plan_id, learner_ref=call.path_param("learnerId")
     )
     return ok(
-        {"planId": str(plan["plan_id"]), "userId": str(learner.id)},
-        "Learner unenrolled successfully",
+        {"planId": str(plan_id), "userId": str(learner_id)}, "Learner unenrolled successfully"
     )
 
 
-async def join_plan(call: Call, conn: Connection) -> Response:
-    """POST /api/v1/learners/{learnerId}/learning-plans/{planId}/join — the learner joins
-    (enrolling themself if needed). Admins may join a learner on their behalf."""
-    org_id = call.principal.org_id
-    learner = await resolve_learner(conn, org_id=org_id, learner_ref=call.path_param("learnerId"))
-    if learner.id != call.principal.user_id and call.principal.role is not Role.ADMIN:
-        raise PermissionDenied("Permission denied: learners join plans themselves")
-    plan = await service.plan_row(
-        conn, org_id=org_id, plan_id=call.id_param("planId", "learning plan")
-    )
-    if plan["publish_state"] != 1:
-        raise NoSuchRecord("No record for the given id: no such learning plan")
-    planuser_id = await service.join_plan(
-        conn,
-        org_id=org_id,
-        plan=plan,
-        learner_id=learner.id,
-        actor_id=call.principal.user_id,
-        source="api",
-        now_ms=call.now_ms(),
-        idempotency_key=call.request.headers.get("idempotency-key"),
+@routes.post(
+    "/api/v1/learners/{learnerId}/learning-plans/{planId}/join",
+    response=PlanJoined,
+    errors=(NoSuchLearner, PermissionDenied, NoSuchRecord, Conflict),
+)
+async def join_plan(call: WriteCall) -> Response:
+    """Join a learning plan
+
+    The learner joins a published plan, enrolling themself if needed (a disabled plan is
+    409 7052 then); joining twice changes nothing. Admins may join a learner on their
+    behalf; anyone else only themself (403 9000).
+    """
+    learner_ref = call.path_param("learnerId")
+    plan_id = _plan_id(call)
+    learner_id, planuser_id = await enrolments.join_plan(
+        call.conn, write=call.write, plan_id=plan_id, learner_ref=learner_ref
     )
     return ok(
-        {"planId": str(plan["plan_id"]), "userId": str(learner.id), "planuserId": str(planuser_id)},
+        {"planId": str(plan_id), "userId": str(learner_id), "planuserId": str(planuser_id)},
         "Joined the learning plan successfully",
     )
-
-
-_TAGS = ("Learning plans",)
-_BAD_PAYLOAD = (MissingParameter, InvalidParameter)
-# The plan in the path, managed by an admin of the organisation or of the plan.
-_MANAGED = (NoSuchRecord, PermissionDenied)
-
-management_routes: list[Route] = [
-    write_route(
-        "/api/v1/learning-plans",
-        create_plan,
-        method="POST",
-        operation=Operation.CREATE,
-        doc=OperationDoc(
-            "Create a learning plan (a draft)",
-            PlanDetailOne,
-            description="Admins only; the caller owns the plan. An unknown learner in "
-            "`planAdmins` is 404 7048.",
-            tags=_TAGS,
-            body=PlanIn,
-            payload="planData",
-            errors=(*_BAD_PAYLOAD, PermissionDenied, NoSuchLearner),
-        ),
-    ),
-    api_route(
-        "/api/v1/learning-plans/{planId}",
-        read_plan,
-        doc=OperationDoc(
-            "One learning plan, with its courses and admins",
-            PlanDetailOne,
-            description="Drafts are visible to admins only (404 7049 for anyone else).",
-            tags=_TAGS,
-            errors=(NoSuchRecord,),
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}",
-        update_plan,
-        method="PATCH",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Update a learning plan",
-            PlanDetailOne,
-            description="Admins and the plan's admins. Absent fields stay as they are; "
-            "`planAdmins` replaces the plan admins (an unknown learner is 404 7048).",
-            tags=_TAGS,
-            body=PlanPatch,
-            payload="planData",
-            errors=(*_BAD_PAYLOAD, *_MANAGED, NoSuchLearner),
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}",
-        delete_plan,
-        method="DELETE",
-        operation=Operation.DELETE,
-        doc=OperationDoc(
-            "Delete a draft learning plan",
-            PlanDeleted,
-            description="Admins only. A published plan is 409 7052: disable it instead.",
-            tags=_TAGS,
-            errors=(*_MANAGED, Conflict),
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}/publish",
-        publish_plan,
-        method="POST",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Publish a learning plan",
-            PlanDetailOne,
-            description="Admins and the plan's admins. A plan without a mandatory course is "
-            "409 7052; publishing a published plan changes nothing.",
-            tags=_TAGS,
-            errors=(*_MANAGED, Conflict),
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}/disable",
-        disable_plan,
-        method="POST",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Disable a learning plan",
-            PlanDetailOne,
-            description="Admins and the plan's admins. No new enrolments; enrolments and "
-            "history stay.",
-            tags=_TAGS,
-            errors=_MANAGED,
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}/courses",
-        set_plan_courses,
-        method="PUT",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Set a learning plan's courses",
-            PlanDetailOne,
-            description="Admins and the plan's admins. Replaces the whole list: each course "
-            "with its `level`, `isMandatory` and `isLocked`. Enrolled learners are enrolled "
-            "in the new courses and their incomplete enrolments measured again; completed "
-            "ones stay completed. An unknown course is 404 7049, a course twice 400 7204, a "
-            "published plan left without a mandatory course 409 7052.",
-            tags=_TAGS,
-            body=PlanCoursesPayload,
-            payload="courses",
-            errors=(*_BAD_PAYLOAD, *_MANAGED, Conflict),
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}/learners",
-        enrol_learners,
-        method="PUT",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Enrol learners in a learning plan",
-            LearnersEnrolled,
-            description="Admins and the plan's admins; up to 200 learners (more is 422 "
-            "7021). Learners already enrolled are left as they are. A draft or disabled plan "
-            "is 409 7052; an unknown learner 404 7048 (nobody is enrolled).",
-            tags=_TAGS,
-            body=ErecnosList,
-            payload="erecnosList",
-            errors=(*_BAD_PAYLOAD, *_MANAGED, NoSuchLearner, Conflict, LimitExceeded),
-        ),
-    ),
-    write_route(
-        "/api/v1/learning-plans/{planId}/learners/{learnerId}",
-        unenrol_learner,
-        method="DELETE",
-        operation=Operation.DELETE,
-        doc=OperationDoc(
-            "Unenrol a learner from a learning plan",
-            LearnerUnenrolled,
-            description="Admins and the plan's admins. The enrolment, its progress and "
-            "history are kept. A learner not in the plan is 404 7049.",
-            tags=_TAGS,
-            errors=(*_MANAGED, NoSuchLearner),
-        ),
-    ),
-    write_route(
-        "/api/v1/learners/{learnerId}/learning-plans/{planId}/join",
-        join_plan,
-        method="POST",
-        operation=Operation.CREATE,
-        doc=OperationDoc(
-            "Join a learning plan",
-            PlanJoined,
-            description="The learner joins a published plan, enrolling themself if needed "
-            "(a disabled plan is 409 7052 then); joining twice changes nothing. Admins may "
-            "join a learner on their behalf; anyone else only themself (403 9000).",
-            tags=_TAGS,
-            errors=(NoSuchLearner, PermissionDenied, NoSuchRecord, Conflict),
-        ),
-    ),
-]

@@ -6,52 +6,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
-from lmsplans.server.progress.schemas import (
-    Digits,
-    Envelope,
-    EpochMs,
-    ProgressInfo,
-    UserInfo,
-    ZohoId,
-    ZohoRecord,
-    ZohoTime,
-)
-
-# The columns `plan_info` reads, for queries that select a plan (table alias `p`).
-PLAN_INFO_COLUMNS = (
-    "p.id AS plan_id, p.name AS plan_name, p.duration, p.duration_type, p.publish_state,"
-    " p.disabled, p.owner_id, p.created_time AS plan_created_time, p.image_is_system,"
-    " p.image, p.image_url,"
-    " (SELECT count(*) FROM plan_courses pc WHERE pc.plan_id = p.id) AS course_count,"
-    " (SELECT count(*) FROM plan_courses pc WHERE pc.plan_id = p.id AND pc.is_mandatory)"
-    " AS mandatory_count"
-)
+from lmsplans.server.progress.schemas import ProgressInfo, UserInfo
+from lmsplans.server.wire import Digits, Envelope, EpochMs, ZohoId, ZohoRecord, ZohoTime
 
 
 def system_image_url(image: str) -> str:
     """Where Zoho serves its built-in plan pictures."""
     return f"/newhr/images/lmsbg/cat{image}.png"
-
-
-def plan_info(row: Any, *, viewer_id: int) -> dict[str, Any]:
-    """`planInfo`; `isPlanOwner` is relative to `viewer_id` (the learner the answer is about)."""
-    return {
-        "duration": str(row["duration"]),
-        "publishState": str(row["publish_state"]),
-        "planImageInfo": {
-            "isSystem": bool(row["image_is_system"]),
-            "image": row["image"],
-            "imageUrl": row["image_url"],
-        },
-        "activeCourseCount": str(row["course_count"]),
-        "planName": row["plan_name"],
-        "createdTime": str(row["plan_created_time"]),
-        "planId": str(row["plan_id"]),
-        "disabled": "true" if row["disabled"] else "false",
-        "durationType": str(row["duration_type"]),
-        "mandatoryCourseCount": str(row["mandatory_count"]),
-        "isPlanOwner": row["owner_id"] == viewer_id,
-    }
 
 
 # --- Payloads (`planData`, `courses`, `erecnosList`) -----------------------------------------
@@ -110,30 +71,6 @@ class PlanCoursesIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     courses: list[PlanCourseIn] = Field(max_length=500)
-
-
-def plan_detail(
-    row: Any, *, viewer_id: int, courses: list[Any], admin_ids: list[int]
-) -> dict[str, Any]:
-    """A plan with its description, courses and admins (the management read)."""
-    return {
-        "planInfo": plan_info(row, viewer_id=viewer_id),
-        "description": row["description"],
-        "publishedTime": "null" if row["published_time"] is None else str(row["published_time"]),
-        "modifiedTime": str(row["modified_time"]),
-        "planAdmins": [str(learner_id) for learner_id in admin_ids],
-        "courses": [
-            {
-                "courseId": str(course["course_id"]),
-                "courseName": course["course_name"],
-                "courseType": str(course["course_type"]),
-                "level": str(course["level"]),
-                "isMandatory": bool(course["is_mandatory"]),
-                "isLocked": bool(course["is_locked"]),
-            }
-            for course in courses
-        ],
-    }
 
 
 # --- The documented answers (OpenAPI components) ---------------------------------------------

@@ -1,14 +1,47 @@
-"""Learning plans: creating, setting their courses, publishing, enrolling learners."""
+"""Learning plans: creating and managing them, and setting their courses (enrolling
+learners in them: `plans.enrolments`).
+
+The writes the API asks for (`create_draft`, `update_plan`, ..., `replace_plan_courses`)
+check who may make them and take the locks they need; the ones below them (`create_plan`,
+`set_plan_courses`, `add_plan_admin`) only write, and serve a seed or a test as well.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lmsplans.server.db import Connection
-from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord
-from lmsplans.server.plans.schemas import PLAN_INFO_COLUMNS, system_image_url
+from lmsplans.server.auth.schemas import Principal, Role
+from lmsplans.server.db import Connection, Row, lock_key
+from lmsplans.server.errors import (
+    Conflict,
+    InvalidParameter,
+    NoSuchRecord,
+    PermissionDenied,
+)
+from lmsplans.server.learners import service as learners
+from lmsplans.server.learners.queries import Visibility, resolve_learners
+from lmsplans.server.plans.queries import plan_admin_ids, plan_row
+from lmsplans.server.plans.schemas import PlanIn, PlanPatch, system_image_url
 from lmsplans.server.progress import service as progress
+from lmsplans.server.writes import WriteContext
+
+
+def roster_visibility(principal: Principal, *, is_plan_admin: bool) -> Visibility:
+    """Whom a plan's roster shows the caller: admins and the plan's admins everyone,
+    managers their reportees and themselves; learners read no roster (403 9000)."""
+    if is_plan_admin:
+        return Visibility(principal.user_id, everyone=True)
+    if principal.role is Role.LEARNER:
+        raise PermissionDenied("Permission denied: only admins and managers read rosters")
+    return learners.visibility(principal)
+
+
+def ensure_can_read_plan(principal: Principal, plan: Row) -> None:
+    """Drafts are visible to admins only: anyone else is told there is no such plan."""
+    if plan["publish_state"] != 1 and principal.role is not Role.ADMIN:
+        raise NoSuchRecord("No record for the given id: no such learning plan")
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,16 +52,167 @@ class PlanCourse:
     is_locked: bool = False
 
 
+# --- The writes the API asks for ------------------------------------------------------------
+
+
+async def managed_plan(conn: Connection, write: WriteContext, plan_id: int) -> Row:
+    """The plan, for an admin of the organisation or of the plan. Its changes are
+    serialised: one management write per plan at a time."""
+    await conn.lock(lock_key("plan", plan_id))
+    plan = await plan_row(conn, org_id=write.org_id, plan_id=plan_id)
+    if not write.by_admin and write.actor_id not in (
+        await plan_admin_ids(conn, plan_id=plan["plan_id"])
+    ):
+        raise PermissionDenied("Permission denied: only admins and plan admins manage a plan")
+    return plan
+
+
+async def create_draft(
+    conn: Connection, *, write: WriteContext, data: PlanIn, plan_id: int | None = None
+) -> int:
+    """A draft plan owned by the writer, with the plan admins `data` names."""
+    admins = await resolve_learners(
+        conn, org_id=write.org_id, refs=data.planAdmins, field="planAdmins"
+    )
+    assert write.actor_id is not None, "a plan has an owner"
+    plan_id = await create_plan(
+        conn,
+        write=write,
+        name=data.planName,
+        description=data.description,
+        owner_id=write.actor_id,
+        duration=data.duration,
+        duration_type=data.durationType,
+        image=data.image,
+        plan_id=plan_id,
+    )
+    await _set_plan_admins(conn, plan_id=plan_id, learner_ids=admins)
+    return plan_id
+
+
+_PLAN_COLUMNS = {
+    "planName": "name",
+    "description": "description",
+    "duration": "duration",
+    "durationType": "duration_type",
+    "disabled": "disabled",
+}
+
+
+async def update_plan(
+    conn: Connection, *, write: WriteContext, plan_id: int, patch: PlanPatch
+) -> None:
+    """Change what `patch` names (`planAdmins` replaces the plan admins); absent fields
+    stay as they are, and none may be set to null."""
+    plan = await managed_plan(conn, write, plan_id)
+    changes: dict[str, Any] = {}
+    for field in patch.model_fields_set:
+        value = getattr(patch, field)
+        if value is None:
+            raise InvalidParameter(field, "may not be null")
+        if field in _PLAN_COLUMNS:
+            changes[_PLAN_COLUMNS[field]] = value
+        elif field == "image":
+            changes.update(image=value, image_is_system=True, image_url=system_image_url(value))
+    if patch.planAdmins is not None:
+        admins = await resolve_learners(
+            conn, org_id=write.org_id, refs=patch.planAdmins, field="planAdmins"
+        )
+        await _set_plan_admins(conn, plan_id=plan["plan_id"], learner_ids=admins)
+    await conn.update_row("learning_plans", plan["plan_id"], changes, now_ms=write.now_ms)
+
+
+async def delete_plan(conn: Connection, *, write: WriteContext, plan_id: int) -> None:
+    """Delete a draft plan. Published plans keep their history: disable them instead."""
+    plan = await managed_plan(conn, write, plan_id)
+    if plan["publish_state"] == 1:
+        raise Conflict("Conflict: a published plan cannot be deleted; disable it instead")
+    for table in ("plan_courses", "plan_admins"):
+        await conn.execute(f"DELETE FROM {table} WHERE plan_id = :id", {"id": plan["plan_id"]})
+    await conn.execute("DELETE FROM learning_plans WHERE id = :id", {"id": plan["plan_id"]})
+
+
+async def publish_plan(conn: Connection, *, write: WriteContext, plan_id: int) -> None:
+    """Publish a plan (publishing it again changes nothing); it needs at least one
+    mandatory course (409 7052 otherwise)."""
+    plan = await managed_plan(conn, write, plan_id)
+    if plan["publish_state"] == 1:
+        return
+    mandatory = await conn.fetch_value(
+        "SELECT count(*) FROM plan_courses WHERE plan_id = :plan_id AND is_mandatory",
+        {"plan_id": plan_id},
+    )
+    if not mandatory:
+        raise Conflict("Conflict: a plan needs at least one mandatory course to be published")
+    await conn.execute(
+        """UPDATE learning_plans SET publish_state = 1, published_time = :now, modified_time = :now
+            WHERE id = :plan_id""",
+        {"plan_id": plan_id, "now": write.now_ms},
+    )
+
+
+async def disable_plan(conn: Connection, *, write: WriteContext, plan_id: int) -> None:
+    """No new enrolments; the enrolments and their history stay."""
+    plan = await managed_plan(conn, write, plan_id)
+    await conn.update_row(
+        "learning_plans", plan["plan_id"], {"disabled": True}, now_ms=write.now_ms
+    )
+
+
+async def replace_plan_courses(
+    conn: Connection, *, write: WriteContext, plan_id: int, courses: list[PlanCourse]
+) -> None:
+    """Set the plan's courses. Enrolled learners are enrolled in courses new to them, and
+    incomplete enrolments are measured against the plan as it now is (they may complete);
+    completed ones stay completed."""
+    plan = await managed_plan(conn, write, plan_id)
+    seen: set[int] = set()
+    for index, course in enumerate(courses):
+        if course.course_id in seen:
+            raise InvalidParameter(f"courses.{index}.courseId", "appears twice")
+        seen.add(course.course_id)
+        found = await conn.fetch_value(
+            """SELECT id FROM courses
+                WHERE id = :id AND org_id = :org_id AND deleted_time IS NULL""",
+            {"id": course.course_id, "org_id": write.org_id},
+        )
+        if found is None:
+            raise NoSuchRecord(
+                f"No record for the given id: no such course {course.course_id}",
+                errors=[{"field": f"courses.{index}.courseId", "message": "no such course"}],
+            )
+    if plan["publish_state"] == 1 and not any(course.is_mandatory for course in courses):
+        raise Conflict("Conflict: a published plan needs at least one mandatory course")
+    await set_plan_courses(conn, write=write, plan_id=plan_id, courses=courses)
+    await conn.update_row("learning_plans", plan_id, {}, now_ms=write.now_ms)
+    enrolled = await conn.fetch_all(
+        """SELECT learner_id FROM plan_enrolments
+            WHERE plan_id = :plan_id AND unenrolled_time IS NULL ORDER BY id""",
+        {"plan_id": plan_id},
+    )
+    for learner_id in sorted(row["learner_id"] for row in enrolled):  # ascending: no deadlock
+        await conn.lock(learner_id)
+    for row in enrolled:
+        await progress.enrol_in_plan_courses(
+            conn, write=write, plan_id=plan_id, learner_id=row["learner_id"]
+        )
+        await progress.complete_finished_plans(
+            conn, write=write, learner_id=row["learner_id"], plan_id=plan_id
+        )
+
+
+# --- The writes below them: no permission to check ------------------------------------------
+
+
 async def create_plan(
     conn: Connection,
     *,
-    org_id: int,
+    write: WriteContext,
     name: str,
     owner_id: int,
     duration: int,
     duration_type: int,
     image: str,
-    now_ms: int,
     description: str = "",
     plan_id: int | None = None,
 ) -> int:
@@ -37,7 +221,7 @@ async def create_plan(
         "learning_plans",
         {
             "id": plan_id,
-            "org_id": org_id,
+            "org_id": write.org_id,
             "name": name,
             "description": description,
             "image_is_system": True,
@@ -48,13 +232,16 @@ async def create_plan(
             "publish_state": 0,
             "disabled": False,
             "owner_id": owner_id,
-            "created_time": now_ms,
-            "modified_time": now_ms,
+            "created_time": write.now_ms,
+            "modified_time": write.now_ms,
         },
     )
 
 
-async def set_plan_courses(conn: Connection, *, plan_id: int, courses: list[PlanCourse]) -> None:
+async def set_plan_courses(
+    conn: Connection, *, write: WriteContext, plan_id: int, courses: Sequence[PlanCourse]
+) -> None:
+    """Replace the plan's courses, in order."""
     await conn.execute("DELETE FROM plan_courses WHERE plan_id = :plan_id", {"plan_id": plan_id})
     await conn.execute_many(
         """INSERT INTO plan_courses (plan_id, course_id, level, is_mandatory, is_locked, position)
@@ -73,327 +260,19 @@ async def set_plan_courses(conn: Connection, *, plan_id: int, courses: list[Plan
     )
 
 
-async def add_plan_admin(conn: Connection, *, plan_id: int, learner_id: int) -> None:
+async def add_plan_admin(
+    conn: Connection, *, write: WriteContext, plan_id: int, learner_id: int
+) -> None:
     await conn.execute(
         "INSERT INTO plan_admins (plan_id, learner_id) VALUES (:plan_id, :learner_id)",
         {"plan_id": plan_id, "learner_id": learner_id},
     )
 
 
-async def publish_plan(conn: Connection, *, plan_id: int, now_ms: int) -> None:
-    """Publish a plan; it needs at least one mandatory course (409 7052 otherwise)."""
-    mandatory = await conn.fetch_value(
-        "SELECT count(*) FROM plan_courses WHERE plan_id = :plan_id AND is_mandatory",
-        {"plan_id": plan_id},
-    )
-    if not mandatory:
-        raise Conflict("Conflict: a plan needs at least one mandatory course to be published")
-    await conn.execute(
-        """UPDATE learning_plans SET publish_state = 1, published_time = :now, modified_time = :now
-            WHERE id = :plan_id""",
-        {"plan_id": plan_id, "now": now_ms},
-    )
-
-
-async def enrol(
-    conn: Connection,
-    *,
-    org_id: int,
-    plan_id: int,
-    learner_id: int,
-    enrolled_by: int | None,
-    now_ms: int,
-    source: str,
-    planuser_id: int | None = None,
-    idempotency_key: str | None = None,
-) -> int:
-    """Enrol a learner in a plan and in each of its courses (not started), with events.
-
-    Enrolled by an admin, the learner has not joined yet; enrolled by themself, they have.
-    A learner unenrolled earlier is enrolled again on the same record (its history stays);
-    a completion is kept (completion is sticky). Answers the enrolment id (planuserId).
-    """
-    await conn.lock(learner_id)
-    joined = enrolled_by == learner_id
-    previous = await conn.fetch_one(
-        """SELECT id, is_completed, completed_time FROM plan_enrolments
-            WHERE plan_id = :plan_id AND learner_id = :learner_id""",
-        {"plan_id": plan_id, "learner_id": learner_id},
-    )
-    state = {
-        "enrolledTime": now_ms,
-        "isJoined": joined,
-        "joinedTime": now_ms if joined else None,
-        "isCompleted": bool(previous["is_completed"]) if previous else False,
-        "completedTime": previous["completed_time"] if previous else None,
-    }
-    params = {
-        "org_id": org_id,
-        "plan_id": plan_id,
-        "learner_id": learner_id,
-        "now": now_ms,
-        "enrolled_by": enrolled_by,
-        "joined": joined,
-        "joined_time": state["joinedTime"],
-    }
-    if previous is None:
-        enrolment_id = await conn.insert_row(
-            "plan_enrolments",
-            {
-                "id": planuser_id,
-                "org_id": org_id,
-                "plan_id": plan_id,
-                "learner_id": learner_id,
-                "user_type": 1,
-                "enrolled_time": now_ms,
-                "enrolled_by": enrolled_by,
-                "is_joined": joined,
-                "joined_time": state["joinedTime"],
-                "is_completed": False,
-            },
-        )
-    else:
-        enrolment_id = previous["id"]
-        await conn.execute(
-            """UPDATE plan_enrolments
-                  SET enrolled_time = :now, enrolled_by = :enrolled_by, is_joined = :joined,
-                      joined_time = :joined_time, unenrolled_time = NULL
-                WHERE id = :id""",
-            {"id": enrolment_id, **params},
-        )
-    await progress.append_event(
-        conn,
-        org_id=org_id,
-        learner_id=learner_id,
-        plan_id=plan_id,
-        kind="enrolled",
-        actor_id=enrolled_by,
-        source=source,
-        before=None,
-        after={"planuserId": enrolment_id, **state},
-        now_ms=now_ms,
-        idempotency_key=idempotency_key,
-    )
-    await progress.enrol_in_plan_courses(
-        conn,
-        org_id=org_id,
-        plan_id=plan_id,
-        learner_id=learner_id,
-        now_ms=now_ms,
-        source=source,
-        actor_id=enrolled_by,
-    )
-    # Courses the learner completed before may already complete the plan.
-    await progress.complete_finished_plans(
-        conn, org_id=org_id, learner_id=learner_id, source=source, now_ms=now_ms, plan_id=plan_id
-    )
-    return enrolment_id
-
-
-async def unenrol(
-    conn: Connection,
-    *,
-    org_id: int,
-    plan_id: int,
-    learner_id: int,
-    actor_id: int | None,
-    source: str,
-    now_ms: int,
-    idempotency_key: str | None = None,
-) -> None:
-    """Take a learner out of a plan. The enrolment, its progress and history are kept."""
-    await conn.lock(learner_id)
-    changed = await conn.execute(
-        """UPDATE plan_enrolments SET unenrolled_time = :now
-            WHERE plan_id = :plan_id AND learner_id = :learner_id AND unenrolled_time IS NULL""",
-        {"plan_id": plan_id, "learner_id": learner_id, "now": now_ms},
-    )
-    if not changed:
-        raise NoSuchRecord("No record for the given id: the learner is not in this plan")
-    await progress.append_event(
-        conn,
-        org_id=org_id,
-        learner_id=learner_id,
-        plan_id=plan_id,
-        kind="unenrolled",
-        actor_id=actor_id,
-        source=source,
-        before={"unenrolledTime": None},
-        after={"unenrolledTime": now_ms},
-        now_ms=now_ms,
-        idempotency_key=idempotency_key,
-    )
-
-
-# --- Management ------------------------------------------------------------------------------
-
-
-async def plan_row(conn: Connection, *, org_id: int, plan_id: int) -> Any:
-    """A plan of the organisation with its counts (`PLAN_INFO_COLUMNS`), or 404 7049."""
-    row = await conn.fetch_one(
-        f"""SELECT {PLAN_INFO_COLUMNS}, p.description, p.published_time, p.modified_time
-              FROM learning_plans p WHERE p.id = :plan_id AND p.org_id = :org_id""",
-        {"plan_id": plan_id, "org_id": org_id},
-    )
-    if row is None:
-        raise NoSuchRecord("No record for the given id: no such learning plan")
-    return row
-
-
-async def plan_courses_of(conn: Connection, *, plan_id: int) -> list[Any]:
-    return await conn.fetch_all(
-        """SELECT c.id AS course_id, c.name AS course_name, c.course_type, pc.level,
-                  pc.is_mandatory, pc.is_locked
-             FROM plan_courses pc JOIN courses c ON c.id = pc.course_id
-            WHERE pc.plan_id = :plan_id ORDER BY pc.level, pc.position""",
-        {"plan_id": plan_id},
-    )
-
-
-async def plan_admin_ids(conn: Connection, *, plan_id: int) -> list[int]:
-    rows = await conn.fetch_all(
-        "SELECT learner_id FROM plan_admins WHERE plan_id = :plan_id ORDER BY learner_id",
-        {"plan_id": plan_id},
-    )
-    return [row["learner_id"] for row in rows]
-
-
-async def set_plan_admins(conn: Connection, *, plan_id: int, learner_ids: list[int]) -> None:
+async def _set_plan_admins(conn: Connection, *, plan_id: int, learner_ids: list[int]) -> None:
     await conn.execute("DELETE FROM plan_admins WHERE plan_id = :plan_id", {"plan_id": plan_id})
     for learner_id in dict.fromkeys(learner_ids):
-        await add_plan_admin(conn, plan_id=plan_id, learner_id=learner_id)
-
-
-async def update_plan(
-    conn: Connection, *, plan_id: int, changes: dict[str, Any], now_ms: int
-) -> None:
-    """Change plan columns (already validated; keys are column names); always touches
-    `modified_time`."""
-    await conn.update_row("learning_plans", plan_id, changes, now_ms=now_ms)
-
-
-async def delete_draft(conn: Connection, *, plan: Any) -> None:
-    """Delete a draft plan. Published plans keep their history: disable them instead."""
-    if plan["publish_state"] == 1:
-        raise Conflict("Conflict: a published plan cannot be deleted; disable it instead")
-    for table in ("plan_courses", "plan_admins"):
-        await conn.execute(f"DELETE FROM {table} WHERE plan_id = :id", {"id": plan["plan_id"]})
-    await conn.execute("DELETE FROM learning_plans WHERE id = :id", {"id": plan["plan_id"]})
-
-
-async def replace_plan_courses(
-    conn: Connection,
-    *,
-    org_id: int,
-    plan: Any,
-    courses: list[PlanCourse],
-    actor_id: int,
-    source: str,
-    now_ms: int,
-) -> None:
-    """Set the plan's courses. Enrolled learners are enrolled in courses new to them, and
-    incomplete enrolments are measured against the plan as it now is (they may complete);
-    completed ones stay completed."""
-    plan_id = plan["plan_id"]
-    seen: set[int] = set()
-    for index, course in enumerate(courses):
-        if course.course_id in seen:
-            raise InvalidParameter(f"courses.{index}.courseId", "appears twice")
-        seen.add(course.course_id)
-        found = await conn.fetch_value(
-            """SELECT id FROM courses
-                WHERE id = :id AND org_id = :org_id AND deleted_time IS NULL""",
-            {"id": course.course_id, "org_id": org_id},
+        await conn.execute(
+            "INSERT INTO plan_admins (plan_id, learner_id) VALUES (:plan_id, :learner_id)",
+            {"plan_id": plan_id, "learner_id": learner_id},
         )
-        if found is None:
-            raise NoSuchRecord(
-                f"No record for the given id: no such course {course.course_id}",
-                errors=[{"field": f"courses.{index}.courseId", "message": "no such course"}],
-            )
-    if plan["publish_state"] == 1 and not any(course.is_mandatory for course in courses):
-        raise Conflict("Conflict: a published plan needs at least one mandatory course")
-    await set_plan_courses(conn, plan_id=plan_id, courses=courses)
-    await update_plan(conn, plan_id=plan_id, changes={}, now_ms=now_ms)
-    enrolled = await conn.fetch_all(
-        """SELECT learner_id FROM plan_enrolments
-            WHERE plan_id = :plan_id AND unenrolled_time IS NULL ORDER BY id""",
-        {"plan_id": plan_id},
-    )
-    for learner_id in sorted(row["learner_id"] for row in enrolled):  # ascending: no deadlock
-        await conn.lock(learner_id)
-    for row in enrolled:
-        await progress.enrol_in_plan_courses(
-            conn,
-            org_id=org_id,
-            plan_id=plan_id,
-            learner_id=row["learner_id"],
-            now_ms=now_ms,
-            source=source,
-            actor_id=actor_id,
-        )
-        await progress.complete_finished_plans(
-            conn,
-            org_id=org_id,
-            learner_id=row["learner_id"],
-            source=source,
-            now_ms=now_ms,
-            plan_id=plan_id,
-        )
-
-
-def ensure_open_for_enrolment(plan: Any) -> None:
-    if plan["publish_state"] != 1:
-        raise Conflict("Conflict: learners can only be enrolled in a published plan")
-    if plan["disabled"]:
-        raise Conflict("Conflict: the plan is disabled")
-
-
-async def active_enrolment(conn: Connection, *, plan_id: int, learner_id: int) -> Any:
-    return await conn.fetch_one(
-        """SELECT id, is_joined FROM plan_enrolments
-            WHERE plan_id = :plan_id AND learner_id = :learner_id AND unenrolled_time IS NULL""",
-        {"plan_id": plan_id, "learner_id": learner_id},
-    )
-
-
-async def join_plan(
-    conn: Connection,
-    *,
-    org_id: int,
-    plan: Any,
-    learner_id: int,
-    actor_id: int,
-    source: str,
-    now_ms: int,
-    idempotency_key: str | None = None,
-) -> int:
-    """The learner joins: enrolled by themself when not yet enrolled (joined at once),
-    or joined now when an admin had enrolled them. Joining twice changes nothing."""
-    await conn.lock(learner_id)
-    current = await active_enrolment(conn, plan_id=plan["plan_id"], learner_id=learner_id)
-    if current is not None:
-        if not current["is_joined"]:
-            await progress.join_enrolment(
-                conn,
-                org_id=org_id,
-                learner_id=learner_id,
-                plan_id=plan["plan_id"],
-                enrolment_id=current["id"],
-                actor_id=actor_id,
-                source=source,
-                at_ms=now_ms,
-                now_ms=now_ms,
-                idempotency_key=idempotency_key,
-            )
-        return int(current["id"])
-    ensure_open_for_enrolment(plan)
-    return await enrol(
-        conn,
-        org_id=org_id,
-        plan_id=plan["plan_id"],
-        learner_id=learner_id,
-        enrolled_by=learner_id,
-        now_ms=now_ms,
-        source=source,
-        idempotency_key=idempotency_key,
-    )

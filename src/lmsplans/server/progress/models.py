@@ -11,7 +11,7 @@ from sqlalchemy import (
     Text,
 )
 
-from lmsplans.server.db import id_column, metadata
+from lmsplans.server.db.schema import id_column, metadata
 
 course_progress = Table(
     "course_progress",

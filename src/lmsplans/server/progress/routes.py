@@ -1,51 +1,33 @@
-"""Progress reads: the reference endpoint, a learner's courses in a plan, course progress."""
+"""Progress: the reference endpoint, a learner's courses in a plan, course progress, an
+enrolment's history, and recording progress."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from starlette.responses import Response
-from starlette.routing import Route
 
-from lmsplans.server.auth.schemas import Operation, Role
-from lmsplans.server.courses.schemas import SELF_RECORDED_TYPES
-from lmsplans.server.courses.service import course_row
+from lmsplans.server.courses import queries as course_queries
 from lmsplans.server.db import Connection
 from lmsplans.server.errors import (
     Conflict,
-    InvalidParameter,
-    MissingParameter,
     NoSuchRecord,
-    PermissionDenied,
 )
-from lmsplans.server.http import Call, api_route, encoded_response, ok, ok_body, page_of
-from lmsplans.server.learners.service import (
-    LEARNER_COLUMNS,
-    Learner,
-    ensure_can_read,
-    resolve_learner,
-    visibility_sql,
-)
-from lmsplans.server.openapi import LEARNER_ERRORS, PAGING_ERRORS, OperationDoc, paging
+from lmsplans.server.http import Call, WriteCall
+from lmsplans.server.learners.queries import Learner, resolve_learner
+from lmsplans.server.learners.service import ensure_can_read, visibility
+from lmsplans.server.openapi import LEARNER_ERRORS
+from lmsplans.server.params import payload
+from lmsplans.server.plans import queries as plan_queries
+from lmsplans.server.plans.queries import PlanProgress
 from lmsplans.server.plans.schemas import LearnerPlansProgressPage
-from lmsplans.server.progress import schemas
-from lmsplans.server.progress.schemas import CourseStatus, ProgressIn, event_record, zoho_time
-from lmsplans.server.progress.service import (
-    ALL_TIME,
-    PlanProgress,
-    course_state,
-    enrolment_progress_sql,
-    locked_levels,
-    plan_progress,
-    record_course_progress,
-    reset_course_progress,
-)
-from lmsplans.server.writes import payload, write_route
+from lmsplans.server.progress import queries, schemas, service
+from lmsplans.server.progress.rules import ALL_TIME
+from lmsplans.server.progress.schemas import ProgressIn
+from lmsplans.server.routing import RouteTable
+from lmsplans.server.wire import encoded_response, ok, ok_body
 
-_LEARNER_PLANS_SQL = (
-    enrolment_progress_sql(where="e.learner_id = :learner_id AND p.publish_state = 1")
-    + " LIMIT :page_limit OFFSET :page_offset"
-)
+routes = RouteTable(tags=("Progress",))
 
 
 def _learner_key(call: Call) -> tuple[str, int, str]:
@@ -66,7 +48,7 @@ async def _learner(call: Call, conn: Any) -> Learner:
 
 async def _readable_learner(call: Call, conn: Any) -> Learner:
     learner = await _learner(call, conn)
-    ensure_can_read(call.principal, learner)
+    ensure_can_read(learner, viewer_id=call.principal.user_id, role=call.principal.role)
     return learner
 
 
@@ -103,383 +85,171 @@ class ProgressPage:
         self._since, self._until = since, until
 
 
+@routes.get(
+    "/api/v1/learners/{learnerId}/learning-plans/progress",
+    response=LearnerPlansProgressPage,
+    paging=0,
+    errors=LEARNER_ERRORS,
+)
 async def learner_plans_progress(call: Call) -> Response:
-    """GET /api/v1/learners/{learnerId}/learning-plans/progress — the reference endpoint.
+    """A learner's progress in every learning plan they are enrolled in
 
-    The hot path: while no write has been committed, the learner and their encoded answer
-    come from the cache (re-encoded only when `isOverdue`, which moves with the clock,
-    changes).
+    Zoho's reference endpoint: published plans only, oldest enrolment first, with this
+    product's `progressInfo` added to each plan.
     """
-    page = page_of(call.request, first_index=0)
+    # The hot path: while no write has been committed, the learner and their encoded answer
+    # come from the cache (re-encoded only when `isOverdue`, which moves with the clock,
+    # changes).
+    page = call.page()
     answer: ProgressPage | None = None
     learner: Learner | None = call.cached(_learner_key(call))
     if learner is not None:
-        ensure_can_read(call.principal, learner)
+        ensure_can_read(learner, viewer_id=call.principal.user_id, role=call.principal.role)
         answer = call.cached(("plans", learner.id, page.offset, page.limit))
     if answer is None:  # not all in the cache: no connection is taken otherwise
         async with call.db.read() as conn:
             learner = await _readable_learner(call, conn)
-            rows = await conn.fetch_all(
-                _LEARNER_PLANS_SQL, {"learner_id": learner.id, **page.sql()}
-            )
-        rows, more = page.cut(rows)
-        answer = ProgressPage([plan_progress(row, viewer_id=learner.id) for row in rows], more=more)
+            plans, more = await plan_queries.learner_plans(conn, learner_id=learner.id, page=page)
+        answer = ProgressPage(plans, more=more)
         call.keep(("plans", learner.id, page.offset, page.limit), answer)
     return encoded_response(answer.body(call.now_ms()))
 
 
-_PLAN_COURSES_SQL = """
-SELECT c.id AS course_id, c.name AS course_name, c.course_type, pc.level, pc.is_mandatory,
-       pc.is_locked, cp.status, cp.percentage, cp.enrolled_time, cp.completed_time
-  FROM plan_courses pc
-  JOIN courses c ON c.id = pc.course_id
-  LEFT JOIN course_progress cp ON cp.course_id = pc.course_id AND cp.learner_id = :learner_id
- WHERE pc.plan_id = :plan_id
- ORDER BY pc.level, pc.position, c.id
-"""
-
-
+@routes.get(
+    "/api/v1/learners/{learnerId}/learning-plans/{planId}/courses/progress",
+    response=schemas.PlanCoursesProgressPage,
+    paging=1,
+    errors=(*LEARNER_ERRORS, NoSuchRecord),
+)
 async def learner_plan_courses_progress(call: Call) -> Response:
-    """GET /api/v1/learners/{learnerId}/learning-plans/{planId}/courses/progress"""
-    page = page_of(call.request, first_index=1)
+    """A learner's progress in each course of one plan
+
+    The plan's courses by level; `isLocked` while the previous level is incomplete. 404 7049
+    when the learner is not in the plan.
+    """
+    page = call.page()
     plan_id = call.id_param("planId", "learning plan")
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
-        enrolment = await conn.fetch_one(
-            """SELECT e.enrolled_time FROM plan_enrolments e JOIN learning_plans p
-                   ON p.id = e.plan_id
-                WHERE e.plan_id = :plan_id AND e.learner_id = :learner_id
-                  AND e.unenrolled_time IS NULL AND p.org_id = :org_id""",
-            {"plan_id": plan_id, "learner_id": learner.id, "org_id": call.principal.org_id},
+        courses, more = await queries.plan_courses_progress(
+            conn, org_id=call.principal.org_id, plan_id=plan_id, learner_id=learner.id, page=page
         )
-        if enrolment is None:
-            raise NoSuchRecord("No record for the given id: the learner is not in this plan")
-        rows = await conn.fetch_all(
-            _PLAN_COURSES_SQL, {"plan_id": plan_id, "learner_id": learner.id}
-        )
-
-    def status_of(row: Any) -> CourseStatus:
-        return CourseStatus(row["status"] or CourseStatus.NOT_STARTED)
-
-    locked = locked_levels([(r["level"], bool(r["is_mandatory"]), status_of(r)) for r in rows])
-    courses = [
-        {
-            "courseId": str(row["course_id"]),
-            "courseName": row["course_name"],
-            "courseType": str(row["course_type"]),
-            "level": str(row["level"]),
-            "isMandatory": bool(row["is_mandatory"]),
-            "isLocked": bool(row["is_locked"]) and row["level"] in locked,
-            "completionStatus": status_of(row).value,
-            "completionPercentage": str(row["percentage"] or 0),
-            "enrolledDate": zoho_time(row["enrolled_time"] or enrolment["enrolled_time"]),
-            "completionDate": zoho_time(row["completed_time"]),
-        }
-        for row in rows
-    ]
-    window = courses[page.offset : page.offset + page.limit]
-    more = len(courses) > page.offset + page.limit
-    return ok({"courses": window, "isNextAvailable": more}, "Courses fetched successfully")
+    return ok({"courses": courses, "isNextAvailable": more}, "Courses fetched successfully")
 
 
-# `progress_status`: the learner columns have a `status` too (PostgreSQL answers the last).
-_COURSE_PROGRESS_COLUMNS = f"""
-    c.id AS course_id, c.name AS course_name, c.course_type, cp.status AS progress_status,
-    cp.percentage, cp.enrolled_time, cp.completed_time, {LEARNER_COLUMNS}"""
-
-
-def course_progress_record(row: Any) -> dict[str, Any]:
-    """One learner's progress in one course."""
-    return {
-        "courseId": str(row["course_id"]),
-        "courseName": row["course_name"],
-        "courseType": str(row["course_type"]),
-        "userId": str(row["id"]),
-        "emailId": row["email"],
-        "displayName": row["display_name"],
-        "completionStatus": row["progress_status"],
-        "completionPercentage": str(row["percentage"]),
-        "enrolledDate": zoho_time(row["enrolled_time"]),
-        "completionDate": zoho_time(row["completed_time"]),
-    }
-
-
+@routes.get(
+    "/api/v1/learners/{learnerId}/course-progress",
+    response=schemas.CourseProgressPage,
+    paging=1,
+    errors=LEARNER_ERRORS,
+)
 async def learner_course_progress(call: Call) -> Response:
-    """GET /api/v1/learners/{learnerId}/course-progress — every course of one learner."""
-    page = page_of(call.request, first_index=1)
+    """A learner's progress in every course"""
+    page = call.page()
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
-        rows = await conn.fetch_all(
-            f"""SELECT {_COURSE_PROGRESS_COLUMNS}
-                  FROM course_progress cp
-                  JOIN courses c ON c.id = cp.course_id
-                  JOIN learners l ON l.id = cp.learner_id
-                 WHERE cp.learner_id = :learner_id AND c.deleted_time IS NULL
-                 ORDER BY c.id LIMIT :page_limit OFFSET :page_offset""",
-            {"learner_id": learner.id, **page.sql()},
+        records, more = await queries.learner_course_progress(
+            conn, learner_id=learner.id, page=page
         )
-    rows, more = page.cut(rows)
     return ok(
-        {"courseProgress": [course_progress_record(r) for r in rows], "isNextAvailable": more},
+        {"courseProgress": records, "isNextAvailable": more},
         "Course progress fetched successfully",
     )
 
 
-async def _course(call: Call, conn: Any) -> int:
+async def _course_id(call: Call, conn: Connection) -> int:
+    """The live course of the caller's organisation in the path (404 7049 otherwise)."""
     course_id = call.id_param("courseId", "course")
-    found = await conn.fetch_value(
-        "SELECT id FROM courses WHERE id = :id AND org_id = :org_id AND deleted_time IS NULL",
-        {"id": course_id, "org_id": call.principal.org_id},
-    )
-    if found is None:
-        raise NoSuchRecord("No record for the given id: no such course")
+    await course_queries.course_row(conn, org_id=call.principal.org_id, course_id=course_id)
     return course_id
 
 
+@routes.get(
+    "/api/v1/courses/{courseId}/course-progress",
+    response=schemas.CourseProgressPage,
+    paging=1,
+    errors=(NoSuchRecord,),
+)
 async def course_progress(call: Call) -> Response:
-    """GET /api/v1/courses/{courseId}/course-progress — every visible learner in one course."""
-    page = page_of(call.request, first_index=1)
-    visible, params = visibility_sql(call.principal)
+    """Every learner's progress in one course
+
+    Only the learners the caller may see (managers: reportees and self).
+    """
+    page = call.page()
     async with call.db.read() as conn:
-        course_id = await _course(call, conn)
-        rows = await conn.fetch_all(
-            f"""SELECT {_COURSE_PROGRESS_COLUMNS}
-                  FROM course_progress cp
-                  JOIN courses c ON c.id = cp.course_id
-                  JOIN learners l ON l.id = cp.learner_id
-                 WHERE cp.course_id = :course_id AND {visible}
-                 ORDER BY l.id LIMIT :page_limit OFFSET :page_offset""",
-            {"course_id": course_id, **params, **page.sql()},
+        course_id = await _course_id(call, conn)
+        records, more = await queries.course_progress(
+            conn, course_id=course_id, visibility=visibility(call.principal), page=page
         )
-    rows, more = page.cut(rows)
     return ok(
-        {"courseProgress": [course_progress_record(r) for r in rows], "isNextAvailable": more},
+        {"courseProgress": records, "isNextAvailable": more},
         "Course progress fetched successfully",
     )
 
 
-async def _one_course_progress(
-    conn: Any, *, course_id: int, learner_id: int
-) -> dict[str, Any] | None:
-    """One learner's record in one course, or None when they are not in it."""
-    row = await conn.fetch_one(
-        f"""SELECT {_COURSE_PROGRESS_COLUMNS}
-              FROM course_progress cp
-              JOIN courses c ON c.id = cp.course_id
-              JOIN learners l ON l.id = cp.learner_id
-             WHERE cp.course_id = :course_id AND cp.learner_id = :learner_id""",
-        {"course_id": course_id, "learner_id": learner_id},
-    )
-    return None if row is None else course_progress_record(row)
-
-
+@routes.get(
+    "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
+    response=schemas.CourseProgressOne,
+    errors=(*LEARNER_ERRORS, NoSuchRecord),
+)
 async def course_learner_progress(call: Call) -> Response:
-    """GET /api/v1/courses/{courseId}/learners/{learnerId}/course-progress — one record."""
+    """One learner's progress in one course"""
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
-        course_id = await _course(call, conn)
-        record = await _one_course_progress(conn, course_id=course_id, learner_id=learner.id)
+        course_id = await _course_id(call, conn)
+        record = await queries.one_course_progress(conn, course_id=course_id, learner_id=learner.id)
     if record is None:
         raise NoSuchRecord("No record for the given id: the learner is not in this course")
     return ok({"courseProgress": record}, "Course progress fetched successfully")
 
 
-_TAGS = ("Progress",)
+@routes.put(
+    "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
+    response=schemas.CourseProgressOne,
+    body=ProgressIn,
+    payload="progressData",
+    errors=(*LEARNER_ERRORS, NoSuchRecord, Conflict),
+)
+async def record_progress(call: WriteCall) -> Response:
+    """Record a learner's progress in a course
 
-routes: list[Route] = [
-    api_route(
-        "/api/v1/learners/{learnerId}/learning-plans/progress",
-        learner_plans_progress,
-        doc=OperationDoc(
-            "A learner's progress in every learning plan they are enrolled in",
-            LearnerPlansProgressPage,
-            description="Zoho's reference endpoint: published plans only, oldest enrolment "
-            "first, with this product's `progressInfo` added to each plan.",
-            tags=_TAGS,
-            params=paging(0),
-            errors=(*PAGING_ERRORS, *LEARNER_ERRORS),
-        ),
-    ),
-    api_route(
-        "/api/v1/learners/{learnerId}/learning-plans/{planId}/courses/progress",
-        learner_plan_courses_progress,
-        doc=OperationDoc(
-            "A learner's progress in each course of one plan",
-            schemas.PlanCoursesProgressPage,
-            description="The plan's courses by level; `isLocked` while the previous level "
-            "is incomplete. 404 7049 when the learner is not in the plan.",
-            tags=_TAGS,
-            params=paging(1),
-            errors=(*PAGING_ERRORS, *LEARNER_ERRORS, NoSuchRecord),
-        ),
-    ),
-    api_route(
-        "/api/v1/learners/{learnerId}/course-progress",
-        learner_course_progress,
-        doc=OperationDoc(
-            "A learner's progress in every course",
-            schemas.CourseProgressPage,
-            tags=_TAGS,
-            params=paging(1),
-            errors=(*PAGING_ERRORS, *LEARNER_ERRORS),
-        ),
-    ),
-    api_route(
-        "/api/v1/courses/{courseId}/course-progress",
-        course_progress,
-        doc=OperationDoc(
-            "Every learner's progress in one course",
-            schemas.CourseProgressPage,
-            description="Only the learners the caller may see (managers: reportees and self).",
-            tags=_TAGS,
-            params=paging(1),
-            errors=(*PAGING_ERRORS, NoSuchRecord),
-        ),
-    ),
-    api_route(
-        "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
-        course_learner_progress,
-        doc=OperationDoc(
-            "One learner's progress in one course",
-            schemas.CourseProgressOne,
-            tags=_TAGS,
-            errors=(*LEARNER_ERRORS, NoSuchRecord),
-        ),
-    ),
-]
-
-
-# --- Recording progress, and the history behind it -------------------------------------------
-
-
-async def record_progress(call: Call, conn: Connection) -> Response:
-    """PUT /api/v1/courses/{courseId}/learners/{learnerId}/course-progress
-
-    Admins record anyone's progress in the organisation; learners (and managers) their own,
-    in courses whose type allows it (not blended courses). A completed course goes back
-    only through `reset: true`.
+    Admins record anyone's progress in the organisation; learners and managers their own,
+    in self-paced and e-material courses (403 9000 otherwise). A learner not in the course
+    is 404 7049, a time in the future 400 7204. A completed course goes back only through
+    `reset: true` (409 7052 otherwise).
     """
     data = await payload(call.request, "progressData", ProgressIn)
-    principal, org_id = call.principal, call.principal.org_id
-    learner = await resolve_learner(conn, org_id=org_id, learner_ref=call.path_param("learnerId"))
-    course = await course_row(conn, org_id=org_id, course_id=call.id_param("courseId", "course"))
-    if principal.role is not Role.ADMIN:
-        if learner.id != principal.user_id:
-            ensure_can_read(principal, learner)
-            raise PermissionDenied("Permission denied: only admins record others' progress")
-        if course["course_type"] not in SELF_RECORDED_TYPES:
-            raise PermissionDenied(
-                "Permission denied: progress in a blended course is recorded by an admin"
-            )
-    # Writes for one learner are serialised, so the state read here is still the state
-    # when this transaction writes (PostgreSQL runs transactions side by side).
-    await conn.lock(learner.id)
-    current = await course_state(conn, learner_id=learner.id, course_id=course["id"])
-    if current is None:
-        raise NoSuchRecord("No record for the given id: the learner is not in this course")
-    now_ms = call.now_ms()
-    at_ms = now_ms if data.completionTime is None else data.completionTime
-    if at_ms > now_ms:
-        raise InvalidParameter("completionTime", "may not be in the future")
-    key = call.request.headers.get("idempotency-key")
-    if data.reset:
-        await reset_course_progress(
-            conn,
-            org_id=org_id,
-            learner_id=learner.id,
-            course_id=course["id"],
-            actor_id=principal.user_id,
-            source="api",
-            now_ms=now_ms,
-            idempotency_key=key,
-        )
-    else:
-        status, percentage = data.resolved(current["percentage"])
-        if current["status"] == CourseStatus.COMPLETED and status is not CourseStatus.COMPLETED:
-            raise Conflict("Conflict: the course is completed; send reset: true to take it back")
-        await record_course_progress(
-            conn,
-            org_id=org_id,
-            learner_id=learner.id,
-            course_id=course["id"],
-            status=status,
-            percentage=percentage,
-            at_ms=at_ms,
-            actor_id=principal.user_id,
-            source="api",
-            now_ms=now_ms,
-            idempotency_key=key,
-        )
-    record = await _one_course_progress(conn, course_id=course["id"], learner_id=learner.id)
+    learner = await service.record_progress(
+        call.conn,
+        write=call.write,
+        learner_ref=call.path_param("learnerId"),
+        course_id=call.id_param("courseId", "course"),
+        data=data,
+    )
+    record = await queries.one_course_progress(
+        call.conn, course_id=call.id_param("courseId", "course"), learner_id=learner.id
+    )
     return ok({"courseProgress": record}, "Course progress recorded successfully")
 
 
+@routes.get(
+    "/api/v1/learners/{learnerId}/learning-plans/{planId}/history",
+    response=schemas.HistoryPage,
+    paging=1,
+    errors=(*LEARNER_ERRORS, NoSuchRecord),
+)
 async def plan_history(call: Call) -> Response:
-    """GET /api/v1/learners/{learnerId}/learning-plans/{planId}/history — every event of the
-    learner's enrolment in the plan and their progress in its courses, oldest first."""
-    page = page_of(call.request, first_index=1)
+    """The history of a learner in one learning plan
+
+    Every event of the learner's enrolment in the plan and of their progress in its
+    courses, oldest first: who, from where, when, with which `Idempotency-Key`, and the
+    state before and after.
+    """
+    page = call.page()
     plan_id = call.id_param("planId", "learning plan")
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
-        known = await conn.fetch_value(
-            "SELECT 1 FROM learning_plans WHERE id = :plan_id AND org_id = :org_id",
-            {"plan_id": plan_id, "org_id": call.principal.org_id},
+        events, more = await queries.plan_history(
+            conn, org_id=call.principal.org_id, plan_id=plan_id, learner_id=learner.id, page=page
         )
-        if known is None:
-            raise NoSuchRecord("No record for the given id: no such learning plan")
-        rows = await conn.fetch_all(
-            """SELECT * FROM progress_events
-                WHERE learner_id = :learner_id
-                  AND (plan_id = :plan_id
-                       OR (plan_id IS NULL AND course_id IN
-                           (SELECT course_id FROM plan_courses WHERE plan_id = :plan_id)))
-                ORDER BY id LIMIT :page_limit OFFSET :page_offset""",
-            {"learner_id": learner.id, "plan_id": plan_id, **page.sql()},
-        )
-    rows, more = page.cut(rows)
-    return ok(
-        {"events": [event_record(r) for r in rows], "isNextAvailable": more},
-        "History fetched successfully",
-    )
-
-
-write_routes: list[Route] = [
-    write_route(
-        "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
-        record_progress,
-        method="PUT",
-        operation=Operation.UPDATE,
-        doc=OperationDoc(
-            "Record a learner's progress in a course",
-            schemas.CourseProgressOne,
-            description="Admins record anyone's progress in the organisation; learners and "
-            "managers their own, in self-paced and e-material courses (403 9000 otherwise). "
-            "A learner not in the course is 404 7049, a time in the future 400 7204. A "
-            "completed course goes back only through `reset: true` (409 7052 otherwise).",
-            tags=_TAGS,
-            body=ProgressIn,
-            payload="progressData",
-            errors=(
-                MissingParameter,
-                InvalidParameter,
-                *LEARNER_ERRORS,
-                NoSuchRecord,
-                Conflict,
-            ),
-        ),
-    ),
-    api_route(
-        "/api/v1/learners/{learnerId}/learning-plans/{planId}/history",
-        plan_history,
-        doc=OperationDoc(
-            "The history of a learner in one learning plan",
-            schemas.HistoryPage,
-            description="Every event of the learner's enrolment in the plan and of their "
-            "progress in its courses, oldest first: who, from where, when, with which "
-            "`Idempotency-Key`, and the state before and after.",
-            tags=_TAGS,
-            params=paging(1),
-            errors=(*PAGING_ERRORS, *LEARNER_ERRORS, NoSuchRecord),
-        ),
-    ),
-]
+    return ok({"events": events, "isNextAvailable": more}, "History fetched successfully")

@@ -1,12 +1,22 @@
-"""The Zoho-shaped progress records: ids, counts and times as strings, `"null"` for no time."""
+"""Progress payloads (`progressData`) and the documented shapes of the progress answers."""
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lmsplans.server.wire import (
+    Digits,
+    Envelope,
+    EpochMs,
+    OptionalId,
+    Percent,
+    ZohoId,
+    ZohoRecord,
+    ZohoTime,
+)
 
 
 class CourseStatus(StrEnum):
@@ -22,11 +32,6 @@ class EnrolmentStatus(StrEnum):
     IN_PROGRESS = "inProgress"
     NOT_STARTED = "notStarted"
     OVERDUE = "overdue"
-
-
-def zoho_time(epoch_ms: int | None) -> str:
-    """Epoch milliseconds as a string, `"null"` when absent (the reference's convention)."""
-    return "null" if epoch_ms is None else str(epoch_ms)
 
 
 class ProgressIn(BaseModel):
@@ -79,46 +84,7 @@ def status_for(percentage: int) -> CourseStatus:
     return CourseStatus.IN_PROGRESS if percentage > 0 else CourseStatus.NOT_STARTED
 
 
-def event_record(row: Any) -> dict[str, Any]:
-    """One progress event, in the same string conventions."""
-    return {
-        "eventId": str(row["id"]),
-        "kind": row["kind"],
-        "planId": "null" if row["plan_id"] is None else str(row["plan_id"]),
-        "courseId": "null" if row["course_id"] is None else str(row["course_id"]),
-        "actorId": "null" if row["actor_id"] is None else str(row["actor_id"]),
-        "source": row["source"],
-        "idempotencyKey": row["idempotency_key"] or "null",
-        "before": orjson.loads(row["before_state"]) if row["before_state"] else None,
-        "after": orjson.loads(row["after_state"]) if row["after_state"] else None,
-        "time": str(row["created_time"]),
-    }
-
-
-# --- The documented shapes (OpenAPI components); `extra="forbid"` keeps them honest ----------
-
-Digits = Annotated[str, Field(pattern=r"^[0-9]+$")]
-ZohoId = Annotated[str, Field(pattern=r"^[0-9]+$", description="A decimal id, as a string")]
-EpochMs = Annotated[str, Field(pattern=r"^[0-9]+$", description="Epoch milliseconds")]
-ZohoTime = Annotated[
-    str,
-    Field(pattern=r"^([0-9]+|null)$", description='Epoch milliseconds; "null" when absent'),
-]
-Percent = Annotated[str, Field(pattern=r"^(100|[1-9]?[0-9])$", description="0 to 100")]
-OptionalId = Annotated[
-    str, Field(pattern=r"^([0-9]+|null)$", description='A decimal id; "null" when absent')
-]
-
-
-class ZohoRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Envelope(ZohoRecord):
-    """The success envelope: the data keys, then `message` and `status`."""
-
-    message: str
-    status: Literal[200]
+# --- The documented shapes (OpenAPI components) ----------------------------------------------
 
 
 class UserInfo(ZohoRecord):

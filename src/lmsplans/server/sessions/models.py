@@ -6,7 +6,7 @@ passwords as argon2id hashes; nothing stored lets anyone sign in.
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table
 
-from lmsplans.server.db import metadata
+from lmsplans.server.db.schema import metadata
 
 ui_sessions = Table(
     "ui_sessions",

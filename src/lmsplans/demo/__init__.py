@@ -1,8 +1,9 @@
-"""Demo data: an organisation with realistic learners, courses, plans and varied progress.
+"""The demo seed: an organisation with realistic learners, courses, plans and varied
+progress, and a second one to show isolation (`lmsplans demo`, and the tests' data).
 
 Built once: running it again finds the organisation and only mints fresh access tokens.
 Everything goes through the domain services, so the demo obeys the same progress rules and
-writes the same history as the API does.
+writes the same history as the API does. Not server code: the server never imports it.
 """
 
 from __future__ import annotations
@@ -10,221 +11,37 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from lmsplans.demo.data import (
+    COURSES,
+    DEMO_ORG,
+    DRAFT_PLAN,
+    FIRST_NAMES,
+    LAST_NAMES,
+    OTHER_ORG,
+    OTHER_ORG_COURSES,
+    OTHER_ORG_PLAN,
+    PLANS,
+    PlanSpec,
+)
 from lmsplans.server.auth import service as auth
 from lmsplans.server.auth.schemas import Role
 from lmsplans.server.courses.service import create_course
 from lmsplans.server.db import Connection, Database
+from lmsplans.server.learners.queries import organisation_named, resolve_learner
 from lmsplans.server.learners.service import create_learner, create_organisation
+from lmsplans.server.plans.enrolments import enrol
 from lmsplans.server.plans.service import (
     PlanCourse,
     add_plan_admin,
     create_plan,
-    enrol,
     publish_plan,
     set_plan_courses,
 )
 from lmsplans.server.progress.schemas import CourseStatus
-from lmsplans.server.progress.service import record_course_progress
+from lmsplans.server.progress.service import set_course_progress
+from lmsplans.server.writes import WriteContext
 
-DEMO_ORG = "Zylker Corp"
-OTHER_ORG = "Acme Widgets"
 _DAY_MS = 86_400_000
-
-FIRST_NAMES = [
-    "Aarav",
-    "Olivia",
-    "Liam",
-    "Emma",
-    "Noah",
-    "Ava",
-    "Mateo",
-    "Sofia",
-    "Lucas",
-    "Mia",
-    "Ethan",
-    "Amelia",
-    "Arjun",
-    "Isla",
-    "Leo",
-    "Chloe",
-    "Kenji",
-    "Yuki",
-    "Omar",
-    "Layla",
-    "Diego",
-    "Lucia",
-    "Hugo",
-    "Clara",
-    "Felix",
-    "Nora",
-    "Ravi",
-    "Priya",
-    "Samuel",
-    "Grace",
-    "Ibrahim",
-    "Fatima",
-    "Jonas",
-    "Elena",
-    "Tomas",
-    "Hana",
-    "Victor",
-    "Zara",
-    "Daniel",
-    "Ines",
-]
-LAST_NAMES = [
-    "Sharma",
-    "Smith",
-    "Garcia",
-    "Muller",
-    "Rossi",
-    "Tanaka",
-    "Khan",
-    "Silva",
-    "Dubois",
-    "Kowalski",
-    "Nguyen",
-    "Okafor",
-    "Jensen",
-    "Haddad",
-    "Novak",
-    "Costa",
-    "Ivanova",
-    "Park",
-    "Fischer",
-    "Moreau",
-    "Lopez",
-    "Ahmed",
-    "Brown",
-    "Nakamura",
-    "Patel",
-    "Weber",
-    "Santos",
-    "Andersen",
-    "Mehta",
-    "Kaya",
-]
-COURSES = (
-    "Information Security Essentials",
-    "Code of Conduct",
-    "Anti-Bribery and Corruption",
-    "Data Protection and Privacy",
-    "Workplace Safety",
-    "Diversity and Inclusion",
-    "Giving and Receiving Feedback",
-    "Effective One-on-Ones",
-    "Coaching Conversations",
-    "Delegation That Works",
-    "Leading Through Change",
-    "Hiring Without Bias",
-    "Customer Empathy",
-    "Handling Difficult Customers",
-    "Product Fundamentals",
-    "Negotiation Basics",
-    "Presentation Skills",
-    "Writing for Work",
-    "Time Management",
-    "Project Planning",
-    "Agile Foundations",
-    "Spreadsheet Skills",
-    "Financial Literacy",
-    "Wellbeing at Work",
-    "Remote Collaboration",
-    "First Aid Awareness",
-    "Phishing Awareness",
-    "Export Control Basics",
-    "Accessibility Basics",
-    "Sustainability at Zylker",
-)
-
-
-@dataclass(frozen=True, slots=True)
-class PlanSpec:
-    name: str
-    duration: int
-    duration_type: int  # 0 days, 1 weeks, 2 months
-    image: str
-    # (course index, level, mandatory, locked until the previous level is complete)
-    courses: tuple[tuple[int, int, bool, bool], ...]
-
-
-PLANS = (
-    PlanSpec(
-        "New Joiner Onboarding",
-        30,
-        0,
-        "23",
-        (
-            (1, 1, True, False),
-            (0, 1, True, False),
-            (4, 1, False, False),
-            (14, 2, True, True),
-            (17, 2, False, True),
-        ),
-    ),
-    PlanSpec(
-        "Annual Compliance 2026",
-        6,
-        1,
-        "12",
-        (
-            (1, 1, True, False),
-            (2, 1, True, False),
-            (3, 1, True, False),
-            (26, 2, True, True),
-            (27, 2, False, False),
-        ),
-    ),
-    PlanSpec(
-        "Leadership Foundations",
-        3,
-        2,
-        "7",
-        (
-            (6, 1, True, False),
-            (7, 1, True, False),
-            (8, 2, True, True),
-            (9, 2, False, True),
-            (10, 3, True, True),
-            (11, 3, False, True),
-        ),
-    ),
-    PlanSpec(
-        "Customer Excellence",
-        45,
-        0,
-        "31",
-        ((12, 1, True, False), (13, 1, True, False), (15, 2, False, False), (16, 2, False, False)),
-    ),
-    PlanSpec(
-        "Security Champions",
-        8,
-        1,
-        "4",
-        ((0, 1, True, False), (26, 1, True, False), (3, 2, True, True)),
-    ),
-    PlanSpec(
-        "Project Delivery",
-        2,
-        2,
-        "18",
-        ((19, 1, True, False), (20, 1, False, False), (18, 2, True, True), (21, 2, False, False)),
-    ),
-    PlanSpec(
-        "Working Well",
-        60,
-        0,
-        "9",
-        ((23, 1, True, False), (24, 1, False, False), (5, 1, False, False), (25, 2, False, False)),
-    ),
-    PlanSpec(
-        "Finance for Non-Finance",
-        4,
-        1,
-        "27",
-        ((22, 1, True, False), (21, 1, True, False), (28, 2, False, True)),
-    ),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,21 +103,21 @@ async def mint_demo_tokens(
 
 
 async def _find(conn: Connection) -> DemoPeople | None:
-    org_id = await conn.fetch_value("SELECT id FROM organisations WHERE name = :n", {"n": DEMO_ORG})
+    org_id = await organisation_named(conn, name=DEMO_ORG)
     if org_id is None:
         return None
+    other_org_id = await organisation_named(conn, name=OTHER_ORG)
+    assert other_org_id is not None, "the demo's second organisation is missing"
 
-    async def by_email(email: str) -> int:
-        value = await conn.fetch_value("SELECT id FROM learners WHERE email = :e", {"e": email})
-        assert value is not None, f"demo learner {email} is missing"
-        return int(value)
+    async def by_email(org: int, email: str) -> int:
+        return (await resolve_learner(conn, org_id=org, learner_ref=email)).id
 
     return DemoPeople(
-        org_id=int(org_id),
-        admin_id=await by_email("admin@zylker.example"),
-        manager_id=await by_email("manager@zylker.example"),
-        learner_id=await by_email("learner@zylker.example"),
-        other_org_learner_id=await by_email("learner@acme.example"),
+        org_id=org_id,
+        admin_id=await by_email(org_id, "admin@zylker.example"),
+        manager_id=await by_email(org_id, "manager@zylker.example"),
+        learner_id=await by_email(org_id, "learner@zylker.example"),
+        other_org_learner_id=await by_email(other_org_id, "learner@acme.example"),
     )
 
 
@@ -310,11 +127,15 @@ async def _build_org(
     org_id = await create_organisation(conn, name=DEMO_ORG, now_ms=now_ms - 400 * _DAY_MS)
     base_id = 100002000000040600
     created = now_ms - 365 * _DAY_MS
+    # The seed writes as the organisation's admin (the first learner it creates).
+    seed = WriteContext(
+        org_id=org_id, actor_id=base_id, source="demo", now_ms=created, role=Role.ADMIN
+    )
 
     async def person(index: int, email: str, name: str, role: Role, manager_id: int | None) -> int:
         return await create_learner(
             conn,
-            org_id=org_id,
+            write=seed,
             learner_id=base_id + index * 7,
             zuid=60_010_000 + index,
             employee_id=f"ZY{index:05d}",
@@ -322,7 +143,6 @@ async def _build_org(
             display_name=name,
             role=role,
             manager_id=manager_id,
-            now_ms=created,
         )
 
     admin_id = await person(0, "admin@zylker.example", "Priya Sharma", Role.ADMIN, None)
@@ -346,51 +166,29 @@ async def _build_org(
     course_ids = [
         await create_course(
             conn,
-            org_id=org_id,
+            write=seed,
             course_id=100002000000045000 + i * 11,
             name=name,
             course_type=1 + i % 3,
             duration_minutes=30 + (i * 17) % 150,
-            now_ms=created,
         )
         for i, name in enumerate(COURSES)
     ]
     plan_ids = []
     for i, spec in enumerate(PLANS):
-        plan_id = await create_plan(
+        day = seed.at(created + i * _DAY_MS)
+        plan_id = await _plan(
             conn,
-            org_id=org_id,
+            day,
+            spec,
+            course_ids,
             plan_id=100002000000046100 + i * 67,
-            name=spec.name,
             description=f"{spec.name}: a Zylker learning plan.",
-            owner_id=admin_id,
-            duration=spec.duration,
-            duration_type=spec.duration_type,
-            image=spec.image,
-            now_ms=created + i * _DAY_MS,
         )
-        await set_plan_courses(
-            conn,
-            plan_id=plan_id,
-            courses=[
-                PlanCourse(course_ids[c], level, mandatory, locked)
-                for c, level, mandatory, locked in spec.courses
-            ],
-        )
-        await add_plan_admin(conn, plan_id=plan_id, learner_id=admin_id)
-        await publish_plan(conn, plan_id=plan_id, now_ms=created + i * _DAY_MS)
+        await add_plan_admin(conn, write=day, plan_id=plan_id, learner_id=admin_id)
+        await publish_plan(conn, write=day, plan_id=plan_id)
         plan_ids.append(plan_id)
-    draft_id = await create_plan(
-        conn,
-        org_id=org_id,
-        name="Data Literacy (draft)",
-        owner_id=admin_id,
-        duration=30,
-        duration_type=0,
-        image="15",
-        now_ms=now_ms - 3 * _DAY_MS,
-    )
-    await set_plan_courses(conn, plan_id=draft_id, courses=[PlanCourse(course_ids[21], 1, False)])
+    await _plan(conn, seed.at(now_ms - 3 * _DAY_MS), DRAFT_PLAN, course_ids)
 
     # The demo learner sees every state: completed, in progress, not started, and overdue.
     plans_of: dict[int, list[tuple[int, str, int]]] = {
@@ -407,50 +205,79 @@ async def _build_org(
         ]
     # Zoho-like planuserIds: SQLite numbers the rows after the first one.
     planuser_id: int | None = 100002000000046189
+    completed: set[tuple[int, int]] = set()  # (learner, course): stays completed
     for who, enrolments in plans_of.items():
         # Oldest enrolment first, so a course shared by two plans is completed in the first.
         for plan_index, profile, days_ago in sorted(enrolments, key=lambda e: -e[2]):
             await _enrol_with_progress(
                 conn,
                 rng,
-                org_id=org_id,
+                seed=seed,
                 plan_id=plan_ids[plan_index],
                 spec=PLANS[plan_index],
                 course_ids=course_ids,
                 learner_id=who,
-                admin_id=admin_id,
                 enrolled_ms=now_ms - days_ago * _DAY_MS,
                 profile=profile,
                 now_ms=now_ms,
                 planuser_id=planuser_id,
+                completed=completed,
             )
             planuser_id = None
     return DemoPeople(org_id, admin_id, managers[0], learner_id, 0)
+
+
+async def _plan(
+    conn: Connection,
+    write: WriteContext,
+    spec: PlanSpec,
+    course_ids: list[int],
+    *,
+    plan_id: int | None = None,
+    description: str = "",
+) -> int:
+    """A plan laid out as `spec` says (its courses indexes into `course_ids`), owned by the
+    writer; answers its id."""
+    assert write.actor_id is not None, "a plan has an owner"
+    new_id = await create_plan(
+        conn,
+        write=write,
+        plan_id=plan_id,
+        name=spec.name,
+        description=description,
+        owner_id=write.actor_id,
+        duration=spec.duration,
+        duration_type=spec.duration_type,
+        image=spec.image,
+    )
+    courses = [PlanCourse(course_ids[c], level, *flags) for c, level, *flags in spec.courses]
+    await set_plan_courses(conn, write=write, plan_id=new_id, courses=courses)
+    return new_id
 
 
 async def _enrol_with_progress(
     conn: Connection,
     rng: random.Random,
     *,
-    org_id: int,
+    seed: WriteContext,
     plan_id: int,
     spec: PlanSpec,
     course_ids: list[int],
     learner_id: int,
-    admin_id: int,
     enrolled_ms: int,
     profile: str,
     now_ms: int,
     planuser_id: int | None,
+    completed: set[tuple[int, int]],
 ) -> None:
+    """Enrolled by the admin at `enrolled_ms`, with the learner's progress since then: all
+    courses (`complete`), some (`partial`: the last of them in progress) or none. A course
+    the learner completed in an earlier plan stays completed."""
     await enrol(
         conn,
-        org_id=org_id,
+        write=seed.at(enrolled_ms),
         plan_id=plan_id,
         learner_id=learner_id,
-        enrolled_by=admin_id,
-        now_ms=enrolled_ms,
-        source="demo",
         planuser_id=planuser_id,
     )
     if profile == "none":
@@ -464,17 +291,19 @@ async def _enrol_with_progress(
         at += rng.randint(span // 4, span) if span > 4 else 1
         last_partial = profile == "partial" and n == len(courses) - 1
         status = CourseStatus.IN_PROGRESS if last_partial else CourseStatus.COMPLETED
-        await record_course_progress(
+        percentage = rng.randint(10, 90) if last_partial else 100
+        if (learner_id, course_id) in completed:
+            continue
+        if status is CourseStatus.COMPLETED:
+            completed.add((learner_id, course_id))
+        await set_course_progress(
             conn,
-            org_id=org_id,
+            write=seed.at(min(at, now_ms)).on_behalf_of(learner_id),
             learner_id=learner_id,
             course_id=course_id,
             status=status,
-            percentage=rng.randint(10, 90) if last_partial else 100,
+            percentage=percentage,
             at_ms=min(at, now_ms),
-            actor_id=learner_id,
-            source="demo",
-            now_ms=min(at, now_ms),
         )
 
 
@@ -482,61 +311,42 @@ async def _build_other_org(conn: Connection, *, rng: random.Random, now_ms: int)
     """A second organisation, so isolation can be seen: its learners are invisible to Zylker."""
     org_id = await create_organisation(conn, name=OTHER_ORG, now_ms=now_ms - 200 * _DAY_MS)
     created = now_ms - 180 * _DAY_MS
-    admin_id = await create_learner(
+    admin_id = 100003000000010007
+    seed = WriteContext(
+        org_id=org_id, actor_id=admin_id, source="demo", now_ms=created, role=Role.ADMIN
+    )
+    await create_learner(
         conn,
-        org_id=org_id,
-        learner_id=100003000000010007,
+        write=seed,
+        learner_id=admin_id,
         zuid=70_020_000,
         employee_id="AC00000",
         email="admin@acme.example",
         display_name="Ines Costa",
         role=Role.ADMIN,
         manager_id=None,
-        now_ms=created,
     )
     learner_ids = [
         await create_learner(
             conn,
-            org_id=org_id,
-            learner_id=100003000000010007 + i * 5,
+            write=seed,
+            learner_id=admin_id + i * 5,
             zuid=70_020_000 + i,
             employee_id=f"AC{i:05d}",
             email="learner@acme.example" if i == 1 else f"learner{i}@acme.example",
             display_name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
             role=Role.LEARNER,
             manager_id=admin_id,
-            now_ms=created,
         )
         for i in range(1, 51)
     ]
     course_ids = [
-        await create_course(
-            conn, org_id=org_id, name=name, course_type=1, duration_minutes=45, now_ms=created
-        )
-        for name in ("Widget Safety", "Acme Code of Conduct", "Quality Basics")
+        await create_course(conn, write=seed, name=name, course_type=1, duration_minutes=45)
+        for name in OTHER_ORG_COURSES
     ]
-    plan_id = await create_plan(
-        conn,
-        org_id=org_id,
-        name="Acme Induction",
-        owner_id=admin_id,
-        duration=14,
-        duration_type=0,
-        image="3",
-        now_ms=created,
-    )
-    await set_plan_courses(
-        conn, plan_id=plan_id, courses=[PlanCourse(c, 1, True) for c in course_ids]
-    )
-    await publish_plan(conn, plan_id=plan_id, now_ms=created)
+    plan_id = await _plan(conn, seed, OTHER_ORG_PLAN, course_ids)
+    await publish_plan(conn, write=seed, plan_id=plan_id)
     for who in learner_ids:
-        await enrol(
-            conn,
-            org_id=org_id,
-            plan_id=plan_id,
-            learner_id=who,
-            enrolled_by=admin_id,
-            now_ms=created + rng.randint(0, 100) * _DAY_MS,
-            source="demo",
-        )
+        enrolled = seed.at(created + rng.randint(0, 100) * _DAY_MS)
+        await enrol(conn, write=enrolled, plan_id=plan_id, learner_id=who)
     return learner_ids[0]

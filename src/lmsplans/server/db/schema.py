@@ -1,0 +1,38 @@
+"""The schema's shared declarations: the metadata every table joins, the id column, and the
+data-version row (see `lmsplans.server.cache`). Each domain declares its tables in its own
+`models.py`; `lmsplans.server.models` imports them all."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Identity, Integer, MetaData, Table
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }
+)
+
+# A 64-bit id. On SQLite it must be spelled INTEGER to be the rowid and grow by itself.
+ID = BigInteger().with_variant(Integer, "sqlite")
+
+# Where generated ids start, so they look like Zoho's (PostgreSQL; SQLite numbers rows
+# after the largest id present).
+FIRST_ID = 100_002_000_000_100_000
+
+
+def id_column() -> Column[int]:
+    """The `id` primary key of a table whose rows get generated ids."""
+    return Column("id", ID, Identity(start=FIRST_ID), primary_key=True)
+
+
+# The one row every write transaction increments (`Database.transaction`).
+data_version = Table(
+    "data_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1: one row
+    Column("version", BigInteger, nullable=False),
+)

@@ -1,0 +1,142 @@
+"""Parameter parsing: what a handler reads from the request, checked, as typed values.
+
+Paging (`startIndex`, `limit`), ids in the path, required parameters, the
+`Idempotency-Key` header and write payloads. A payload may come as a JSON body, or
+Zoho-style as a JSON document in a query parameter or a form field (`planData`,
+`courseData`, `learnerData`, `erecnosList`); it is validated with a pydantic model and
+each bad field is named in `errors[]`. Every bad value is a 400 (or 422) in the envelope.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+from starlette.requests import Request
+
+from lmsplans.server.db import Page
+from lmsplans.server.errors import InvalidParameter, LimitExceeded, MissingParameter, NoSuchRecord
+from lmsplans.server.idempotency.service import MAX_KEY_LENGTH
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 25
+
+
+def _non_negative_int(request: Request, *names: str) -> int | None:
+    for name in names:
+        raw = request.query_params.get(name)
+        if raw is None:
+            continue
+        value = raw.strip()
+        if not (value.isascii() and value.isdigit()):
+            raise InvalidParameter(names[0], "must be a non-negative integer")
+        return int(value)
+    return None
+
+
+def page_of(request: Request, *, first_index: int) -> Page:
+    """`startIndex` and `limit` as spec section 3 says.
+
+    `first_index` is 0 where Zoho's documentation defaults `startIndex` to 0, and 1 where it
+    defaults it to 1 (there 0 is accepted as the first record too).
+    """
+    if not request.scope["query_string"]:
+        return Page(offset=0, limit=DEFAULT_LIMIT)
+    start = _non_negative_int(request, "startIndex")
+    limit = _non_negative_int(request, "limit", "Limit")
+    if limit is None:
+        limit = DEFAULT_LIMIT
+    elif limit > MAX_LIMIT:
+        raise LimitExceeded(
+            f"Maximum limit exceeded: limit may be at most {MAX_LIMIT}",
+            errors=[{"field": "limit", "message": f"must be at most {MAX_LIMIT}"}],
+        )
+    elif limit == 0:
+        raise InvalidParameter("limit", "must be at least 1")
+    offset = 0 if start is None else max(0, start - first_index)
+    # Any offset past the last possible row is simply beyond the end (SQLite's integers stop
+    # at 2**63 - 1; a larger one must not reach the driver).
+    return Page(offset=min(offset, 2**62), limit=limit)
+
+
+def record_id(raw: str, what: str) -> int:
+    """A decimal id from the path; anything else names no record (404 7049)."""
+    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
+        raise NoSuchRecord(f"No record for the given id: no such {what}")
+    return int(raw)
+
+
+def required(value: str | None, name: str) -> str:
+    if value is None or value == "":
+        raise MissingParameter(name)
+    return value
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's `Idempotency-Key`, 1 to 255 characters (400 7204 otherwise), or None."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise InvalidParameter("Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} characters")
+    return key
+
+
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def raw_payload(request: Request, name: str) -> Any | None:
+    """The payload as decoded JSON, from the body, the query parameter `name` or the form
+    field `name`; None when there is none."""
+    content_type = request.headers.get("content-type", "")
+    document: str | bytes | None = request.query_params.get(name)
+    if document is None and content_type.startswith(_FORM_TYPES):
+        # A form body holds fields, never a JSON document of its own.
+        async with request.form() as form:
+            field = form.get(name)
+        document = field if isinstance(field, str) else None
+    elif document is None:
+        body = await request.body()
+        if body.strip():
+            document = body
+    if document is None:
+        return None
+    try:
+        return orjson.loads(document)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidParameter(name, f"is not valid JSON: {exc}") from None
+
+
+def validation_errors(exc: PydanticValidationError, name: str) -> list[dict[str, str]]:
+    errors = []
+    for error in exc.errors(include_url=False):
+        loc = error["loc"]
+        if loc and isinstance(loc[0], int):  # an item of a list payload: "erecnosList.2"
+            loc = (name, *loc)
+        field = ".".join(str(part) for part in loc) or name
+        errors.append({"field": field, "message": error["msg"]})
+    return errors
+
+
+def validate(shape: Any, document: Any, name: str) -> Any:
+    """`document` validated as `shape` (a pydantic model, or e.g. `list[Model]`); 400 7204
+    naming each bad field otherwise."""
+    try:
+        if isinstance(shape, type) and issubclass(shape, BaseModel):
+            return shape.model_validate(document)
+        return TypeAdapter(shape).validate_python(document)
+    except PydanticValidationError as exc:
+        error = InvalidParameter(name)
+        error.errors = validation_errors(exc, name)
+        raise error from None
+
+
+async def payload(request: Request, name: str, shape: type[T]) -> T:
+    """The payload named `name`, validated as `shape`; 400 7019 when there is none."""
+    document = await raw_payload(request, name)
+    if document is None:
+        raise MissingParameter(name)
+    result: T = validate(shape, document, name)
+    return result

@@ -1,0 +1,86 @@
+"""The event log: every change to progress or to an enrolment appends one event, in the
+transaction that makes the change; the current state is a projection of the events.
+
+Event kinds and what their `after` holds (enough to rebuild the state: see `replay`):
+
+- `course_enrolled`: a course_progress row created: status, percentage, enrolled_time,
+  completed_time
+- `course_progress`: a course_progress row changed: the same fields
+- `reset`: a course_progress row reset to not started: the same fields
+- `enrolled`: a plan enrolment (re)created: planuserId, enrolledTime, isJoined, joinedTime,
+  isCompleted, completedTime
+- `joined`: isJoined, joinedTime
+- `plan_completed`: isCompleted, completedTime
+- `unenrolled`: unenrolledTime
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from lmsplans.server.db import Connection
+from lmsplans.server.writes import WriteContext
+
+
+async def append_event(
+    conn: Connection,
+    write: WriteContext,
+    *,
+    learner_id: int,
+    kind: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    plan_id: int | None = None,
+    course_id: int | None = None,
+) -> None:
+    """Append one event of `kind` to the log: the write's organisation, actor, source,
+    time and idempotency key, with the state before and after."""
+    await conn.execute(
+        """INSERT INTO progress_events (org_id, learner_id, plan_id, course_id, kind, actor_id,
+                                        source, idempotency_key, before_state, after_state,
+                                        created_time)
+           VALUES (:org_id, :learner_id, :plan_id, :course_id, :kind, :actor_id, :source,
+                   :idempotency_key, :before, :after, :now)""",
+        {
+            "org_id": write.org_id,
+            "learner_id": learner_id,
+            "plan_id": plan_id,
+            "course_id": course_id,
+            "kind": kind,
+            "actor_id": write.actor_id,
+            "source": write.source,
+            "idempotency_key": write.idempotency_key,
+            "before": None if before is None else orjson.dumps(before).decode(),
+            "after": None if after is None else orjson.dumps(after).decode(),
+            "now": write.now_ms,
+        },
+    )
+
+
+@dataclass
+class Projection:
+    """Course progress by (learner, course) and enrolment flags by (learner, plan)."""
+
+    courses: dict[tuple[int, int], dict[str, Any]]
+    enrolments: dict[tuple[int, int], dict[str, Any]]
+
+
+def replay(events: list[Any]) -> Projection:
+    """Rebuild the state from events (rows with learner_id, plan_id, course_id, kind,
+    after_state), oldest first."""
+    projection = Projection({}, {})
+    for event in events:
+        after = orjson.loads(event["after_state"]) if event["after_state"] else {}
+        kind = event["kind"]
+        if kind in ("course_enrolled", "course_progress", "reset"):
+            projection.courses[(event["learner_id"], event["course_id"])] = after
+            continue
+        key = (event["learner_id"], event["plan_id"])
+        if kind == "enrolled":
+            projection.enrolments[key] = {**after, "unenrolledTime": None}
+        else:
+            projection.enrolments[key].update(after)
+    return projection

@@ -1,0 +1,222 @@
+"""Route declarations: each route declared once, beside its handler.
+
+A domain's `routes.py` makes one `RouteTable` and decorates each handler with its method
+and path, what it answers and which errors it raises (those of paging, a payload and the
+role are added), the role its caller needs and, where it is not the method's own, the
+scope its token needs. The handler's docstring is the
+operation's summary (its first line) and description (the rest, its paragraphs
+unwrapped). Every route is authenticated unless it is declared with `public_get` or
+`public_post`, the reviewed opt-out:
+
+    routes = RouteTable(tags=("Courses",))
+
+    @routes.delete("/api/v1/courses/{courseId}", role=Role.ADMIN, response=CourseOne,
+                   errors=(NoSuchRecord, Conflict))
+    async def delete_course(call: WriteCall) -> Response:
+        \"""Delete a course
+
+        Admins only; ...
+        \"""
+
+A declaration is plain data (`Declaration`): the app factory turns the tables into
+Starlette routes (`RouteTable.routes`), the OpenAPI description is built from them, and
+another front end (pages with a session instead of a token) can build its own routes from
+the same declarations.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from starlette.routing import Route
+
+from lmsplans.server.auth.schemas import Operation, Role
+from lmsplans.server.errors import ApiError, InvalidParameter, MissingParameter, PermissionDenied
+from lmsplans.server.http import (
+    Handler,
+    PublicHandler,
+    WriteHandler,
+    authenticated,
+    public,
+    transactional,
+    with_role,
+)
+from lmsplans.server.openapi import PAGING_ERRORS, DocumentedRoute, OperationDoc, paging
+
+H = TypeVar("H", bound=Callable[..., Any])
+ReadH = TypeVar("ReadH", bound=Handler)
+WriteH = TypeVar("WriteH", bound=WriteHandler)
+PublicH = TypeVar("PublicH", bound=PublicHandler)
+
+
+# The scope a write needs unless its declaration names another.
+_WRITE_SCOPES = {
+    "POST": Operation.CREATE,
+    "PUT": Operation.UPDATE,
+    "PATCH": Operation.UPDATE,
+    "DELETE": Operation.DELETE,
+}
+
+
+def docstring_parts(handler: Callable[..., Any]) -> tuple[str, str]:
+    """A handler's summary (its docstring's first line) and description (the rest: each
+    paragraph on one line, paragraphs apart)."""
+    text = inspect.cleandoc(handler.__doc__ or "")
+    summary, _, rest = text.partition("\n")
+    paragraphs = [" ".join(p.split()) for p in rest.strip().split("\n\n") if p.strip()]
+    return summary.strip(), "\n\n".join(paragraphs)
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """One route as declared: who may call it and what it answers."""
+
+    method: str
+    path: str
+    handler: Callable[..., Any]
+    name: str
+    doc: OperationDoc
+    scope: Operation | None  # the token scope it needs; None: a public route
+    role: Role | None = None  # the least role its caller needs; None: any role
+    write: bool = False  # run in one transaction, with a WriteContext and Idempotency-Key
+    first_index: int | None = None  # a paged list: its first `startIndex` (0 or 1)
+
+    def route(self) -> Route:
+        """The Starlette route that serves this declaration."""
+        if self.scope is None:
+            endpoint = public(self.handler)
+        else:
+            handler: Handler = transactional(self.handler) if self.write else self.handler
+            if self.role is not None:
+                handler = with_role(handler, self.role)
+            endpoint = authenticated(
+                handler,
+                api=f"{self.method} {self.path}",
+                operation=self.scope,
+                first_index=self.first_index,
+            )
+        return DocumentedRoute(
+            self.path,
+            endpoint,
+            methods=[self.method],
+            name=self.name,
+            doc=self.doc,
+            scope=self.scope,
+        )
+
+
+@dataclass
+class RouteTable:
+    """One domain's routes, in the order they are declared."""
+
+    tags: tuple[str, ...]
+    declarations: list[Declaration] = field(default_factory=list)
+    _built: list[Route] | None = None
+
+    def routes(self) -> list[Route]:
+        """The Starlette routes, built once (the OpenAPI description is cached by them)."""
+        if self._built is None:
+            self._built = [declaration.route() for declaration in self.declarations]
+        return self._built
+
+    def _declare(
+        self,
+        method: str,
+        path: str,
+        *,
+        scope: Operation | None,
+        role: Role | None,
+        write: bool,
+        name: str | None,
+        doc: dict[str, Any],
+    ) -> Callable[[H], H]:
+        def register(handler: H) -> H:
+            summary, description = docstring_parts(handler)
+            errors: tuple[type[ApiError], ...] = doc.pop("errors", ())
+            first_index = doc.pop("paging", None)
+            if first_index is not None:  # startIndex and limit, and their errors
+                doc["params"] = (*paging(first_index), *doc.get("params", ()))
+                errors = (*errors, *PAGING_ERRORS)
+            if doc.get("payload") is not None:  # a payload that may be missing or bad
+                errors = (*errors, MissingParameter, InvalidParameter)
+            if role is not None:
+                errors = (*errors, PermissionDenied)
+            errors = tuple(dict.fromkeys(errors))
+            self.declarations.append(
+                Declaration(
+                    method,
+                    path,
+                    handler,
+                    name or handler.__name__,
+                    OperationDoc(
+                        summary,
+                        description=description,
+                        tags=self.tags,
+                        errors=errors,
+                        idempotent=write,
+                        **doc,
+                    ),
+                    scope,
+                    role,
+                    write,
+                    first_index,
+                )
+            )
+            return handler
+
+        return register
+
+    def get(
+        self, path: str, *, role: Role | None = None, name: str | None = None, **doc: Any
+    ) -> Callable[[ReadH], ReadH]:
+        """An authenticated read (scope READ). `doc` holds `OperationDoc`'s fields, and
+        `paging` the first `startIndex` of a paged list (0 or 1, as `params.page_of`)."""
+        return self._declare(
+            "GET", path, scope=Operation.READ, role=role, write=False, name=name, doc=doc
+        )
+
+    def write(
+        self,
+        method: str,
+        path: str,
+        *,
+        scope: Operation | None = None,
+        role: Role | None = None,
+        name: str | None = None,
+        **doc: Any,
+    ) -> Callable[[WriteH], WriteH]:
+        """An authenticated write: transactional and idempotent, needing `scope` (by
+        default the method's own: POST CREATE, PUT and PATCH UPDATE, DELETE DELETE)."""
+        return self._declare(
+            method,
+            path,
+            scope=scope or _WRITE_SCOPES[method],
+            role=role,
+            write=True,
+            name=name,
+            doc=doc,
+        )
+
+    def post(self, path: str, **kwargs: Any) -> Callable[[WriteH], WriteH]:
+        return self.write("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Callable[[WriteH], WriteH]:
+        return self.write("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Callable[[WriteH], WriteH]:
+        return self.write("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Callable[[WriteH], WriteH]:
+        return self.write("DELETE", path, **kwargs)
+
+    def public_get(self, path: str, **doc: Any) -> Callable[[PublicH], PublicH]:
+        """A read without a token: the explicit opt-out."""
+        return self._declare("GET", path, scope=None, role=None, write=False, name=None, doc=doc)
+
+    def public_post(self, path: str, **doc: Any) -> Callable[[PublicH], PublicH]:
+        """A write without a token (OAuth): the explicit opt-out; the handler opens its own
+        transaction."""
+        return self._declare("POST", path, scope=None, role=None, write=False, name=None, doc=doc)
