@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -21,6 +22,7 @@ from lmsplans.client._endpoints import Endpoint
 from lmsplans.client._errors import APIStatusError
 from lmsplans.client._hosts import DEFAULT_TIMEOUT, USER_AGENT, env_settings, resolve_urls
 from lmsplans.client._pacing import Governor, RateLimitPolicy
+from lmsplans.client._pacing_store import open_store, scope_of, state_path
 from lmsplans.client._requests import WRITE_METHODS, build_headers, new_idempotency_key
 from lmsplans.client._retry import Action, Attempts, RetryPolicy, lock_seconds, log_retry
 
@@ -41,6 +43,12 @@ class AsyncClient:
     anyway is waited out and the same call retried. 5xx answers and network errors are retried
     `max_retries` times with jittered exponential backoff. `transport=` takes any httpx
     transport (the seam for tests); `clock=` and `sleep=` drive the governor and the backoff.
+
+    The governor keeps the calls in `pacing_state`: by default a file in the user's cache
+    directory (`LMSPLANS_PACING_STATE` names another, or `off`), shared by every process of
+    the same user, so a restarted or a second process knows the window it is in; `False`
+    keeps them in memory. `pacing_headroom` calls of each window (default one) are left free
+    for a person's manual call with the same user.
 
     Resources: `learners`, `learning_plans`, `courses`, `oauth`. Lists come back as pagers
     that fetch every page as they are iterated.
@@ -67,10 +75,20 @@ class AsyncClient:
         headers: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pacing_state: str | os.PathLike[str] | bool | None = None,
+        pacing_headroom: int = 1,
     ) -> None:
         self.base_url, self.accounts_url = resolve_urls(dc, base_url, accounts_url)
         self.retry = retry or RetryPolicy(max_retries=max_retries)
-        self.governor = governor or Governor(rate_limit, clock=clock, async_sleep=sleep)
+        self._owns_governor = governor is None
+        self.governor = governor or Governor(
+            rate_limit,
+            headroom=pacing_headroom,
+            store=open_store(state_path(pacing_state)),
+            scope=scope_of(self.base_url, refresh_token or access_token),
+            clock=clock,
+            async_sleep=sleep,
+        )
         self._sleep = sleep
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -194,8 +212,10 @@ class AsyncClient:
         raise error
 
     async def aclose(self) -> None:
-        """Close the connections."""
+        """Close the connections (and the pacing state, unless the governor was given)."""
         await self._http.aclose()
+        if self._owns_governor:
+            self.governor.store.close()
 
     async def __aenter__(self) -> AsyncClient:
         return self
