@@ -79,6 +79,13 @@ class ApiStats:
     locks: int = 0
     threshold: int = 0
     window_seconds: float = 0.0
+    answered: int = 0  # calls settled
+    busy_seconds: float = 0.0  # from their slot to their answer, in all
+
+    @property
+    def call_seconds(self) -> float | None:
+        """How long a call takes, on average (None before the first answer)."""
+        return self.busy_seconds / self.answered if self.answered else None
 
 
 class Governor:
@@ -200,6 +207,10 @@ class Governor:
                 policy = self._adopt_policy(window, policy, announced[0], announced[1], now)
             stamp = now + self._margin_for(policy)
             window.add_settled(stamp)
+            stats = self._stats_of(ticket.api)
+            with self._stats_lock:
+                stats.answered += 1
+                stats.busy_seconds += max(0.0, now - ticket.reserved_at)
             if announced is not None and announced[2] is not None:
                 self._reconcile(window, policy, ticket, announced[2], stamp)
 
@@ -235,7 +246,14 @@ class Governor:
             locks=s.locks,
             threshold=policy.threshold,
             window_seconds=policy.window_seconds,
+            answered=s.answered,
+            busy_seconds=s.busy_seconds,
         )
+
+    def apis(self) -> list[str]:
+        """The APIs this governor has paced calls to."""
+        with self._stats_lock:
+            return list(self._stats)
 
     def estimate(self, api: str, calls: int, *, call_seconds: float = 0.0) -> float:
         """Seconds until `calls` more calls to `api`, made one after another and each taking
