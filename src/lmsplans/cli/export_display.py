@@ -31,7 +31,8 @@ DEFAULT_CALL_SECONDS = 0.05  # before any answer has been timed
 def about(seconds: float) -> str:
     """`2400` -> "about 40 minutes"; `75` -> "about 1 minute"; `20` -> "about 20 seconds"."""
     if seconds < 60:
-        return f"about {max(1, round(seconds))} seconds"
+        whole = max(1, round(seconds))
+        return f"about {whole} second{'s' if whole != 1 else ''}"
     minutes = round(seconds / 60)
     if minutes < 120:
         return f"about {minutes} minute{'s' if minutes != 1 else ''}"
@@ -53,6 +54,7 @@ class ExportDisplay:
         self.console = console
         self.job: ExportJob | None = None
         self.done = 0
+        self.rows = 0
         self.bar = Progress(
             SpinnerColumn(finished_text=" "),
             TextColumn("[progress.description]{task.description}"),
@@ -97,8 +99,12 @@ class ExportDisplay:
 
     def advance(self, learner: str, rows: int) -> None:
         self.done += 1
+        self.rows += rows
         if self._task is not None:
-            self.bar.advance(self._task)
+            unit = self.job.unit if self.job else "learners"
+            self.bar.update(
+                self._task, advance=1, description=f"Exporting {unit} ({self.rows:,} rows)"
+            )
 
     # --- the estimate ---------------------------------------------------------------------
 

@@ -181,6 +181,8 @@ def _by_rosters(
     plans = reader.published()
     todo = [plan for plan in plans if plan.plan_id not in journal.plans]
     result.resumed_from = len(plans) - len(todo)
+    for plan in todo:  # each roster's first page first: then every roster's size is known
+        reader.first_page(plan)
     left = list(todo)
     job = ExportJob(
         "rosters",

@@ -21,7 +21,7 @@ class RosterReader:
 
     def __init__(self, client: Client, *, listed: Callable[[int], None] | None = None) -> None:
         self._client = client
-        self._listed = listed  # told the number of learners read so far, page by page
+        self._listed = listed  # told how many learners `learner_ids` has found, page by page
         self._plans: list[PlanInfo] | None = None
         self._first: dict[str, Page[RosterMember]] = {}  # the first page of a plan, if read
         self._sizes: dict[str, int] = {}  # plan -> learners on its roster, once known
@@ -55,7 +55,10 @@ class RosterReader:
             yield self._count(page.items)
 
     def first_page(self, plan: PlanInfo) -> list[RosterMember]:
-        """The first page of the plan's roster, kept for `roster` (the probe's read)."""
+        """The first page of the plan's roster, kept for `roster` (read once)."""
+        kept = self._first.get(plan.plan_id)
+        if kept is not None:
+            return kept.items
         page = self._client.learning_plans.learners(plan.plan_id).first_page()
         self._note_size(plan, page.raw)
         self._count(page.items)
@@ -67,19 +70,20 @@ class RosterReader:
         return sum(math.ceil(self._sizes.get(p.plan_id, 1) / ROSTER_PAGE) or 1 for p in plans)
 
     def learner_ids(self) -> list[str]:
-        """Every learner on the roster of a plan, once each, in roster order."""
+        """Every learner on the roster of a plan, once each, in roster order (the count read
+        so far told to `listed` page by page)."""
         seen: dict[str, None] = {}
         for plan in self.plans():
             for members in self.roster(plan):
                 for member in members:
                     if member.user_id:
                         seen.setdefault(member.user_id)
+                if self._listed is not None:
+                    self._listed(len(seen))
         return list(seen)
 
     def _count(self, members: list[RosterMember]) -> list[RosterMember]:
         self.members_read += len(members)
-        if self._listed is not None:
-            self._listed(self.members_read)
         return members
 
     def _note_size(self, plan: PlanInfo, raw: dict[str, object]) -> None:
