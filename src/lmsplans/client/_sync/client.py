@@ -51,9 +51,36 @@ class Client:
     keeps them in memory. `pacing_headroom` calls of each window (default one) are left free
     for a person's manual call with the same user.
 
-    Resources: `learners`, `learning_plans`, `courses`, `oauth`. Lists come back as pagers
-    that fetch every page as they are iterated.
     Calls block and pagers are iterators; `AsyncClient` is the same for asyncio.
+
+    Resources and their methods (lists come back as pagers that fetch every page as they are
+    iterated; each method's docstring names its route, e.g. `help(client.learners.get)`):
+
+    - learners.learning_plans_progress(learner_id): every plan's progress (the reference API)
+    - learners.plan_courses_progress(learner_id, plan_id): a plan's courses, with progress
+    - learners.course_progress(learner_id): the learner's progress in every course
+    - learners.plan_history(learner_id, plan_id): the learner's events in a plan
+    - learners.list(search=, role=, status=), learners.get(learner_id)
+    - learners.create(email_id=, display_name=, employee_id=), learners.create_many(learners)
+    - learners.update(learner_id, ...), learners.deactivate(learner_id)
+    - learning_plans.list(), learning_plans.get(plan_id)
+    - learning_plans.learners(plan_id, status=): the roster, 100 learners with progress a call
+    - learning_plans.roster_summary(plan_id, status=): the roster's counts, in one call
+    - learning_plans.create(name), learning_plans.update(plan_id, ...)
+    - learning_plans.delete(plan_id), learning_plans.publish(plan_id)
+    - learning_plans.disable(plan_id), learning_plans.set_courses(plan_id, courses)
+    - learning_plans.enrol(plan_id, learners), learning_plans.unenrol(plan_id, learner_id)
+    - learning_plans.join(plan_id, learner_id)
+    - courses.progress(course_id), courses.learner_progress(course_id, learner_id)
+    - courses.record_progress(course_id, learner_id, percentage=, status=, reset=)
+    - courses.list(), courses.get(course_id), courses.create(name)
+    - courses.update(course_id, ...), courses.delete(course_id)
+    - oauth.refresh(), oauth.revoke(token)
+    - request(method, path, path_params=, params=, json=): any other API
+
+    Paging: pass `page_size` (1 to 100) and `start_index` as the API counts them, or neither.
+    The reference endpoint counts `startIndex` from 0, the other lists from 1 (0 is accepted as
+    the first record), as Zoho defines them; a pager starts at the first record of either.
     """
 
     def __init__(
