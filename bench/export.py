@@ -166,9 +166,9 @@ def paced_part(workdir: Path, minutes: float, headroom: int) -> bool:
             killed_at = time.monotonic() - began
             run = start()  # at once
             time.sleep(max(0.0, began + seconds - time.monotonic()))
-            run.send_signal(signal.SIGINT)
-            run.wait(timeout=30)
             elapsed = time.monotonic() - began
+            run.send_signal(signal.SIGINT)  # Ctrl-C: the time is up
+            run.wait(timeout=30)
         finally:
             if run.poll() is None:
                 run.kill()
@@ -193,6 +193,9 @@ def main() -> int:
     parser.add_argument("--headroom", type=int, default=0, help="the paced export's headroom")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
+    # Started in the background, this process may ignore SIGINT, and its children would
+    # inherit that: with a handler of its own, they start with the default, so Ctrl-C works.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     if not 1 <= args.minutes <= 30:
         parser.error("--minutes must be 1..30")
     workdir = Path(tempfile.mkdtemp(prefix="lmsplans-export-"))
