@@ -247,3 +247,13 @@ def make_client() -> Iterator[Any]:
     yield make
     for client in made:
         client.close()
+
+
+@pytest.fixture(autouse=True)
+def pacing_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's clients keep their pacing state in a file of their own (not in the user's
+    cache directory); subprocesses find it through XDG_CACHE_HOME, which they inherit."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    monkeypatch.delenv("LMSPLANS_PACING_STATE", raising=False)
+    return cache / "lmsplans" / "pacing.sqlite3"

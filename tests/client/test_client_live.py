@@ -326,3 +326,25 @@ def test_the_auth_header_is_zohos(
     )
     client.learning_plans.list(page_size=1).first_page()
     assert transport.log[0].headers["authorization"] == f"Zoho-oauthtoken {demo_db.admin_token}"
+
+
+def test_a_bad_parameter_is_named_in_the_errors_string(admin: Client) -> None:
+    plan = admin.learning_plans.list().to_list()[0]
+    with pytest.raises(ValidationError) as raised:
+        admin.learning_plans.learners(plan.plan_id, status="sideways").to_list()
+    assert "(status: must be one of" in str(raised.value)
+
+
+def test_a_client_without_base_url_or_dc_says_once_which_zoho_host_it_calls(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lmsplans.client import _hosts
+
+    monkeypatch.setattr(_hosts, "_ANNOUNCED", set())
+    with caplog.at_level("WARNING", logger="lmsplans.client"):
+        for _ in range(2):
+            Client(access_token="1000.x", pacing_state=False).close()
+        Client(dc="eu", access_token="1000.x", pacing_state=False).close()
+        Client(base_url="http://127.0.0.1:9", access_token="1000.x").close()
+    said = [r.getMessage() for r in caplog.records if "people.zoho" in r.getMessage()]
+    assert len(said) == 1 and "https://people.zoho.com" in said[0] and "base_url=" in said[0]

@@ -165,3 +165,18 @@ def test_records_read_missing_keys_as_none_and_fall_back_where_declared() -> Non
     assert entry.plan_id == "7"  # `planId` missing: read from planInfo.planId
     assert entry.user_info.user_id == "" and entry.user_info.enrolled_time is None
     assert entry.progress_info is None and entry.plan_info.image is None
+
+
+def test_an_errors_string_names_the_fields_that_were_wrong() -> None:
+    body = {
+        "status": 400,
+        "code": 7204,
+        "message": "Invalid value for parameter limit",
+        "errors": [{"field": "limit", "message": "must be at most 100"}, {"field": "status"}],
+    }
+    with pytest.raises(ValidationError) as raised:
+        check_response(_response(400, body))
+    assert str(raised.value) == (
+        "[400 7204] Invalid value for parameter limit (limit: must be at most 100; status)"
+    )
+    assert raised.value.errors[0]["field"] == "limit"

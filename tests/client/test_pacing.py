@@ -188,3 +188,95 @@ def test_the_refresh_budget_allows_ten_in_ten_minutes() -> None:
     time.now += 300
     budget.spend()
     assert budget.used == 10
+
+
+# --- a store shared by processes (a file), with the fake clock ------------------------------
+
+
+def shared(time: FakeTime, path: object, **kwargs: object) -> Governor:
+    """A governor over the state file `path`, as a process of its own would open it."""
+    from lmsplans.client._pacing_store import PacingStore
+
+    store = PacingStore(path)  # type: ignore[arg-type]
+    return governor(time, store=store, scope="http://x 1234", wall_clock=time.clock, **kwargs)
+
+
+def test_a_restarted_process_knows_the_window_it_is_in(tmp_path: object) -> None:
+    time = FakeTime()
+    state = f"{tmp_path}/pacing.sqlite3"
+    first = shared(time, state)
+    sent = [call(first, time) for _ in range(20)]  # then it is killed
+    second = shared(time, state)  # at once
+    sent += [call(second, time) for _ in range(40)]
+    assert sent[:30] == [pytest.approx(1000.0)] * 30  # it made only the 10 calls left
+    assert sent[30] == pytest.approx(1060.0)
+    assert sliding_window_holds(sent, 30, 60)
+
+
+def test_two_processes_share_the_threshold(tmp_path: object) -> None:
+    time = FakeTime()
+    state = f"{tmp_path}/pacing.sqlite3"
+    one, two = shared(time, state), shared(time, state)
+    sent = []
+    for _ in range(45):
+        sent += [call(one, time), call(two, time)]
+    assert sliding_window_holds(sorted(sent), 30, 60)
+    assert sorted(sent)[30] == pytest.approx(1060.0)  # not 60 calls in the first minute
+    other_scope = governor(time, store=one.store, scope="http://x other-user")
+    assert isinstance(other_scope.try_acquire(API), Ticket)  # another user: its own budget
+
+
+def test_a_lock_and_the_servers_policy_are_seen_by_the_next_process(tmp_path: object) -> None:
+    time = FakeTime()
+    state = f"{tmp_path}/pacing.sqlite3"
+    first = shared(time, state)
+    call(first, time, {"ratelimit-policy": '"api";q=10;w=2', "ratelimit": '"api";r=9;t=2'})
+    first.lock(API, 30)
+    second = shared(time, state)
+    assert second.stats(API).threshold == 10 and second.stats(API).window_seconds == 2.0
+    assert second.try_acquire(API) == pytest.approx(30, abs=0.01)
+
+
+def test_a_reservation_of_a_killed_process_holds_its_slot_until_it_is_stale(
+    tmp_path: object,
+) -> None:
+    from lmsplans.client._pacing_store import STALE_SECONDS
+
+    time = FakeTime()
+    state = f"{tmp_path}/pacing.sqlite3"
+    killed = shared(time, state)
+    for _ in range(29):
+        call(killed, time)
+    killed.acquire(API)  # sent, never answered: the process died
+    second = shared(time, state)
+    assert second.try_acquire(API) == pytest.approx(60, abs=0.01)  # 29 settled + 1 in flight
+    time.now += 60
+    sent = [call(second, time) for _ in range(29)]
+    assert sent == [1060.0] * 29
+    assert not isinstance(second.try_acquire(API), Ticket)  # the dead call still holds one
+    time.now = 1000 + 60 + STALE_SECONDS + 1  # ... until it is stale
+    assert [call(second, time) for _ in range(30)] == [time.now] * 30
+
+
+def test_headroom_keeps_calls_free_for_someone_else() -> None:
+    time = FakeTime()
+    gov = governor(time, headroom=1)
+    sent = [call(gov, time) for _ in range(30)]
+    assert sent[:29] == [1000.0] * 29 and sent[29] == 1060.0
+    with pytest.raises(ValueError):
+        governor(time, headroom=-1)
+
+
+def test_the_estimate_includes_the_waits_the_window_imposes() -> None:
+    time = FakeTime()
+    gov = governor(time)
+    assert gov.estimate(API, 0) == 0.0
+    assert gov.estimate(API, 30, call_seconds=0.1) == pytest.approx(3.0)  # one burst
+    assert gov.estimate(API, 31, call_seconds=0.1) == pytest.approx(60.2)  # then a window
+    for _ in range(30):
+        call(gov, time)
+    assert gov.estimate(API, 1) == pytest.approx(60.0)  # the window is full now
+    many = gov.estimate(API, 1199, call_seconds=0.05)
+    assert 39 * 60 < many < 41 * 60  # 1,199 learners at 30 a minute: about 40 minutes
+    gov.lock(API, 300)
+    assert gov.estimate(API, 1) == pytest.approx(300.0)

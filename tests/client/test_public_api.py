@@ -16,6 +16,10 @@ PUBLIC = [
     "AccessToken",
     "ApiStats",
     "AsyncClient",
+    "AsyncCourses",
+    "AsyncLearners",
+    "AsyncLearningPlans",
+    "AsyncOAuth",
     "AsyncPager",
     "AuthenticationError",
     "Client",
@@ -23,14 +27,18 @@ PUBLIC = [
     "Course",
     "CourseInPlanProgress",
     "CourseProgress",
+    "Courses",
     "DurationType",
     "Enrolment",
     "Governor",
     "HistoryEvent",
     "Learner",
+    "Learners",
     "LearningPlanProgress",
+    "LearningPlans",
     "LmsPlansError",
     "NotFoundError",
+    "OAuth",
     "Page",
     "PermissionDeniedError",
     "PlanCourse",
@@ -73,3 +81,45 @@ def test_every_public_class_and_function_says_what_it_is() -> None:
         if inspect.isclass(value) or inspect.isfunction(value):
             assert (value.__doc__ or "").strip(), f"{name} has no docstring"
             assert value.__module__.startswith("lmsplans.client"), name
+
+
+RESOURCES = {"learners": "Learners", "learning_plans": "LearningPlans", "courses": "Courses"}
+RESOURCES["oauth"] = "OAuth"
+
+
+def resource_methods() -> list[str]:
+    """`learners.get`, `courses.record_progress`, ...: every public method of every resource."""
+    names = []
+    for attribute, cls in RESOURCES.items():
+        for name, _ in inspect.getmembers(getattr(lmsplans.client, cls), inspect.isfunction):
+            if not name.startswith("_"):
+                names.append(f"{attribute}.{name}")
+    return names
+
+
+def test_help_of_each_client_shows_every_resource_method() -> None:
+    import pydoc
+
+    methods = resource_methods()
+    assert len(methods) >= 30
+    for client in (lmsplans.client.Client, lmsplans.client.AsyncClient):
+        shown = pydoc.render_doc(client, renderer=pydoc.plaintext)
+        missing = [m for m in methods if f"{m}(" not in shown]
+        assert missing == [], f"help({client.__name__}) does not show {missing}"
+
+
+def test_the_readme_shows_every_resource_method() -> None:
+    from tests.conftest import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("## The Python client") : readme.index("## Command line")]
+    missing = [m for m in resource_methods() if f"{m}(" not in section]
+    assert missing == [], f"the README's client section does not show {missing}"
+
+
+def test_the_resource_classes_are_those_of_the_clients() -> None:
+    client = lmsplans.client.Client(base_url="http://127.0.0.1:9", access_token="t")
+    for attribute, cls in RESOURCES.items():
+        assert type(getattr(client, attribute)) is getattr(lmsplans.client, cls)
+        assert getattr(lmsplans.client, f"Async{cls}").__name__ == f"Async{cls}"
+    client.close()

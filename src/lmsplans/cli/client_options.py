@@ -99,6 +99,15 @@ MaxRetries = Annotated[
     ),
 ]
 
+Headroom = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Calls of each window left free for a person's manual call with the same user.",
+        rich_help_panel=_PACING,
+    ),
+]
+
 
 def connect(
     *,
@@ -113,6 +122,7 @@ def connect(
     window: float = 60.0,
     lock: float = 300.0,
     max_retries: int = 2,
+    headroom: int = 1,
 ) -> Client:
     """The client of these options; a bad option ends the command with exit status 2."""
     from lmsplans.client import Client, LmsPlansError, RateLimitPolicy
@@ -128,6 +138,7 @@ def connect(
             client_secret=client_secret,
             max_retries=max_retries,
             rate_limit=RateLimitPolicy(threshold, window, lock),
+            pacing_headroom=headroom,
         )
     except LmsPlansError as error:
         errors.print(f"[red]{escape(str(error))}[/red]", highlight=False)

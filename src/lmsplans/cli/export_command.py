@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -16,6 +15,7 @@ from lmsplans.cli.client_options import (
     ClientId,
     ClientSecret,
     Dc,
+    Headroom,
     Lock,
     MaxRetries,
     RefreshToken,
@@ -26,49 +26,6 @@ from lmsplans.cli.client_options import (
     errors,
     fail,
 )
-
-if TYPE_CHECKING:
-    from rich.progress import Progress, TaskID
-
-REFERENCE_API = "GET /api/v1/learners/{learnerId}/learning-plans/progress"
-
-
-class _RichProgress:
-    """The export's progress bar, with an ETA."""
-
-    def __init__(self, bar: Progress) -> None:
-        self.bar = bar
-        self.task: TaskID | None = None
-        self.done = 0
-
-    def start(self, total: int, done: int) -> None:
-        self.done = done
-        self.task = self.bar.add_task("Exporting", total=total, completed=done)
-
-    def advance(self, learner: str, rows: int) -> None:
-        self.done += 1
-        if self.task is not None:
-            self.bar.advance(self.task)
-
-
-def _eta_column(seconds_per_call: Callable[[], float]) -> Any:
-    """An ETA that knows the pacing: a burst of calls at the start of a window says nothing
-    about the rate the threshold allows, so the estimate is never below remaining x pace."""
-    from datetime import timedelta
-
-    from rich.progress import ProgressColumn, Task
-    from rich.text import Text
-
-    class PacedEta(ProgressColumn):
-        def render(self, task: Task) -> Text:
-            if task.remaining is None or task.finished:
-                return Text("")
-            paced = task.remaining * seconds_per_call()
-            measured = task.remaining / task.speed if task.speed else paced
-            eta = timedelta(seconds=int(max(paced, measured)))
-            return Text(f"ETA {eta}", style="progress.remaining")
-
-    return PacedEta()
 
 
 def _format_of(fmt: str | None, out: Path) -> str:
@@ -109,6 +66,14 @@ def export(
     fsync: Annotated[
         bool, typer.Option(help="Sync each learner to disk (survives power loss, slower).")
     ] = False,
+    via: Annotated[
+        str,
+        typer.Option(
+            help="How to read: rosters (100 learners with their progress a call: this "
+            "server), learners (one call per learner: Zoho's way, and a learners file's), or "
+            "auto (the first roster page says which).",
+        ),
+    ] = "auto",
     base_url: BaseUrl = None,
     accounts_url: AccountsUrl = None,
     dc: Dc = None,
@@ -120,30 +85,25 @@ def export(
     window: Window = 60.0,
     lock: Lock = 300.0,
     max_retries: MaxRetries = 5,
+    headroom: Headroom = 1,
 ) -> None:
     """Export every learner's plan progress, one row per learner and plan.
 
-    Calls are paced under the API's threshold, so the export never triggers the lock. It is
-    resumable: interrupted (Ctrl-C, a crash, SIGKILL) and run again with the same arguments,
-    it carries on where it stopped and the output holds every row exactly once.
+    Against this server it reads the plan rosters, 100 learners with their progress a call;
+    against Zoho (whose rosters carry no progress) one call per learner: the first roster
+    page says which, --via forces it. Calls are paced under the API's threshold, with the
+    pacing shared by every process of the same user (a restarted export, a second one), so the
+    export never triggers the lock. It is resumable: interrupted (Ctrl-C, a crash, SIGKILL)
+    and run again with the same arguments, it carries on where it stopped and the output
+    holds every row exactly once.
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
+    from lmsplans.cli.export_display import ExportDisplay
     from lmsplans.client import LmsPlansError
-    from lmsplans.client.export import (
-        ExportError,
-        export_plan_progress,
-        learners_from_rosters,
-        read_learners_file,
-    )
+    from lmsplans.client.export import VIA, ExportError, export_plan_progress, read_learners_file
 
+    if via not in VIA:
+        errors.print(f"[red]--via is one of {', '.join(VIA)}.[/red]")
+        raise typer.Exit(2)
     fmt = _format_of(fmt, out)
     client = connect(
         base_url=base_url,
@@ -157,42 +117,27 @@ def export(
         window=window,
         lock=lock,
         max_retries=max_retries,
+        headroom=headroom,
     )
 
-    def pace() -> float:
-        stats = client.governor.stats(REFERENCE_API)
-        return stats.window_seconds / stats.threshold
-
-    def learners() -> list[str]:
-        if learners_file is not None:
-            return read_learners_file(learners_file)
-        with errors.status("Listing learners from the plan rosters..."):
-            return learners_from_rosters(client)
-
-    bar = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TimeElapsedColumn(),
-        _eta_column(pace),
-        console=errors,
-    )
-    shown = _RichProgress(bar)
+    learners = None if learners_file is None else (lambda: read_learners_file(learners_file))
+    shown = ExportDisplay(client, errors)
     try:
-        with client, bar:
+        with client, shown:
             result = export_plan_progress(
                 client,
                 out=out,
                 fmt=fmt,
                 learners=learners,
+                via=via,
                 overwrite=overwrite,
                 progress=shown,
                 fsync=fsync,
             )
     except KeyboardInterrupt:
+        unit = shown.job.unit if shown.job else "learners"
         errors.print(
-            f"\nInterrupted with {shown.done} learners exported. Run the same command again "
+            f"\nInterrupted with {shown.done} {unit} exported. Run the same command again "
             "to resume.",
             highlight=False,
         )
@@ -204,9 +149,12 @@ def export(
         raise fail(error) from None
     except OSError as error:
         raise fail(error) from None
-    resumed = f" (resumed after {result.resumed_from} learners)" if result.resumed_from else ""
+    unit = "plans" if result.via == "rosters" else "learners"
+    resumed = f" (resumed after {result.resumed_from} {unit})" if result.resumed_from else ""
+    plans = f" in {result.plans} plans" if result.via == "rosters" else ""
     console.print(
-        f"Exported {result.rows} rows for {result.learners} learners to {result.out}{resumed}.",
+        f"Exported {result.rows} rows for {result.learners} learners{plans} to {result.out}"
+        f"{resumed}.",
         highlight=False,
     )
     for learner, reason in result.skipped:

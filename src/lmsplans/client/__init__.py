@@ -14,11 +14,17 @@ and needs only httpx (the command line adds typer and rich)::
 
 Lists are pagers that fetch every page; records are typed dataclasses that keep `.raw`;
 errors are exceptions per status family; every call is paced under the API's threshold.
+`help(Client)` lists every resource method; the resource classes (`Learners`,
+`LearningPlans`, `Courses`, `OAuth` and their `Async` twins) are importable by name.
 """
 
 from lmsplans.client._answers import AccessToken
 from lmsplans.client._async.client import AsyncClient
 from lmsplans.client._async.pager import AsyncPager
+from lmsplans.client._async.resources.courses import AsyncCourses
+from lmsplans.client._async.resources.learners import AsyncLearners
+from lmsplans.client._async.resources.learning_plans import AsyncLearningPlans
+from lmsplans.client._async.resources.oauth import AsyncOAuth
 from lmsplans.client._auth import RefreshBudget
 from lmsplans.client._endpoints import Page
 from lmsplans.client._errors import (
@@ -58,6 +64,10 @@ from lmsplans.client._pacing import ApiStats, Governor, RateLimitPolicy, Ticket
 from lmsplans.client._retry import RetryPolicy
 from lmsplans.client._sync.client import Client
 from lmsplans.client._sync.pager import SyncPager
+from lmsplans.client._sync.resources.courses import Courses
+from lmsplans.client._sync.resources.learners import Learners
+from lmsplans.client._sync.resources.learning_plans import LearningPlans
+from lmsplans.client._sync.resources.oauth import OAuth
 
 __all__ = [
     "DATA_CENTRES",
@@ -67,6 +77,10 @@ __all__ = [
     "AccessToken",
     "ApiStats",
     "AsyncClient",
+    "AsyncCourses",
+    "AsyncLearners",
+    "AsyncLearningPlans",
+    "AsyncOAuth",
     "AsyncPager",
     "AuthenticationError",
     "Client",
@@ -74,14 +88,18 @@ __all__ = [
     "Course",
     "CourseInPlanProgress",
     "CourseProgress",
+    "Courses",
     "DurationType",
     "Enrolment",
     "Governor",
     "HistoryEvent",
     "Learner",
+    "Learners",
     "LearningPlanProgress",
+    "LearningPlans",
     "LmsPlansError",
     "NotFoundError",
+    "OAuth",
     "Page",
     "PermissionDeniedError",
     "PlanCourse",

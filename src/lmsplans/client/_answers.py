@@ -1,8 +1,10 @@
-"""Reading answers: records, the error envelope (this server's and Zoho's), token answers."""
+"""Reading answers: records, the error envelope (this server's and Zoho's), token answers,
+rate-limit fields."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +19,7 @@ from lmsplans.client._errors import (
     status_for_code,
 )
 
-__all__ = ["AccessToken", "check_response", "parse_token_response"]
+__all__ = ["AccessToken", "check_response", "parse_rate_limit_headers", "parse_token_response"]
 
 
 def decode_body(response: httpx.Response) -> Any:
@@ -174,3 +176,62 @@ def first_record_of(body: Mapping[str, Any], key: str | None) -> dict[str, Any]:
     if not records:
         raise LmsPlansError(f"unexpected answer: no {key} record")
     return records[0]
+
+
+# --- rate-limit fields ----------------------------------------------------------------------
+
+
+def _params(item: str) -> tuple[str, dict[str, str]]:
+    """`"api";q=30;w=60` -> ("api", {"q": "30", "w": "60"})."""
+    parts = [p.strip() for p in item.split(";")]
+    values: dict[str, str] = {}
+    for part in parts[1:]:
+        key, _, value = part.partition("=")
+        values[key.strip().lower()] = value.strip().strip('"')
+    return parts[0], values
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+def parse_rate_limit_headers(
+    headers: Mapping[str, str],
+) -> tuple[int | None, float | None, int | None, float | None]:
+    """The (quota, window, remaining, reset) a response announces, each None when absent.
+
+    Reads the IETF draft fields `RateLimit-Policy: "api";q=30;w=60` and
+    `RateLimit: "api";r=29;t=60`, and the older `RateLimit-Limit` / `-Remaining` / `-Reset`
+    (with `RateLimit-Policy: 30;w=60`). Only the first policy listed is used.
+    """
+    quota: int | None = None
+    window: float | None = None
+    remaining: int | None = None
+    reset: float | None = None
+    policy = headers.get("ratelimit-policy")
+    if policy:
+        head, values = _params(policy.split(",")[0])
+        q = _number(values.get("q")) if "q" in values else _number(head)
+        quota = int(q) if q is not None else None
+        window = _number(values.get("w"))
+    current = headers.get("ratelimit")
+    if current:
+        _, values = _params(current.split(",")[0])
+        r = _number(values.get("r"))
+        remaining = int(r) if r is not None else None
+        reset = _number(values.get("t"))
+    if quota is None:
+        q = _number(headers.get("ratelimit-limit"))
+        quota = int(q) if q is not None else None
+    if remaining is None:
+        r = _number(headers.get("ratelimit-remaining"))
+        remaining = int(r) if r is not None else None
+    if reset is None:
+        reset = _number(headers.get("ratelimit-reset"))
+    return quota, window, remaining, reset

@@ -52,7 +52,8 @@ class APIStatusError(LmsPlansError):
         code: the error code of the envelope (`7209`, `7048`, ...), or None if there was none.
         message: the envelope's message.
         request_id: the server's request id (`requestId` / `X-Request-Id`), if any.
-        errors: field-level details (`[{"field": ..., "message": ...}]`), if any.
+        errors: field-level details (`[{"field": ..., "message": ...}]`), if any; the
+            exception's string names each field that was wrong.
         body: the decoded response body (a dict, or the text if it was not JSON).
         response: the `httpx.Response`, when there was one.
     """
@@ -69,8 +70,11 @@ class APIStatusError(LmsPlansError):
         response: httpx.Response | None = None,
     ) -> None:
         detail = f"{status}" + (f" {code}" if code is not None else "")
+        wrong = "; ".join(_field_error(e) for e in errors or [] if e.get("field"))
         super().__init__(
-            f"[{detail}] {message}" + (f" (request {request_id})" if request_id else "")
+            f"[{detail}] {message}"
+            + (f" ({wrong})" if wrong else "")
+            + (f" (request {request_id})" if request_id else "")
         )
         self.message = message
         self.status = status
@@ -84,6 +88,12 @@ class APIStatusError(LmsPlansError):
     def status_code(self) -> int:
         """The HTTP status (an alias of `status`, as in httpx)."""
         return self.status
+
+
+def _field_error(error: dict[str, Any]) -> str:
+    """`{"field": "limit", "message": "must be at most 100"}` -> "limit: must be at most 100"."""
+    message = error.get("message")
+    return f"{error['field']}: {message}" if message else str(error["field"])
 
 
 class ValidationError(APIStatusError):

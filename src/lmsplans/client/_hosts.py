@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import httpx
@@ -13,6 +14,8 @@ __all__ = ["DATA_CENTRES", "USER_AGENT", "data_centre_urls", "env", "env_setting
 VERSION = "0.1.0"
 USER_AGENT = f"lmsplans-python/{VERSION}"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+log = logging.getLogger("lmsplans.client")
+_ANNOUNCED: set[str] = set()  # the Zoho hosts a client without base_url or dc has named
 
 # Zoho's data centres: the domain behind people.<domain> (the API) and accounts.<domain>.
 DATA_CENTRES: dict[str, str] = {
@@ -44,11 +47,20 @@ def data_centre_urls(dc: str) -> tuple[str, str]:
 
 def resolve_urls(dc: str | None, base_url: str | None, accounts_url: str | None) -> tuple[str, str]:
     """`base_url` wins over `dc`; the accounts URL defaults to the base URL when one is given
-    (this server answers both), else to the data centre's Accounts host."""
+    (this server answers both), else to the data centre's Accounts host. With neither, Zoho's
+    com data centre, said once on the `lmsplans.client` logger (so a token of your own server
+    is not sent to Zoho unnoticed)."""
     if base_url:
         base = base_url.rstrip("/")
         return base, (accounts_url or base).rstrip("/")
     api, accounts = data_centre_urls(dc or "com")
+    if dc is None and api not in _ANNOUNCED:
+        _ANNOUNCED.add(api)  # once a process: enough to notice, not a line per client
+        log.warning(
+            "no base_url or dc given: calling Zoho's own API at %s (pass base_url= for your "
+            "own server, or dc= to choose Zoho's data centre)",
+            api,
+        )
     return api, (accounts_url or accounts).rstrip("/")
 
 

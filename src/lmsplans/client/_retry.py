@@ -9,14 +9,14 @@ from dataclasses import dataclass
 
 import httpx
 
-from lmsplans.client._answers import retry_after_seconds
+from lmsplans.client._answers import parse_rate_limit_headers, retry_after_seconds
 from lmsplans.client._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     RateLimitedError,
 )
-from lmsplans.client._pacing import Governor, parse_rate_limit_headers
+from lmsplans.client._pacing import Governor
 
 __all__ = ["Action", "Attempts", "RetryPolicy"]
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -17,6 +18,7 @@ from lmsplans.client._endpoints import Endpoint
 from lmsplans.client._errors import APIStatusError
 from lmsplans.client._hosts import DEFAULT_TIMEOUT, USER_AGENT, env_settings, resolve_urls
 from lmsplans.client._pacing import Governor, RateLimitPolicy
+from lmsplans.client._pacing_store import open_store, scope_of, state_path
 from lmsplans.client._requests import WRITE_METHODS, build_headers, new_idempotency_key
 from lmsplans.client._retry import Action, Attempts, RetryPolicy, lock_seconds, log_retry
 from lmsplans.client._sync.auth import TokenManager
@@ -43,9 +45,42 @@ class Client:
     `max_retries` times with jittered exponential backoff. `transport=` takes any httpx
     transport (the seam for tests); `clock=` and `sleep=` drive the governor and the backoff.
 
-    Resources: `learners`, `learning_plans`, `courses`, `oauth`. Lists come back as pagers
-    that fetch every page as they are iterated.
+    The governor keeps the calls in `pacing_state`: by default a file in the user's cache
+    directory (`LMSPLANS_PACING_STATE` names another, or `off`), shared by every process of
+    the same user, so a restarted or a second process knows the window it is in; `False`
+    keeps them in memory. `pacing_headroom` calls of each window (default one) are left free
+    for a person's manual call with the same user.
+
     Calls block and pagers are iterators; `AsyncClient` is the same for asyncio.
+
+    Resources and their methods (lists come back as pagers that fetch every page as they are
+    iterated; each method's docstring names its route, e.g. `help(client.learners.get)`):
+
+    - learners.learning_plans_progress(learner_id): every plan's progress (the reference API)
+    - learners.plan_courses_progress(learner_id, plan_id): a plan's courses, with progress
+    - learners.course_progress(learner_id): the learner's progress in every course
+    - learners.plan_history(learner_id, plan_id): the learner's events in a plan
+    - learners.list(search=, role=, status=), learners.get(learner_id)
+    - learners.create(email_id=, display_name=, employee_id=), learners.create_many(learners)
+    - learners.update(learner_id, ...), learners.deactivate(learner_id)
+    - learning_plans.list(), learning_plans.get(plan_id)
+    - learning_plans.learners(plan_id, status=): the roster, 100 learners with progress a call
+    - learning_plans.roster_summary(plan_id, status=): the roster's counts, in one call
+    - learning_plans.create(name), learning_plans.update(plan_id, ...)
+    - learning_plans.delete(plan_id), learning_plans.publish(plan_id)
+    - learning_plans.disable(plan_id), learning_plans.set_courses(plan_id, courses)
+    - learning_plans.enrol(plan_id, learners), learning_plans.unenrol(plan_id, learner_id)
+    - learning_plans.join(plan_id, learner_id)
+    - courses.progress(course_id), courses.learner_progress(course_id, learner_id)
+    - courses.record_progress(course_id, learner_id, percentage=, status=, reset=)
+    - courses.list(), courses.get(course_id), courses.create(name)
+    - courses.update(course_id, ...), courses.delete(course_id)
+    - oauth.refresh(), oauth.revoke(token)
+    - request(method, path, path_params=, params=, json=): any other API
+
+    Paging: pass `page_size` (1 to 100) and `start_index` as the API counts them, or neither.
+    The reference endpoint counts `startIndex` from 0, the other lists from 1 (0 is accepted as
+    the first record), as Zoho defines them; a pager starts at the first record of either.
     """
 
     def __init__(
@@ -68,10 +103,20 @@ class Client:
         headers: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        pacing_state: str | os.PathLike[str] | bool | None = None,
+        pacing_headroom: int = 1,
     ) -> None:
         self.base_url, self.accounts_url = resolve_urls(dc, base_url, accounts_url)
         self.retry = retry or RetryPolicy(max_retries=max_retries)
-        self.governor = governor or Governor(rate_limit, clock=clock, sleep=sleep)
+        self._owns_governor = governor is None
+        self.governor = governor or Governor(
+            rate_limit,
+            headroom=pacing_headroom,
+            store=open_store(state_path(pacing_state)),
+            scope=scope_of(self.base_url, refresh_token or access_token),
+            clock=clock,
+            sleep=sleep,
+        )
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -195,8 +240,10 @@ class Client:
         raise error
 
     def close(self) -> None:
-        """Close the connections."""
+        """Close the connections (and the pacing state, unless the governor was given)."""
         self._http.close()
+        if self._owns_governor:
+            self.governor.store.close()
 
     def __enter__(self) -> Client:
         return self
