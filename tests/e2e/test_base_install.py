@@ -25,6 +25,8 @@ SERVER_COMMANDS = [
     ("serve",),
     ("migrate",),
     ("demo",),
+    ("backup", "copy.db"),
+    ("restore", "copy.db"),
     ("client", "create", "--org", "Zylker Corp", "--user", "admin@zylker.example"),
 ]
 

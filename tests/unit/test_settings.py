@@ -106,3 +106,4 @@ def test_log_settings(clean_env: Path) -> None:
 )
 def test_passwords_are_hidden_wherever_a_url_is_shown(url: str, shown: str) -> None:
     assert redacted(url) == shown
+    assert redacted(url, mask=None) == shown.replace(":***@", "@")

@@ -32,14 +32,16 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def redacted(url: str) -> str:
-    """`url` with its password, if any, replaced by `***` (for logs and messages)."""
+def redacted(url: str, *, mask: str | None = "***") -> str:
+    """`url` with its password, if any, replaced by `mask` (for logs and messages), or left
+    out (`mask=None`: a URL to paste, the password given some other way)."""
     parts = urllib.parse.urlsplit(url)
     if parts.password is None:
         return url
     user = parts.username or ""
     host = parts.netloc.rpartition("@")[2]
-    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    secret = "" if mask is None else f":{mask}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}{secret}@{host}"))
 
 
 def _url_problem(url: str, schemes: tuple[str, ...], example: str) -> str | None:
