@@ -34,6 +34,7 @@ def test_the_demo_says_when_its_tokens_expire_and_how_to_renew_them(demo_site: D
     assert "run `lmsplans demo` again: it keeps the data and mints fresh tokens" in said
     assert "lmsplans client create --org 'Zylker Corp' --user admin@zylker.example" in said
     assert "POST /oauth/v2/token" in said
+    assert f"database: sqlite:///{demo_site.database}" in said
 
 
 def test_demo_while_its_server_runs_refreshes_the_tokens_and_serves_them_there(

@@ -38,6 +38,8 @@ def demo(
 
     Run it again for new tokens: the data stays as it is.
     """
+    from lmsplans.server.settings import redacted
+
     settings = load_settings(host=host, port=port)
     tokens, now_ms = asyncio.run(_demo_tokens(settings, learners=learners))
     people = tokens.people
@@ -60,6 +62,7 @@ def demo(
     for role in ("admin", "manager", "learner"):
         console.print(f"  {role:8} token: {credentials[role + '_token']}")
     console.print(f"  learner id:     {people.learner_id}  (learner@zylker.example)")
+    console.print(f"  database:       {redacted(settings.database_url)}", highlight=False)
     console.print(
         f"\nThe tokens expire at {expires:%Y-%m-%d %H:%M} UTC (in {_duration(ttl)}). For new "
         "ones, run `lmsplans demo` again: it keeps the data and mints fresh tokens. For a "
