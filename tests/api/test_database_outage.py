@@ -28,6 +28,7 @@ from tests.relay import TcpRelay, relay_to
 
 # The routes that answer without the database, and what they answer while it is away.
 NO_DATABASE = {
+    ("GET", "/"): 200,
     ("GET", "/healthz"): 200,
     ("GET", "/metrics"): 200,
     ("GET", "/openapi.json"): 200,

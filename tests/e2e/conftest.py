@@ -112,6 +112,7 @@ def running_server(
     log: Path,
     command: tuple[str, ...] = ("serve",),
     startup_seconds: float = STARTUP_SECONDS,
+    cwd: Path | None = None,
 ) -> Iterator[ServerProcess]:
     """`lmsplans serve --port <port>`, yielded once `/healthz` answers; stopped on exit.
 
@@ -123,6 +124,7 @@ def running_server(
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            cwd=cwd,
         )
     server = ServerProcess(process, f"http://127.0.0.1:{port}", log)
     try:

@@ -36,6 +36,7 @@ def test_every_route_is_declared_once_with_a_summary() -> None:
     assert all(d.doc.summary and not d.doc.summary.endswith(".") for d in declared)
     public = {d.path for d in declared if d.scope is None}
     assert public == {
+        "/",  # what answers here (issue 11): name, version, links
         "/oauth/v2/token",
         "/oauth/v2/token/revoke",
         "/healthz",

@@ -20,8 +20,10 @@ from lmsplans.server.courses import routes as course_routes
 from lmsplans.server.db import Database
 from lmsplans.server.http import Services
 from lmsplans.server.learners import routes as learner_routes
+from lmsplans.server.logs import AccessLog
 from lmsplans.server.middleware import Metrics, RequestContextMiddleware
 from lmsplans.server.ops import routes as ops_routes
+from lmsplans.server.ops import startup
 from lmsplans.server.plans import routes as plan_routes
 from lmsplans.server.progress import routes as progress_routes
 from lmsplans.server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
@@ -85,6 +87,9 @@ def create_app(
     """The ASGI app. The database is migrated and opened when the app starts (lifespan)."""
     clock = clock or Clock()
     metrics = Metrics()
+    access_log = (
+        AccessLog(json_lines=settings.log_format == "json") if settings.access_log else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -98,9 +103,12 @@ def create_app(
             clock=clock,
             cache=VersionedCache(max_entries=settings.cache_entries),
         )
+        await startup.announce(settings, db=db, limiter=active_limiter)
         try:
             yield
         finally:
+            if access_log is not None:
+                access_log.flush()
             await db.close()
             if limiter is None:
                 await active_limiter.close()
@@ -109,7 +117,7 @@ def create_app(
     site = Site()  # the interface's templates and static files, read from the package once
     app = Application(routes=[*site.routes(), *routes], lifespan=lifespan)
     app.outermost = RequestContextMiddleware(
-        app.router, max_body_bytes=settings.max_body_bytes, metrics=metrics
+        app.router, max_body_bytes=settings.max_body_bytes, metrics=metrics, access_log=access_log
     )
     app.state.metrics = metrics
     app.state.site = site

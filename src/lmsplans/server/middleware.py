@@ -16,6 +16,7 @@ from prometheus_client.utils import floatToGoString
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lmsplans.server.errors import BodyTooLarge, response_for
+from lmsplans.server.logs import AccessLog
 
 _NO_HANDLERS: tuple[dict[Any, Any], dict[Any, Any]] = ({}, {})
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -72,13 +73,22 @@ class Metrics:
 
 class RequestContextMiddleware:
     """Gives every request an id (echoed from `X-Request-Id` when the client sent a safe one),
-    adds it to every response, refuses bodies over the limit, and answers any unhandled error
-    with the documented 500 envelope, never a stack trace."""
+    adds it to every response, refuses bodies over the limit, answers any unhandled error
+    with the documented 500 envelope, never a stack trace, and logs each answer (`access_log`,
+    None: off)."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        metrics: Metrics,
+        access_log: AccessLog | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.access_log = access_log
         # Request ids, 32 hex digits: a random prefix per process and a counter (unique,
         # and cheaper than a uuid4 per request).
         self._id_prefix = secrets.token_hex(6)
@@ -124,7 +134,10 @@ class RequestContextMiddleware:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
-            self.metrics.observe(template, status, time.perf_counter() - begun)
+            seconds = time.perf_counter() - begun
+            self.metrics.observe(template, status, seconds)
+            if self.access_log is not None:
+                self.access_log.record(scope, request_id=request_id, status=status, seconds=seconds)
 
 
 def scope_header(scope: Scope, name: bytes) -> str | None:

@@ -73,6 +73,8 @@ class OperationDoc:
     body_required: bool = True
     status: int = 200
     media_type: str = "application/json"
+    # Other media types the success answer may take, as text (e.g. an HTML page).
+    text_media: tuple[str, ...] = ()
     error_model: type[BaseModel] | None = None  # ErrorEnvelope with this operation's extras
     # The query parameter and form field that may carry `body` as a JSON document instead.
     payload: str | None = None
@@ -227,6 +229,7 @@ def _operation(route: DocumentedRoute, doc: OperationDoc) -> dict[str, Any]:
         if doc.response is not None
         else {doc.media_type: {"schema": {"type": "string"}}}
     )
+    success_content.update({media: {"schema": {"type": "string"}} for media in doc.text_media})
     path_params = [
         {
             "name": name,

@@ -2,8 +2,58 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import urllib.parse
+from pathlib import Path
+from typing import Any, Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DATABASE_FILE = "lmsplans.db"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+_DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+
+
+def default_data_dir() -> Path:
+    """The platform's data directory for this user (`$XDG_DATA_HOME/lmsplans`, by default
+    `~/.local/share/lmsplans` on Linux): never the working directory, so a server started
+    by a service manager in `/` finds the same database as one started by hand."""
+    return Path(user_data_dir("lmsplans", appauthor=False))
+
+
+def _absolute(path: Path) -> Path:
+    """`~` expanded and made absolute once, at start-up (the working directory may change)."""
+    return path.expanduser().absolute()
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def redacted(url: str, *, mask: str | None = "***") -> str:
+    """`url` with its password, if any, replaced by `mask` (for logs and messages), or left
+    out (`mask=None`: a URL to paste, the password given some other way)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    secret = "" if mask is None else f":{mask}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}{secret}@{host}"))
+
+
+def _url_problem(url: str, schemes: tuple[str, ...], example: str) -> str | None:
+    """Why `url` cannot be used (None when it can): an unknown scheme or a bad port."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+    except ValueError as exc:
+        return f"cannot parse {redacted(url)!r} ({exc}); expected {example}"
+    if parts.scheme not in schemes:
+        return f"unsupported URL {redacted(url)!r}; expected {example}"
+    return None
 
 
 class Settings(BaseSettings):
@@ -11,9 +61,14 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LMSPLANS_", extra="ignore", frozen=True)
 
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Where the default SQLite database lives (created on start).",
+    )
+    # Required here, but always given: `_default_database` derives it from `data_dir`.
     database_url: str = Field(
-        default="sqlite:///lmsplans.db",
-        description="Where data lives: `sqlite:///path/to/file.db` (default, WAL mode).",
+        description="Where data lives: `sqlite:///path/to/file.db` (WAL mode) or "
+        "`postgresql://user@host:5432/name`; default: `lmsplans.db` in the data directory.",
     )
     redis_url: str | None = Field(
         default=None, description="Redis for a limiter shared by several processes (optional)."
@@ -55,3 +110,51 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="Largest request body.")
     log_level: str = Field(default="info", description="Log level of the server.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`text` lines, or one JSON object a line (`json`)."
+    )
+    access_log: bool = Field(
+        default=True, description="Log one line per answered request (on stdout)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_database(cls, data: Any) -> Any:
+        """No database URL (or an empty one): `lmsplans.db` in the data directory."""
+        if isinstance(data, dict) and not data.get("database_url"):
+            data_dir = _absolute(Path(data.get("data_dir") or default_data_dir()))
+            data = {**data, "database_url": sqlite_url(data_dir / DATABASE_FILE)}
+        return data
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, path: Path) -> Path:
+        return _absolute(path)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, url: str) -> str:
+        example = "sqlite:///PATH or postgresql://USER@HOST:PORT/NAME"
+        problem = _url_problem(url, _DATABASE_SCHEMES, example)
+        if problem is None and url.startswith("sqlite:") and not url.startswith("sqlite:///"):
+            problem = f"a SQLite URL is sqlite:///relative or sqlite:////absolute/path: {url!r}"
+        if problem:
+            raise ValueError(problem)
+        return url
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        problem = _url_problem(url, _REDIS_SCHEMES, "redis://HOST:6379/0")
+        if problem:
+            raise ValueError(problem)
+        return url
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, level: str) -> str:
+        if level.lower() not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+        return level.lower()

@@ -1,4 +1,5 @@
-"""Operations endpoints: liveness, readiness and Prometheus metrics. Public by design."""
+"""Operations endpoints: what answers here, liveness, readiness and Prometheus metrics.
+Public by design."""
 
 from __future__ import annotations
 
@@ -10,11 +11,34 @@ from starlette.responses import Response
 
 from lmsplans.server.errors import ServiceUnavailable
 from lmsplans.server.http import Services
-from lmsplans.server.ops.schemas import Health, NotReady, Readiness
+from lmsplans.server.openapi import Param
+from lmsplans.server.ops import home
+from lmsplans.server.ops.schemas import Health, NotReady, Readiness, ServiceInfo
 from lmsplans.server.routing import RouteTable
 from lmsplans.server.wire import json_response
 
 routes = RouteTable(tags=("Operations",))
+
+
+@routes.public_get(
+    "/",
+    response=ServiceInfo,
+    text_media=("text/html",),
+    params=(
+        Param(
+            "Accept",
+            description="`application/json` for JSON; anything else gets the page.",
+            location="header",
+        ),
+    ),
+)
+async def service_home(request: Request, services: Services) -> Response:
+    """The service: its name, version and links
+
+    A short HTML page for a person; JSON when the `Accept` header prefers
+    `application/json`.
+    """
+    return home.answer(request)
 
 
 @routes.public_get("/healthz", response=Health)

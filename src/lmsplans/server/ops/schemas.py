@@ -33,3 +33,23 @@ class NotReady(ErrorEnvelope):
     """503: the error envelope, naming which dependency is down."""
 
     checks: Checks | None = None
+
+
+class Links(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    docs: str = Field(description="The interactive API description.")
+    openapi: str = Field(description="The OpenAPI 3.1 description.")
+    health: str
+    readiness: str
+    metrics: str
+    ui: str | None = Field(default=None, description="The web interface, when it is served.")
+
+
+class ServiceInfo(BaseModel):
+    """`GET /` for a program: what answers here, and where to go next."""
+
+    model_config = ConfigDict(extra="forbid")
+    service: Literal["lmsplans"]
+    version: str
+    description: str
+    links: Links
