@@ -90,6 +90,21 @@ async def organisation_named(conn: Connection, *, name: str) -> int | None:
     return None if org_id is None else int(org_id)
 
 
+async def display_names(
+    conn: Connection, *, org_id: int, learner_ids: Sequence[int]
+) -> dict[int, str]:
+    """The names of the organisation's learners among `learner_ids` (others are left out)."""
+    wanted = sorted(set(learner_ids))
+    if not wanted:
+        return {}
+    marks = ", ".join(f":id{index}" for index in range(len(wanted)))
+    rows = await conn.fetch_all(
+        f"SELECT id, display_name FROM learners WHERE org_id = :org_id AND id IN ({marks})",
+        {"org_id": org_id, **{f"id{index}": value for index, value in enumerate(wanted)}},
+    )
+    return {row["id"]: row["display_name"] for row in rows}
+
+
 def _record(row: Row) -> dict[str, Any]:
     return {
         "userId": str(row["id"]),
