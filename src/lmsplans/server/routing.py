@@ -42,6 +42,7 @@ from starlette.routing import Route
 from lmsplans.server.auth.schemas import Operation, Role
 from lmsplans.server.errors import ApiError, InvalidParameter, MissingParameter, PermissionDenied
 from lmsplans.server.http import (
+    AsgiEndpoint,
     Handler,
     PublicHandler,
     WriteHandler,
@@ -250,7 +251,7 @@ class PageDeclaration:
 
     def route(self) -> Route:
         """The Starlette route that serves this declaration."""
-        endpoint: ui_http.AsgiEndpoint
+        endpoint: AsgiEndpoint
         if self.kind == "public":
             endpoint = ui_http.public(self.handler)
         elif self.kind == "page":

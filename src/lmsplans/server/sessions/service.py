@@ -190,6 +190,7 @@ async def check_sign_in_link(
     async with db.read() as conn:
         seen = await queries.link_by_hash(conn, token_hash=hash_secret(token))
     _refuse_link(seen, now_ms=now_ms, policy=policy)
+    assert seen is not None  # `_refuse_link` refuses a missing link
     return SignInLinkInfo(display_name=seen["display_name"], org_name=seen["org_name"])
 
 

@@ -299,20 +299,21 @@ def form(handler: FormHandler, *, role: Role | None) -> AsgiEndpoint:
 
     async def run(visit: Visit) -> Response:
         fields = await forms.checked_form(visit)
-        return await handler(FormVisit(*_visit_fields(visit), form=fields))
+        return await handler(FormVisit(**_visit_fields(visit), form=fields))
 
     return _session_endpoint(run, role=role)
 
 
-def _visit_fields(visit: Visit) -> tuple[Any, ...]:
-    return (
-        visit.request,
-        visit.services,
-        visit.interface,
-        visit.version,
-        visit.now_ms,
-        visit.session,
-    )
+def _visit_fields(visit: Visit) -> dict[str, Any]:
+    """A visit's fields, to build the visit of a form from it."""
+    return {
+        "request": visit.request,
+        "services": visit.services,
+        "interface": visit.interface,
+        "version": visit.version,
+        "now_ms": visit.now_ms,
+        "session": visit.session,
+    }
 
 
 def writing(handler: WriteHandler, *, role: Role | None) -> AsgiEndpoint:
@@ -353,7 +354,7 @@ def writing(handler: WriteHandler, *, role: Role | None) -> AsgiEndpoint:
                         )
                     return see_other(stored.body.decode())
             response = await handler(
-                WriteVisit(*_visit_fields(visit), form=fields, conn=conn, write=write)
+                WriteVisit(**_visit_fields(visit), form=fields, conn=conn, write=write)
             )
             location = response.headers.get("location")
             assert response.status_code == 303 and location, "a form answers where to go next"

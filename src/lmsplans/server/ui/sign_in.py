@@ -8,6 +8,8 @@ does. The sessions themselves are `lmsplans.server.sessions`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from starlette.responses import Response
 
 from lmsplans.server.errors import InvalidParameter, InvalidToken, RateLimited
@@ -39,7 +41,7 @@ PASSWORD_API = f"POST {SIGN_IN_PATH}"
 
 
 def _with_form_token(
-    call: PageCall, template: str, context: dict[str, object], status: int
+    call: PageCall, template: str, context: Mapping[str, object], status: int
 ) -> Response:
     """A sign-in page with its form's token, kept in a cookie beside it (see `ui.http`)."""
     token = sign_in_form_token(call)

@@ -55,7 +55,7 @@ def event_text(event: dict[str, Any], *, learner_id: int, course_names: dict[int
     if kind == "enrolled":
         by_self = number(event["actorId"]) == learner_id
         return "Joined the plan (enrolled themself)" if by_self else "Enrolled in the plan"
-    return _PLAN_TEXTS.get(kind, kind)
+    return _PLAN_TEXTS.get(kind, str(kind))
 
 
 async def timeline(
