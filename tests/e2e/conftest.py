@@ -54,13 +54,18 @@ def cli_env(database: Path, **extra: str) -> dict[str, str]:
 
 
 def run_cli(
-    *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 60
+    *args: str,
+    env: dict[str, str],
+    cwd: Path | None = None,
+    timeout: float = 60,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`lmsplans <args>` to completion, with its output captured."""
+    """`lmsplans <args>` to completion, with its output captured (and `input` on stdin)."""
     return subprocess.run(  # noqa: S603 - our own console script, fixed arguments
         [str(LMSPLANS), *args],
         env=env,
         cwd=cwd,
+        input=input,
         capture_output=True,
         text=True,
         timeout=timeout,

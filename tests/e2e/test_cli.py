@@ -38,6 +38,9 @@ CREDENTIAL_KEYS = {
     "learner_token",
     "learner_id",
     "other_org_learner_id",
+    "admin_ui_url",
+    "manager_ui_url",
+    "learner_ui_url",
 }
 TOKEN = re.compile(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}")
 
@@ -45,12 +48,15 @@ TOKEN = re.compile(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}")
 def test_help_works_for_every_command(tmp_path: Path) -> None:
     env = cli_env(tmp_path / "unused.db")
     expected = {
-        (): ["serve", "migrate", "demo", "client"],
+        (): ["serve", "migrate", "demo", "client", "ui"],
         ("serve",): ["--host", "--port", "--workers"],
         ("migrate",): ["Create the database"],
         ("demo",): ["--port", "--credentials-out", "--learners", "--no-serve"],
         ("client",): ["create"],
         ("client", "create"): ["--org", "--user", "--scope", "--json"],
+        ("ui",): ["link", "password"],
+        ("ui", "link"): ["--org", "--user", "--base-url", "15 minutes"],
+        ("ui", "password"): ["--org", "--user", "--password-stdin"],
     }
     for command, words in expected.items():
         result = run_cli(*command, "--help", env=env)

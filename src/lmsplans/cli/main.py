@@ -1,5 +1,5 @@
-"""`lmsplans`: run the server, migrate, back up, load demo data, mint self clients, and read
-progress through the API.
+"""`lmsplans`: run the server, migrate, back up, load demo data, mint self clients, sign people
+in to the web interface, and read progress through the API.
 
 Server commands import the server lazily, so the client half works without its dependencies.
 """
@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 import lmsplans
-from lmsplans.cli import backup_commands, runtime, server_commands
+from lmsplans.cli import backup_commands, runtime, server_commands, ui_commands
 from lmsplans.cli.client_commands import register as register_client_commands
 from lmsplans.cli.demo_command import demo
 
@@ -48,6 +48,7 @@ def options(
 server_commands.register(app, client_app)  # serve, migrate, client create
 app.command()(demo)
 backup_commands.register(app)  # backup, restore
+ui_commands.register(app)  # ui link, ui password
 register_client_commands(app)  # progress, export: the client half (no server imports)
 
 

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:
-    from lmsplans.server.db import Database
+    from lmsplans.server.db import Connection, Database
     from lmsplans.server.settings import Settings
 
 console = Console(soft_wrap=True)  # tokens and commands must stay on one line
@@ -194,3 +194,22 @@ async def migrated_database(settings: Settings) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.close()
+
+
+async def find_person(conn: Connection, *, org: str, user: str) -> tuple[int, int]:
+    """The organisation named `org` (or with that id) and its learner `user` (userId, zuid
+    or email): their ids, or a `Failure` naming what was not found."""
+    from lmsplans.server.errors import NoSuchLearner
+    from lmsplans.server.learners.queries import resolve_learner
+
+    org_row = await conn.fetch_one(
+        "SELECT id FROM organisations WHERE name = :org OR CAST(id AS TEXT) = :org",
+        {"org": org},
+    )
+    if org_row is None:
+        raise Failure(f"No organisation named {org!r}.")
+    try:
+        learner = await resolve_learner(conn, org_id=org_row["id"], learner_ref=user)
+    except NoSuchLearner:
+        raise Failure(f"No user {user!r} in organisation {org!r}.") from None
+    return int(org_row["id"]), learner.id

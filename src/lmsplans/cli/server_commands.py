@@ -14,6 +14,7 @@ from lmsplans.cli.runtime import (
     ExitStatus,
     Failure,
     console,
+    find_person,
     load_settings,
     migrated_database,
     prepare_database,
@@ -109,29 +110,20 @@ async def _create_client(
 ) -> dict[str, str | int]:
     from lmsplans.server.auth.service import create_client
     from lmsplans.server.clock import Clock
-    from lmsplans.server.errors import ApiError, NoSuchLearner
-    from lmsplans.server.learners.queries import resolve_learner
+    from lmsplans.server.errors import ApiError
 
     async with migrated_database(settings) as db, db.transaction() as conn:
-        org_row = await conn.fetch_one(
-            "SELECT id FROM organisations WHERE name = :org OR CAST(id AS TEXT) = :org",
-            {"org": org},
-        )
-        if org_row is None:
-            raise Failure(f"No organisation named {org!r}.")
+        org_id, user_id = await find_person(conn, org=org, user=user)
         try:
-            learner = await resolve_learner(conn, org_id=org_row["id"], learner_ref=user)
             new = await create_client(
                 conn,
-                org_id=org_row["id"],
-                user_id=learner.id,
+                org_id=org_id,
+                user_id=user_id,
                 scopes=scope,
                 name=name,
                 now_ms=Clock().now_ms(),
                 ttl_seconds=settings.access_token_ttl_seconds,
             )
-        except NoSuchLearner:
-            raise Failure(f"No user {user!r} in organisation {org!r}.") from None
         except ApiError as error:
             details = "; ".join(e["message"] for e in error.errors or [])
             raise Failure(f"{error.message}: {details or scope}") from None
