@@ -169,7 +169,9 @@ class DemoSite:
         return f"http://127.0.0.1:{self.port}"
 
 
-def load_demo(root: Path, *, env_extra: dict[str, str] | None = None) -> DemoSite:
+def load_demo(
+    root: Path, *, env_extra: dict[str, str] | None = None, learners: int = DEMO_LEARNERS
+) -> DemoSite:
     root.mkdir(parents=True, exist_ok=True)
     database = root / "x.db"
     env = cli_env(database, **(env_extra or {}))
@@ -179,7 +181,7 @@ def load_demo(root: Path, *, env_extra: dict[str, str] | None = None) -> DemoSit
         "demo",
         "--no-serve",
         "--learners",
-        str(DEMO_LEARNERS),
+        str(learners),
         "--port",
         str(port),
         "--credentials-out",
