@@ -32,6 +32,7 @@ from lmsplans.server.sessions.schemas import SessionPolicy
 from lmsplans.server.sessions.service import Passwords
 from lmsplans.server.settings import Settings
 from lmsplans.server.ui import people as people_pages
+from lmsplans.server.ui import plan_actions
 from lmsplans.server.ui import plans as plan_pages
 from lmsplans.server.ui import sign_in as sign_in_pages
 from lmsplans.server.ui.http import Interface
@@ -54,7 +55,7 @@ def route_tables() -> list[RouteTable]:
 
 def page_tables() -> list[PageTable]:
     """The interface's page declarations, in the order they are matched."""
-    return [sign_in_pages.pages, plan_pages.pages, people_pages.pages]
+    return [sign_in_pages.pages, plan_pages.pages, plan_actions.pages, people_pages.pages]
 
 
 def all_routes() -> list[BaseRoute]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, Protocol
 
 
 class VersionedCache:
@@ -61,3 +61,12 @@ class VersionedCache:
     def clear(self) -> None:
         self._entries.clear()
         self._weight = 0
+
+
+class Keeper(Protocol):
+    """What keeps values while the data version holds: an API call (`http.Call`) or a page
+    (`ui.http.PageCall`), both over the process's `VersionedCache`."""
+
+    def cached(self, key: Hashable) -> Any | None: ...
+
+    def keep(self, key: Hashable, value: Any, *, weight: int = 1) -> None: ...

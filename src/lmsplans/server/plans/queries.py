@@ -103,6 +103,15 @@ async def plan_courses(conn: Connection, *, plan_id: int) -> list[Row]:
     )
 
 
+async def administered_plans(conn: Connection, *, learner_id: int) -> list[int]:
+    """The plans the learner is a plan admin of."""
+    rows = await conn.fetch_all(
+        "SELECT plan_id FROM plan_admins WHERE learner_id = :learner_id ORDER BY plan_id",
+        {"learner_id": learner_id},
+    )
+    return [row["plan_id"] for row in rows]
+
+
 async def plan_detail(conn: Connection, *, plan: Row, viewer_id: int) -> dict[str, Any]:
     """A plan (`plan_row`) with its description, courses and admins: the management read."""
     courses = await plan_courses(conn, plan_id=plan["plan_id"])

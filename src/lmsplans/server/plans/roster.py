@@ -1,47 +1,44 @@
 """A plan's roster: the enrolled learners a reader may see, each with where they stand.
 
 The API's roster (`GET /api/v1/learning-plans/{planId}/learners`) and the plan report page
-both read it here (`read_roster`), so their counts are the same by construction. It takes
-three statements whatever the plan's size: the plan's courses, its enrolments with their
-learners, and those learners' progress in its courses, kept per learner as two bit masks
-(completed, started); a plan of 10,000 learners reads in tens of milliseconds, where one
-statement with correlated counts per enrolment took several times longer. Statuses, due
-times and percentages follow `progress.rules`. Only "overdue" moves with the clock, so a
-`Roster` is read once and asked about any moment (`summary`, `matching`, `overdue`).
+both read it here (`read_roster`), so their counts are the same by construction. A roster
+is read in a few statements whatever its size: the plan's courses, its enrolments (their
+ids, learner, enrolment time and completion only), and the progress of its learners in its
+courses, kept per learner as two bit masks (completed, started) and read from an index
+alone. What a page shows of a learner (name, email, ...) is read for that page's learners
+only (`Roster.details`), and a search is one statement of its own. A plan of 10,000 learners
+reads in a few tens of milliseconds, where one statement with correlated counts per
+enrolment took several times longer. Statuses, due times and percentages follow
+`progress.rules`. Only "overdue" moves with the clock, so a `Roster` is read once and asked
+about any moment.
 """
 
 from __future__ import annotations
 
-import bisect
 from collections import Counter
-from collections.abc import Callable, Hashable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from operator import attrgetter
+from typing import Any
 
+from lmsplans.server.cache import Keeper
 from lmsplans.server.db import Connection, Page, Row
-from lmsplans.server.learners.queries import Visibility
+from lmsplans.server.learners.queries import Search, Visibility
 from lmsplans.server.plans.queries import plan_admin_ids, plan_courses, plan_row, user_info
-from lmsplans.server.progress.rules import (
-    EnrolmentCounts,
-    due_time,
-    is_overdue,
-    progress_info,
-    status_of,
-)
+from lmsplans.server.plans.tallies import RosterSummary, StatusTally
+from lmsplans.server.progress.rules import EnrolmentCounts, due_time, progress_info, status_of
 from lmsplans.server.progress.schemas import EnrolmentStatus
 
 # The plan's active enrolments of the learners a reader may see (`Visibility`), oldest first.
-_ENROLMENTS = """
-SELECT e.id AS planuser_id, e.learner_id, e.user_type, e.enrolled_time, e.is_joined,
-       e.is_completed, e.completed_time, l.email, l.display_name, l.employee_id,
-       l.status AS learner_status, l.manager_id
+_ENTRIES = """
+SELECT e.id, e.learner_id, e.enrolled_time, e.is_completed
   FROM plan_enrolments e JOIN learners l ON l.id = e.learner_id
  WHERE e.plan_id = :plan_id AND e.unenrolled_time IS NULL
    AND (:everyone OR l.id = :viewer_id OR (:reportees AND l.manager_id = :viewer_id))
  ORDER BY e.id"""
 # The progress of the plan's enrolled learners in its courses (a course not started has no
-# row, or a `notStarted` one). Read by course (the course_progress index), then kept for the
-# enrolled: a plan's courses are few, its learners many.
+# row, or a `notStarted` one), from the (course, learner, status) index: a plan's courses
+# are few, its learners many.
 _PROGRESS = """
 SELECT cp.learner_id, cp.course_id, cp.status
   FROM plan_courses pc JOIN course_progress cp ON cp.course_id = pc.course_id
@@ -49,6 +46,22 @@ SELECT cp.learner_id, cp.course_id, cp.status
    AND EXISTS (SELECT 1 FROM plan_enrolments e
                 WHERE e.plan_id = pc.plan_id AND e.learner_id = cp.learner_id
                   AND e.unenrolled_time IS NULL)"""
+# What a page shows of an enrolment and its learner.
+_DETAILS = """
+SELECT e.id AS planuser_id, e.learner_id, e.user_type, e.enrolled_time, e.is_joined,
+       e.is_completed, e.completed_time, l.email, l.display_name, l.employee_id,
+       l.status AS learner_status
+  FROM plan_enrolments e JOIN learners l ON l.id = e.learner_id
+ WHERE e.plan_id = :plan_id AND e.unenrolled_time IS NULL"""
+# The enrolments whose learner's name, email or employee id holds the search (`Search`).
+_SEARCH = """
+SELECT e.id
+  FROM plan_enrolments e JOIN learners l ON l.id = e.learner_id
+ WHERE e.plan_id = :plan_id AND e.unenrolled_time IS NULL
+   AND (lower(l.display_name) LIKE :search ESCAPE '\\' OR l.email LIKE :search ESCAPE '\\'
+        OR lower(l.employee_id) LIKE :search ESCAPE '\\')"""
+# Above this many learners, their details are read with the whole plan's in one statement.
+_DETAILS_BY_ID = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,66 +79,22 @@ class RosterCourse:
 
 @dataclass(slots=True)
 class RosterEntry:
-    """One enrolled learner: the enrolment and learner row (`_ENROLMENTS`' columns), the
-    plan's courses they completed and started (in progress or completed) as bits of
-    `RosterCourse.bit`, their status (completed, in progress, not started) and due time."""
+    """One enrolled learner: the enrolment (`planuser_id`), the learner, when enrolled and
+    whether completed; the plan's courses they completed and started (in progress or
+    completed) as bits of `RosterCourse.bit`; their status (completed, in progress, not
+    started) and due time."""
 
-    row: Row
+    planuser_id: int
+    learner_id: int
+    enrolled_ms: int
+    is_completed: bool
     status: EnrolmentStatus
     due_ms: int | None
     completed: int
     started: int
 
-    @property
-    def learner_id(self) -> int:
-        return int(self.row["learner_id"])
 
-    def is_overdue(self, now_ms: int) -> bool:
-        return is_overdue(
-            is_completed=self.status is EnrolmentStatus.COMPLETED,
-            due_ms=self.due_ms,
-            now_ms=now_ms,
-        )
-
-    def matches(self, search: str) -> bool:
-        """Whether `search` (lower case) is part of the name, email or employee id."""
-        row = self.row
-        return (
-            search in row["display_name"].lower()
-            or search in row["email"]
-            or search in row["employee_id"].lower()
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RosterSummary:
-    """Counts of a whole roster: each learner has one status, and the overdue are counted
-    among the in progress and not started too (as `charts.StatusCounts`)."""
-
-    total: int
-    completed: int
-    in_progress: int
-    not_started: int
-    overdue: int
-
-    def wire(self, *, matching: int) -> dict[str, str]:
-        """The API's `summary`, with `matchingCount` after the filters."""
-        return {
-            "totalCount": str(self.total),
-            "completedCount": str(self.completed),
-            "inProgressCount": str(self.in_progress),
-            "notStartedCount": str(self.not_started),
-            "overdueCount": str(self.overdue),
-            "matchingCount": str(matching),
-        }
-
-
-def _bits(mask: int) -> int:
-    return mask.bit_count()
-
-
-def _due(entry: RosterEntry) -> int:
-    return entry.due_ms or 0
+_due = attrgetter("due_ms")
 
 
 class Roster:
@@ -134,8 +103,8 @@ class Roster:
 
     What does not move with the clock is worked out once, when the roster is read (the
     counts by status, the pending entries by due time), or on first use and kept (the
-    completion per course and level, what a search looks in): a roster kept while the data
-    version holds answers each page of the report in a few milliseconds.
+    completion per course and level, the learners' details read so far): a roster kept
+    while the data version holds answers each page of the report in a few milliseconds.
     """
 
     def __init__(
@@ -150,104 +119,110 @@ class Roster:
         self.admin_ids = admin_ids
         self.entries = entries
         self.mandatory_mask = sum(course.bit for course in courses if course.is_mandatory)
-        self.by_status = dict.fromkeys(EnrolmentStatus, 0)
-        for entry in entries:
-            self.by_status[entry.status] += 1
-        # The entries that can be overdue (not completed, with a due time), earliest due
-        # first: those overdue at a given moment are a prefix of them.
-        pending = [e for e in entries if e.status is not EnrolmentStatus.COMPLETED and e.due_ms]
+        pending = [e for e in entries if not e.is_completed and e.due_ms is not None]
         pending.sort(key=_due)  # stable: the oldest enrolment first among equal due times
         self._pending = pending
-        self._pending_due = [entry.due_ms or 0 for entry in pending]
+        self.tally = StatusTally()
+        for entry in entries:
+            self.tally.by_status[entry.status] += 1
+        self.tally.dues = [entry.due_ms or 0 for entry in pending]  # none is None here
         self._completion: tuple[list[tuple[RosterCourse, int]], list[tuple[int, int]]] | None
         self._completion = None
-        self._haystacks: list[str] | None = None
+        self._details: dict[int, Row] = {}
 
     def __len__(self) -> int:
         return len(self.entries)
 
-    def counts(self, entry: RosterEntry) -> EnrolmentCounts:
-        return EnrolmentCounts(
-            course_count=len(self.courses),
-            mandatory_count=_bits(self.mandatory_mask),
-            completed_count=_bits(entry.completed),
-            completed_mandatory_count=_bits(entry.completed & self.mandatory_mask),
-            started_count=_bits(entry.started),
-        )
+    def summary(self, now_ms: int) -> RosterSummary:
+        return self.tally.summary(now_ms)
 
     def overdue(self, now_ms: int) -> list[RosterEntry]:
         """The overdue entries at `now_ms`, most overdue first (the earliest due time; then
-        the oldest enrolment). Overdue is past the due time (`rules.is_overdue`)."""
-        return self._pending[: bisect.bisect_left(self._pending_due, now_ms)]
+        the oldest enrolment)."""
+        return self._pending[: self.tally.overdue(now_ms)]
 
-    def summary(self, now_ms: int) -> RosterSummary:
-        return RosterSummary(
-            total=len(self.entries),
-            completed=self.by_status[EnrolmentStatus.COMPLETED],
-            in_progress=self.by_status[EnrolmentStatus.IN_PROGRESS],
-            not_started=self.by_status[EnrolmentStatus.NOT_STARTED],
-            overdue=bisect.bisect_left(self._pending_due, now_ms),
-        )
-
-    def matching(
-        self, *, status: EnrolmentStatus | None, search: str | None, now_ms: int
+    async def matching(
+        self,
+        conn: Connection,
+        *,
+        status: EnrolmentStatus | None,
+        search: str | None,
+        now_ms: int,
     ) -> list[RosterEntry]:
-        """The entries in `status` (overdue: late) whose name, email or employee id holds
-        `search` (case-insensitive), oldest enrolment first."""
-        needle = (search or "").strip().lower()
-        if status is None and not needle:
-            return list(self.entries)
-        wanted: Callable[[RosterEntry], bool]
+        """The entries in `status` (overdue: late) whose learner's name, email or employee
+        id holds `search` (case-insensitive), oldest enrolment first."""
+        found: Iterable[RosterEntry] = self.entries
         if status is EnrolmentStatus.OVERDUE:
             late = {id(entry) for entry in self.overdue(now_ms)}
-            wanted = lambda entry: id(entry) in late  # noqa: E731
+            found = [entry for entry in found if id(entry) in late]
         elif status is not None:
-            wanted = lambda entry: entry.status is status  # noqa: E731
-        else:
-            wanted = lambda entry: True  # noqa: E731
-        if not needle:
-            return [entry for entry in self.entries if wanted(entry)]
-        haystacks = self._search_haystacks()
-        return [
-            entry
-            for entry, haystack in zip(self.entries, haystacks, strict=True)
-            if needle in haystack and wanted(entry)
-        ]
+            found = [entry for entry in found if entry.status is status]
+        wanted = Search.of(search)
+        if wanted is not None:
+            rows = await conn.fetch_all(
+                _SEARCH, {"plan_id": self.plan["plan_id"], **wanted.params()}
+            )
+            hits = {row[0] for row in rows}
+            found = [entry for entry in found if entry.planuser_id in hits]
+        return list(found)
 
-    def _search_haystacks(self) -> list[str]:
-        """What a search looks in, per entry: name, email and employee id, lower case."""
-        if self._haystacks is None:
-            self._haystacks = [
-                f"{entry.row['display_name']}\n{entry.row['email']}\n{entry.row['employee_id']}".lower()
-                for entry in self.entries
-            ]
-        return self._haystacks
+    async def details(self, conn: Connection, entries: Sequence[RosterEntry]) -> list[Row]:
+        """What a page shows of each entry (`_DETAILS`' columns), in their order; read once
+        and kept with the roster."""
+        missing = [entry.planuser_id for entry in entries if entry.planuser_id not in self._details]
+        if missing:
+            params: dict[str, Any] = {"plan_id": self.plan["plan_id"]}
+            sql = _DETAILS
+            if len(missing) <= _DETAILS_BY_ID:
+                marks = ", ".join(f":e{index}" for index in range(len(missing)))
+                sql += f" AND e.id IN ({marks})"
+                params.update((f"e{index}", value) for index, value in enumerate(missing))
+            for row in await conn.fetch_all(sql, params):
+                self._details[row["planuser_id"]] = row
+        return [self._details[entry.planuser_id] for entry in entries]
 
-    def progress(self, entry: RosterEntry, now_ms: int) -> dict[str, Any]:
+    def counts(self, entry: RosterEntry) -> EnrolmentCounts:
+        return EnrolmentCounts(
+            course_count=len(self.courses),
+            mandatory_count=self.mandatory_mask.bit_count(),
+            completed_count=entry.completed.bit_count(),
+            completed_mandatory_count=(entry.completed & self.mandatory_mask).bit_count(),
+            started_count=entry.started.bit_count(),
+        )
+
+    def progress(self, entry: RosterEntry, detail: Row, now_ms: int) -> dict[str, Any]:
         """The entry's `progressInfo`, as the API answers it."""
-        row, plan = entry.row, self.plan
         return progress_info(
             counts=self.counts(entry),
-            enrolled_ms=row["enrolled_time"],
-            duration=plan["duration"],
-            duration_type=plan["duration_type"],
-            is_completed=bool(row["is_completed"]),
-            completed_ms=row["completed_time"],
+            enrolled_ms=entry.enrolled_ms,
+            duration=self.plan["duration"],
+            duration_type=self.plan["duration_type"],
+            is_completed=entry.is_completed,
+            completed_ms=detail["completed_time"],
             now_ms=now_ms,
         )
 
-    def member(self, entry: RosterEntry, now_ms: int) -> dict[str, Any]:
+    def member(self, entry: RosterEntry, detail: Row, now_ms: int) -> dict[str, Any]:
         """The entry as the API's roster answers it: `userInfo` (with the learner's name,
         email, employee id and whether they are active) and `progressInfo`."""
-        row = entry.row
-        info = user_info(row, is_plan_admin=entry.learner_id in self.admin_ids)
+        info = user_info(detail, is_plan_admin=entry.learner_id in self.admin_ids)
         info.update(
-            emailId=row["email"],
-            displayName=row["display_name"],
-            employeeId=row["employee_id"],
-            isActive=row["learner_status"] == "active",
+            emailId=detail["email"],
+            displayName=detail["display_name"],
+            employeeId=detail["employee_id"],
+            isActive=detail["learner_status"] == "active",
         )
-        return {"userInfo": info, "progressInfo": self.progress(entry, now_ms)}
+        return {"userInfo": info, "progressInfo": self.progress(entry, detail, now_ms)}
+
+    async def members(
+        self, conn: Connection, entries: Sequence[RosterEntry], now_ms: int
+    ) -> list[dict[str, Any]]:
+        """`member` of each entry, their details read as needed."""
+        details = await self.details(conn, entries)
+        return [
+            self.member(entry, detail, now_ms)
+            for entry, detail in zip(entries, details, strict=True)
+        ]
 
     def course_completion(self) -> list[tuple[RosterCourse, int]]:
         """Each course, by level, with how many of the entries completed it."""
@@ -278,7 +253,7 @@ async def read_roster(
     conn: Connection, *, org_id: int, plan_id: int, visibility: Visibility
 ) -> Roster:
     """The roster of the organisation's plan (404 7049 for no such plan) that `visibility`
-    shows: three statements, whatever its size."""
+    shows."""
     plan = await plan_row(conn, org_id=org_id, plan_id=plan_id)
     courses = tuple(
         RosterCourse(
@@ -293,7 +268,7 @@ async def read_roster(
         for index, row in enumerate(await plan_courses(conn, plan_id=plan_id))
     )
     bit_of = {course.course_id: course.bit for course in courses}
-    rows = await conn.fetch_all(_ENROLMENTS, {"plan_id": plan_id, **visibility.params()})
+    rows = await conn.fetch_all(_ENTRIES, {"plan_id": plan_id, **visibility.params()})
     completed: dict[int, int] = {}
     started: dict[int, int] = {}
     for learner_id, course_id, status in await conn.fetch_all(_PROGRESS, {"plan_id": plan_id}):
@@ -302,31 +277,28 @@ async def read_roster(
         if status == "completed":
             completed[learner_id] = completed.get(learner_id, 0) | bit
     duration, duration_type = plan["duration"], plan["duration_type"]
-    entries = []
-    # By position (`_ENROLMENTS`' columns): this loop runs once per enrolled learner.
-    for row in rows:
-        learner_id, enrolled_ms, is_completed = row[1], row[3], bool(row[5])
-        begun = started.get(learner_id, 0)
-        entries.append(
-            RosterEntry(
-                row=row,
-                status=status_of(is_completed=is_completed, started=begun != 0),
-                due_ms=due_time(enrolled_ms, duration, duration_type),
-                completed=completed.get(learner_id, 0),
-                started=begun,
-            )
+    # This loop runs once per enrolled learner: positions, no names, each status worked out
+    # once per kind of entry rather than once per entry.
+    statuses = {
+        (done, begun): status_of(is_completed=done, started=begun)
+        for done in (False, True)
+        for begun in (False, True)
+    }
+    entries = [
+        RosterEntry(
+            planuser_id,
+            learner_id,
+            enrolled_ms,
+            bool(finished),
+            statuses[bool(finished), learner_id in started],
+            due_time(enrolled_ms, duration, duration_type),
+            completed.get(learner_id, 0),
+            started.get(learner_id, 0),
         )
+        for planuser_id, learner_id, enrolled_ms, finished in rows
+    ]
     admins = frozenset(await plan_admin_ids(conn, plan_id=plan_id))
     return Roster(plan, courses, admins, tuple(entries))
-
-
-class Keeper(Protocol):
-    """What keeps values while the data version holds: an API call (`http.Call`) or a page
-    (`ui.http.PageCall`), both over the process's `VersionedCache`."""
-
-    def cached(self, key: Hashable) -> Any | None: ...
-
-    def keep(self, key: Hashable, value: Any, *, weight: int = 1) -> None: ...
 
 
 async def kept_roster(
@@ -334,7 +306,7 @@ async def kept_roster(
 ) -> Roster:
     """`read_roster`, kept while the data version holds (worth one record per learner in
     the cache's bound): paging through a roster, filtering it or opening the report again
-    reads nothing until something is written."""
+    reads only the learners shown, until something is written."""
     key = ("roster", org_id, plan_id, visibility)
     roster: Roster | None = keeper.cached(key)
     if roster is None:
@@ -343,7 +315,8 @@ async def kept_roster(
     return roster
 
 
-def roster_answer(
+async def roster_answer(
+    conn: Connection,
     roster: Roster,
     *,
     status: EnrolmentStatus | None,
@@ -353,10 +326,10 @@ def roster_answer(
 ) -> dict[str, Any]:
     """The API's roster answer: one page of the matching entries with `userInfo` and
     `progressInfo`, the `summary` of the whole roster and `isNextAvailable`."""
-    found = roster.matching(status=status, search=search, now_ms=now_ms)
+    found = await roster.matching(conn, status=status, search=search, now_ms=now_ms)
     window, more = page.of(found)
     return {
-        "learners": [roster.member(entry, now_ms) for entry in window],
+        "learners": await roster.members(conn, window, now_ms),
         "summary": roster.summary(now_ms).wire(matching=len(found)),
         "isNextAvailable": more,
     }

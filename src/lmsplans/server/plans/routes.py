@@ -106,9 +106,14 @@ async def plan_roster(call: Call) -> Response:
             plan_id=plan_id,
             visibility=await service.reader_visibility(conn, principal, plan_id=plan_id),
         )
-    answer = roster_answer(
-        roster, status=wanted, search=call.query("search"), now_ms=call.now_ms(), page=page
-    )
+        answer = await roster_answer(
+            conn,
+            roster,
+            status=wanted,
+            search=call.query("search"),
+            now_ms=call.now_ms(),
+            page=page,
+        )
     return ok(answer, "Learners fetched successfully")
 
 
