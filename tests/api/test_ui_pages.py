@@ -21,8 +21,9 @@ from lmsplans.server.clock import ManualClock
 from lmsplans.server.http import Services
 from lmsplans.server.ui.security import PAGE_POLICY
 from tests.api.readdata import sql
-from tests.api.uipages import Person, counts, dom, one, sign_in, text
+from tests.api.uipages import Person, counts, dom, link_token, one, sign_in, text
 from tests.conftest import auth
+from tests.unit.test_ui_rendering import assert_policy_safe
 
 SUMMARY_KEYS = {
     "total": "totalCount",
@@ -374,3 +375,27 @@ async def test_the_service_home_links_the_interface(client: httpx.AsyncClient) -
     assert '<a href="/ui">Web interface</a>' in page.text
     info = await client.get("/", headers={"Accept": "application/json"})
     assert info.json()["links"]["ui"] == "/ui"
+
+
+async def test_every_page_keeps_to_the_policy(
+    services: Services, demo: DemoTokens, clock: ManualClock, admin: Person, learner: Person
+) -> None:
+    """Nothing inline, nothing from elsewhere, on every page as it is drawn with data."""
+    plan_id = (await plan_ids(services, demo.people.org_id))[0]
+    people = demo.people
+    pages = [
+        (admin, "/ui"),
+        (admin, f"/ui/plans/{plan_id}?enrol_q=a"),
+        (admin, f"/ui/learners/{people.learner_id}"),
+        (admin, "/ui/team"),
+        (learner, "/ui/me"),
+        (admin, "/ui/nowhere"),
+    ]
+    for person, path in pages:
+        response = await person.get(path)
+        assert response.headers["content-security-policy"] == PAGE_POLICY, path
+        assert_policy_safe(response.text)
+    token = await link_token(services, clock, org_id=people.org_id, learner_id=people.manager_id)
+    for path in ("/ui/sign-in", "/ui/sign-in/unknown", f"/ui/sign-in/{token}"):
+        response = await admin.client.get(path)  # signing in needs no session
+        assert_policy_safe(response.text)
