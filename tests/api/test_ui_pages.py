@@ -19,8 +19,9 @@ from starlette.applications import Starlette
 from lmsplans.demo import DemoTokens
 from lmsplans.server.clock import ManualClock
 from lmsplans.server.http import Services
+from lmsplans.server.plans.service import add_plan_admin
 from lmsplans.server.ui.security import PAGE_POLICY
-from tests.api.readdata import sql
+from tests.api.readdata import as_admin, sql
 from tests.api.uipages import Person, counts, dom, link_token, one, sign_in, text
 from tests.conftest import auth
 from tests.unit.test_ui_rendering import assert_policy_safe
@@ -358,6 +359,8 @@ async def test_unknown_pages_and_methods_are_error_pages(
     services: Services, demo: DemoTokens, admin: Person
 ) -> None:
     plan_id = (await plan_ids(services, demo.people.org_id))[0]
+    slash = await admin.get("/ui/")
+    assert slash.status_code == 303 and slash.headers["location"] == "/ui"
     missing = await assert_error_page(await admin.get("/ui/nowhere"), 404)
     assert text(one(missing, "h1")) == "Not found"
     wrong = await assert_error_page(await admin.post("/ui/plans/1"), 405)
@@ -399,3 +402,21 @@ async def test_every_page_keeps_to_the_policy(
     for path in ("/ui/sign-in", "/ui/sign-in/unknown", f"/ui/sign-in/{token}"):
         response = await admin.client.get(path)  # signing in needs no session
         assert_policy_safe(response.text)
+
+
+async def test_a_manager_who_administers_a_plan_sees_its_whole_roster(
+    client: httpx.AsyncClient, services: Services, demo: DemoTokens, manager: Person
+) -> None:
+    plan_id = int((await plan_ids(services, demo.people.org_id))[-1])
+    async with services.db.transaction() as conn:
+        await add_plan_admin(
+            conn, write=as_admin(demo, 0), plan_id=plan_id, learner_id=demo.people.manager_id
+        )
+    _, summary = await api_roster(client, demo.manager_token, str(plan_id))
+    _, whole = await api_roster(client, demo.admin_token, str(plan_id))
+    assert summary == whole  # the API shows a plan admin the whole roster
+    listed = await manager.page("/ui")
+    assert counts(one(listed, f".plan-card[data-plan-id='{plan_id}']")) == expected_counts(whole)
+    report = await manager.page(f"/ui/plans/{plan_id}")
+    assert counts(one(report, "#counts")) == expected_counts(whole)
+    assert report.select_one(".plan-actions") is not None  # and may manage it

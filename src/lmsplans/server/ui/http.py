@@ -379,6 +379,8 @@ def unmatched(pages: Callable[[], list[Route]]) -> AsgiEndpoint:
     this path, else 404; shown as pages like every other error of the interface."""
 
     async def handler(call: PageCall) -> Response:
+        if call.request.url.path == "/ui/" and call.request.method in ("GET", "HEAD"):
+            return see_other("/ui")
         scope = call.request.scope
         allowed = sorted(
             {
