@@ -225,6 +225,12 @@ async def _page_call(request: Request) -> PageCall:
     )
 
 
+def _bare_call(request: Request) -> PageCall:
+    """A request that failed before its data version was read (the database is down): enough
+    to show the error page."""
+    return PageCall(request, request.app.state.services, request.app.state.interface, -1, 0)
+
+
 def _timed(respond: Callable[[Request], Awaitable[Response]]) -> AsgiEndpoint:
     """The endpoint, with its time in `Server-Timing` (what a browser's tools and the
     benchmark read as the server's share)."""
@@ -247,11 +253,7 @@ def public(handler: PublicHandler) -> AsgiEndpoint:
             call = await _page_call(request)
             return await handler(call)
         except Exception as exc:
-            if call is None:
-                call = PageCall(
-                    request, request.app.state.services, request.app.state.interface, -1, 0
-                )
-            return error_page(call, exc, viewer=None)
+            return error_page(call or _bare_call(request), exc, viewer=None)
 
     return _timed(respond)
 
@@ -284,11 +286,8 @@ def _session_endpoint(
             )
             return response
         except Exception as exc:
-            if call is None:
-                call = PageCall(
-                    request, request.app.state.services, request.app.state.interface, -1, 0
-                )
-            return error_page(call, exc, viewer=None if visit is None else visit.session)
+            viewer = None if visit is None else visit.session
+            return error_page(call or _bare_call(request), exc, viewer=viewer)
 
     return _timed(respond)
 
