@@ -449,8 +449,9 @@ def render(
     lines = [
         "# The plan report on a plan of 10,000 learners: results",
         "",
-        "Written by `bench/plan_report.py` (how it measures: [README.md](README.md), "
-        '"The plan report page"). Server time: the page\'s `Server-Timing`, in milliseconds; '
+        "Written by `bench/plan_report.py` (how it measures: "
+        "[README.md](README.md#the-plan-report-page-issue-14)). Server time: the page's "
+        "`Server-Timing`, in milliseconds; "
         "the client's on loopback beside it. One request at a time.",
         "",
         f"- command: `.venv/bin/python bench/plan_report.py --backends "
