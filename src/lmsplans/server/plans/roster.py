@@ -7,8 +7,9 @@ ids, learner, enrolment time and completion only), and the progress of its learn
 courses, kept per learner as two bit masks (completed, started) and read from an index
 alone. What a page shows of a learner (name, email, ...) is read for that page's learners
 only (`Roster.details`), and a search is one statement of its own. A plan of 10,000 learners
-reads in a few tens of milliseconds, where one statement with correlated counts per
-enrolment took several times longer. Statuses, due times and percentages follow
+reads in well under a fifth of a second on a busy two-core machine
+(`bench/RESULTS-plan-report.md`), where one statement with correlated counts per enrolment
+took several times longer. Statuses, due times and percentages follow
 `progress.rules`. Only "overdue" moves with the clock, so a `Roster` is read once and asked
 about any moment.
 """
