@@ -70,6 +70,12 @@ async def delete_course(conn: Connection, *, write: WriteContext, course_id: int
     if in_use:
         names = ", ".join(plan["name"] for plan in in_use)
         raise Conflict(f"Conflict: the course is used by published plans: {names}")
+    await conn.execute(
+        """INSERT INTO plan_removed_courses (plan_id, course_id)
+           SELECT plan_id, course_id FROM plan_courses WHERE course_id = :id
+           ON CONFLICT DO NOTHING""",
+        {"id": course_id},
+    )
     await conn.execute("DELETE FROM plan_courses WHERE course_id = :id", {"id": course_id})
     await conn.execute(
         "UPDATE courses SET deleted_time = :now, modified_time = :now WHERE id = :id",
