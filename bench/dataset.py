@@ -204,7 +204,12 @@ class Generator:
                 name = f"{self.course_names[n % len(self.course_names)]} {n // 30 + 1}"
                 created = self._created()
                 minutes = 30 + (n * 17) % 150
-                rows.append((course_id, org.id, name, 1 + n % 3, minutes, created, created, None))
+                # Zoho's fields (revision 0007) at their defaults: description, about the
+                # course, duration unit, course code, categories, permissions, admins.
+                zoho = ("", "", "minute", "", "[]", "{}", "[]")
+                rows.append(
+                    (course_id, org.id, name, 1 + n % 3, minutes, created, created, None, *zoho)
+                )
         return rows
 
     def plans(self) -> list[Row]:

@@ -14,7 +14,7 @@
   Filled here from what the log knows: a course a learner was enrolled in through a plan
   that no longer holds it.
 - The course fields of Zoho's Create Course API: description, about the course, the unit
-  of its duration, course code, categories, permission settings, and course admins.
+  of its duration, course code, categories, permission settings and course admins.
 """
 
 import sqlalchemy as sa
@@ -42,6 +42,19 @@ def _fk(table: str, column: str, target: str) -> sa.ForeignKeyConstraint:
     )
 
 
+def _course_columns() -> list[sa.Column[str]]:
+    """The new course columns, fresh each time (a Column joins one table only)."""
+    return [
+        sa.Column("description", sa.Text(), server_default="", nullable=False),
+        sa.Column("about_course", sa.Text(), server_default="", nullable=False),
+        sa.Column("duration_unit", sa.String(8), server_default="minute", nullable=False),
+        sa.Column("course_code", sa.String(64), server_default="", nullable=False),
+        sa.Column("categories", sa.Text(), server_default="[]", nullable=False),
+        sa.Column("permission_settings", sa.Text(), server_default="{}", nullable=False),
+        sa.Column("admin_ids", sa.Text(), server_default="[]", nullable=False),
+    ]
+
+
 def upgrade() -> None:
     op.add_column("progress_events", sa.Column("override_rule", sa.String(32), nullable=True))
     _rename_keys(_RENAMED)
@@ -63,8 +76,14 @@ def upgrade() -> None:
                                WHERE pc.plan_id = e.plan_id AND pc.course_id = e.course_id)"""
     )
 
+    for column in _course_columns():
+        op.add_column("courses", column)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("courses") as batch:
+        for column in reversed(_course_columns()):
+            batch.drop_column(column.name)
     op.drop_table("plan_removed_courses")
     _rename_keys(tuple((new, old) for old, new in _RENAMED))
     with op.batch_alter_table("progress_events") as batch:
