@@ -390,3 +390,75 @@ async def test_unknown_batches_are_404_7049(
         for tail in ("course-progress", f"learners/{learner}/course-progress"):
             url = f"/api/v1/courses/{batch_course}/batches/{batch}/{tail}"
             assert_error(await client.get(url, headers=headers), 404, 7049)
+
+
+# --- Zoho's documented reads of the learning-plan family ------------------------------------
+
+
+async def zoho_get(client: httpx.AsyncClient, demo: DemoTokens, url: str) -> dict[str, Any]:
+    return ok_body(await client.get(url, headers=zoho_headers(demo.admin_token)))
+
+
+async def test_fetch_learning_plans_as_documented(
+    client: httpx.AsyncClient, demo: DemoTokens
+) -> None:
+    """Fetch Learning Plans: https://zohohelp.com/people/api/LMS/fetch-learning-plan.html
+
+    `GET https://people.zoho.com/api/v1/learning-plans?startIndex=0&limit=50`, the page's
+    sample (its table says `startIndex` defaults to 1; 0 is read as the first record).
+    """
+    body = await zoho_get(client, demo, "/api/v1/learning-plans?startIndex=0&limit=50")
+    first = await zoho_get(client, demo, "/api/v1/learning-plans?startIndex=1&limit=50")
+    assert body["learningPlans"] and body["learningPlans"] == first["learningPlans"]
+
+
+async def test_fetch_learning_plan_learner_details_as_documented(
+    client: httpx.AsyncClient, demo: DemoTokens
+) -> None:
+    """Fetch Learning Plan's Learner Details:
+    https://www.zoho.com/people/api/LMS/learning-plan-members-details.html
+
+    `GET https://people.zoho.com/api/v1/learning-plans/<planId>/learners`; the page's code
+    samples call the same list `/members`.
+    """
+    plans = await zoho_get(
+        client, demo, f"/api/v1/learners/{demo.people.learner_id}/learning-plans/progress"
+    )
+    plan = plans["learningPlans"][0]["planId"]
+    learners = await zoho_get(client, demo, f"/api/v1/learning-plans/{plan}/learners")
+    members = await zoho_get(client, demo, f"/api/v1/learning-plans/{plan}/members")
+    assert learners["learners"] and learners == members
+
+
+async def test_fetch_learners_plan_and_course_progress_as_documented(
+    client: httpx.AsyncClient, demo: DemoTokens
+) -> None:
+    """Fetch Learner's Learning Plan Progress:
+    https://zohohelp.com/people/api/LMS/learning-plan-progress.html
+    (`GET .../api/v1/learners/<learnerId>/learning-plans/progress`, `startIndex` from 0);
+    Fetch Progress of Courses within a Learning Plan:
+    https://zohohelp.com/people/api/LMS/learning-plan-course-details.html
+    (`GET .../api/v1/learners/<learnerId>/learning-plans/<planId>/courses/progress`,
+    `startIndex` from 1, `Limit` 25 to 100);
+    Single Learner - All Course Progress:
+    https://www.zoho.com/people/api/LMS/single-progress-course.html
+    (`GET .../api/v1/learners/<learnerId>/course-progress`, `startIndex` from 0).
+    """
+    learner = demo.people.learner_id
+    plans = await zoho_get(
+        client, demo, f"/api/v1/learners/{learner}/learning-plans/progress?startIndex=0"
+    )
+    plan = plans["learningPlans"][0]["planId"]
+    courses = await zoho_get(
+        client,
+        demo,
+        f"/api/v1/learners/{learner}/learning-plans/{plan}/courses/progress?startIndex=1&Limit=25",
+    )
+    assert courses["courses"]
+    everything = await zoho_get(client, demo, f"/api/v1/learners/{learner}/course-progress")
+    records = everything["courseProgress"]
+    assert len(records) > 2
+    second = await zoho_get(
+        client, demo, f"/api/v1/learners/{learner}/course-progress?startIndex=1"
+    )
+    assert second["courseProgress"][0] == records[1]  # startIndex counts from 0 here

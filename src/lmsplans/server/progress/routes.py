@@ -137,11 +137,14 @@ async def learner_plan_courses_progress(call: Call) -> Response:
 @routes.get(
     "/api/v1/learners/{learnerId}/course-progress",
     response=schemas.CourseProgressPage,
-    paging=1,
+    paging=0,
     errors=LEARNER_ERRORS,
 )
 async def learner_course_progress(call: Call) -> Response:
-    """A learner's progress in every course"""
+    """A learner's progress in every course
+
+    `startIndex` counts from 0, as Zoho's Single Learner - All Course Progress page says.
+    """
     page = call.page()
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
@@ -183,13 +186,14 @@ async def _course_progress(call: Call) -> Response:
 @routes.get(
     "/api/v1/courses/{courseId}/course-progress",
     response=schemas.CourseProgressPage,
-    paging=1,
+    paging=0,
     errors=(NoSuchRecord,),
 )
 async def course_progress(call: Call) -> Response:
     """Every learner's progress in one course
 
-    Only the learners the caller may see (managers: reportees and self).
+    Only the learners the caller may see (managers: reportees and self). `startIndex` counts
+    from 0, as Zoho's Single Course - All Learner Progress page says.
     """
     return await _course_progress(call)
 
@@ -197,7 +201,7 @@ async def course_progress(call: Call) -> Response:
 @routes.get(
     "/api/v1/courses/{courseId}/batches/{batchId}/course-progress",
     response=schemas.CourseProgressPage,
-    paging=1,
+    paging=0,
     errors=(NoSuchRecord,),
 )
 async def batch_course_progress(call: Call) -> Response:
