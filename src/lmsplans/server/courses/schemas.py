@@ -113,7 +113,10 @@ class _CourseFields(BaseModel):
         default=None, max_length=20000, description="What the course covers."
     )
     duration: int | None = Field(
-        default=None, ge=0, description="The course's length, in `durationUnit`s."
+        default=None,
+        ge=0,
+        le=MAX_DURATION_MINUTES,
+        description="The course's length, in `durationUnit`s (at most 2^31 - 1 minutes).",
     )
     durationUnit: DurationUnit | None = Field(
         default=None,
