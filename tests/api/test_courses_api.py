@@ -25,7 +25,22 @@ from tests.api.test_progress_writes import (
 )
 from tests.conftest import assert_error
 
-RECORD_KEYS = {"courseId", "courseName", "courseType", "duration", "createdTime", "modifiedTime"}
+RECORD_KEYS = {
+    "courseId",
+    "courseName",
+    "courseType",
+    "description",
+    "aboutCourse",
+    "duration",
+    "durationUnit",
+    "courseCode",
+    "categories",
+    "courseAdmins",
+    "permissionSettings",
+    "batchId",
+    "createdTime",
+    "modifiedTime",
+}
 
 
 @pytest.fixture

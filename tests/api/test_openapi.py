@@ -100,10 +100,13 @@ async def ids(client: httpx.AsyncClient, demo: DemoTokens) -> dict[str, str]:
     headers = auth(demo.admin_token)
     plans = await client.get(f"/api/v1/learners/{learner}/learning-plans/progress", headers=headers)
     courses = await client.get(f"/api/v1/learners/{learner}/course-progress", headers=headers)
+    # A blended course: its one batch is the course itself (`/batches/{batchId}` paths).
+    blended = [c for c in courses.json()["courseProgress"] if c["courseType"] == "2"]
     return {
         "learnerId": learner,
         "planId": plans.json()["learningPlans"][0]["planId"],
-        "courseId": courses.json()["courseProgress"][0]["courseId"],
+        "courseId": blended[0]["courseId"],
+        "batchId": blended[0]["courseId"],
     }
 
 

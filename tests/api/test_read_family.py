@@ -550,14 +550,14 @@ async def test_learner_course_progress_lists_every_course_of_the_learner(
     for item in got:
         assert_course_progress_record(item)
         assert item["userId"] == str(learner)
-    # Paging, 1-based.
+    # Paging from 0, as Zoho's page for this endpoint says.
     first = await get_ok(
-        client, f"/api/v1/learners/{learner}/course-progress?startIndex=1&limit=2", demo.admin_token
+        client, f"/api/v1/learners/{learner}/course-progress?startIndex=0&limit=2", demo.admin_token
     )
     assert first["courseProgress"] == got[:2]
     assert first["isNextAvailable"] is (len(got) > 2)
     second = await get_ok(
-        client, f"/api/v1/learners/{learner}/course-progress?startIndex=3&limit=2", demo.admin_token
+        client, f"/api/v1/learners/{learner}/course-progress?startIndex=2&limit=2", demo.admin_token
     )
     assert second["courseProgress"] == got[2:4]
 
@@ -578,7 +578,7 @@ async def test_course_progress_lists_every_learner_in_the_course(
     )
     url = f"/api/v1/courses/{course['course_id']}/course-progress"
     seen: list[dict[str, Any]] = []
-    for start in range(1, len(rows) + 2, 10):  # bounded: one page more than the rows need
+    for start in range(0, len(rows) + 1, 10):  # from 0; bounded: one page more than needed
         body = await get_ok(client, f"{url}?startIndex={start}&limit=10", demo.admin_token)
         seen += body["courseProgress"]
         if not body["isNextAvailable"]:

@@ -1,5 +1,7 @@
 """The migrations build exactly the schema the models describe, on a fresh database."""
 
+import asyncio
+import sqlite3
 from pathlib import Path
 
 from alembic import command
@@ -9,8 +11,12 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
+from lmsplans.demo import build_demo
 from lmsplans.migrations import MIGRATIONS_DIR, alembic_config, migrate
+from lmsplans.server.clock import Clock
+from lmsplans.server.db import Database
 from lmsplans.server.models import metadata
+from lmsplans.server.progress.events import replay
 
 
 def test_migrated_schema_matches_the_models(tmp_path: Path) -> None:
@@ -53,3 +59,60 @@ def test_downgrading_to_base_removes_every_table_and_upgrading_again_rebuilds_th
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
     engine.dispose()
+
+
+def test_0007_rewrites_stored_course_events_in_camel_case_and_keeps_removed_courses(
+    tmp_path: Path,
+) -> None:
+    """Events stored before revision 0007 (course states with snake_case keys) come out of
+    the upgrade in camelCase and still replay to the stored state; a course a plan lost
+    before 0007 is known as removed from it (its history keeps its events); the downgrade
+    writes the old keys back."""
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    migrate(url)
+
+    async def seed() -> None:
+        db = await Database.open(url, pool_size=1)
+        try:
+            await build_demo(db, now_ms=Clock().now_ms(), learners=20)
+        finally:
+            await db.close()
+
+    asyncio.run(seed())
+    config = alembic_config(url)
+    command.downgrade(config, "0004")
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        conn.row_factory = sqlite3.Row
+        old = conn.execute(
+            "SELECT after_state FROM progress_events WHERE kind = 'course_enrolled'"
+        ).fetchall()
+        assert old and all('"enrolled_time"' in row[0] for row in old)
+        # A plan that loses a course its learners were enrolled in through it, before 0007.
+        plan_id, course_id = conn.execute(
+            "SELECT plan_id, course_id FROM progress_events WHERE kind = 'course_enrolled'"
+            " AND plan_id IS NOT NULL ORDER BY id LIMIT 1"
+        ).fetchone()
+        conn.execute(
+            "DELETE FROM plan_courses WHERE plan_id = ? AND course_id = ?", (plan_id, course_id)
+        )
+    command.upgrade(config, "head")
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        conn.row_factory = sqlite3.Row
+        events = conn.execute("SELECT * FROM progress_events ORDER BY id").fetchall()
+        states = [e[column] for e in events for column in ("before_state", "after_state")]
+        assert not any("_time" in state for state in states if state)
+        projection = replay([dict(e) for e in events])
+        for row in conn.execute("SELECT * FROM course_progress"):
+            assert projection.courses[(row["learner_id"], row["course_id"])] == {
+                "status": row["status"],
+                "percentage": row["percentage"],
+                "enrolledTime": row["enrolled_time"],
+                "completedTime": row["completed_time"],
+            }
+        removed = conn.execute("SELECT plan_id, course_id FROM plan_removed_courses").fetchall()
+        assert [tuple(row) for row in removed] == [(plan_id, course_id)]
+    command.downgrade(config, "0004")
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        states = [row[0] for row in conn.execute("SELECT after_state FROM progress_events")]
+        assert any('"completed_time"' in state for state in states if state)
+        assert not any('"completedTime":' in s and '"status"' in s for s in states if s)

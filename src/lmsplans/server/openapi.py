@@ -134,6 +134,7 @@ _PATH_PARAMS = {
     "learnerId": "The learner's userId (erecno), zuid or email address, in your organisation.",
     "planId": "The learning plan's id.",
     "courseId": "The course's id.",
+    "batchId": "A batch of a blended course: the course's own id (its one batch).",
 }
 
 # Codes whose class carries no fixed message (the message names the parameter).

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, WithJsonSchema
 from starlette.responses import Response
 
 
@@ -60,6 +60,31 @@ ZohoTime = Annotated[
 Percent = Annotated[str, Field(pattern=r"^(100|[1-9]?[0-9])$", description="0 to 100")]
 OptionalId = Annotated[
     str, Field(pattern=r"^([0-9]+|null)$", description='A decimal id; "null" when absent')
+]
+
+
+# --- Flags in payloads: JSON booleans, never 1, "yes" or "on" ------------------------------
+
+Flag = Annotated[bool, Strict(), Field(description="A JSON boolean")]
+
+
+def _flag_text(value: Any) -> Any:
+    """Zoho's string forms of a flag ("true", "false") as the booleans they stand for."""
+    return {"true": True, "false": False}.get(value, value) if isinstance(value, str) else value
+
+
+# A flag Zoho also writes as a string (`"disabled": "false"`): a JSON boolean, or exactly
+# "true" or "false".
+ZohoFlag = Annotated[
+    bool,
+    BeforeValidator(_flag_text),
+    Strict(),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "boolean"}, {"type": "string", "enum": ["true", "false"]}],
+            "description": 'A JSON boolean, or Zoho\'s string form "true" or "false"',
+        }
+    ),
 ]
 
 

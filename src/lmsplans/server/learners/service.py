@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from lmsplans.server.auth.schemas import Principal, Role
-from lmsplans.server.db import Connection
+from lmsplans.server.db import Connection, lock_key
 from lmsplans.server.errors import Conflict, InvalidParameter, PermissionDenied
 from lmsplans.server.learners.queries import Learner, Visibility, resolve_learner
 from lmsplans.server.learners.schemas import LearnerIn, LearnerPatch
@@ -155,8 +155,10 @@ async def update_learner(
     learner = await resolve_learner(conn, org_id=write.org_id, learner_ref=learner_ref)
     if learner.id == write.actor_id and patch.status == "inactive":
         raise Conflict("Conflict: you cannot deactivate yourself")
-    changes: dict[str, Any] = {}
     fields = patch.model_fields_set
+    if patch.role not in (None, Role.ADMIN.value) or patch.status == "inactive":
+        await ensure_another_active_admin(conn, learner=learner)
+    changes: dict[str, Any] = {}
     email = patch.emailId.lower() if patch.emailId is not None else None
     await _ensure_unique(
         conn,
@@ -197,6 +199,32 @@ async def update_learner(
     return learner.id
 
 
+async def ensure_another_active_admin(conn: Connection, *, learner: Learner) -> None:
+    """Before `learner` stops being an active admin (demoted or deactivated): another
+    active admin of the organisation remains, or 409 7052. An organisation never loses its
+    last admin, who alone manages it.
+
+    Every such write takes the organisation's admin lock first and only then counts, so of
+    two writes racing to demote the last two admins the second counts after the first has
+    committed, and is refused."""
+    await conn.lock(lock_key("org-admins", learner.org_id))
+    current = await conn.fetch_one(
+        "SELECT role, status FROM learners WHERE id = :id", {"id": learner.id}
+    )
+    if current is None or (current["role"], current["status"]) != (Role.ADMIN.value, "active"):
+        return  # not an active admin now: nothing is lost
+    others = await conn.fetch_value(
+        """SELECT count(*) FROM learners
+            WHERE org_id = :org_id AND role = 'admin' AND status = 'active' AND id <> :id""",
+        {"org_id": learner.org_id, "id": learner.id},
+    )
+    if not others:
+        raise Conflict(
+            f"Conflict: {learner.display_name} is the organisation's last active admin; "
+            "make another learner admin first"
+        )
+
+
 async def _reports_to(conn: Connection, *, manager_id: int, learner_id: int) -> bool:
     """Whether `manager_id` is (transitively) a reportee of `learner_id`."""
     seen: set[int] = set()
@@ -217,6 +245,7 @@ async def deactivate_learner(conn: Connection, *, write: WriteContext, learner_r
     learner = await resolve_learner(conn, org_id=write.org_id, learner_ref=learner_ref)
     if learner.id == write.actor_id:
         raise Conflict("Conflict: you cannot deactivate yourself")
+    await ensure_another_active_admin(conn, learner=learner)
     await conn.execute(
         "UPDATE learners SET status = 'inactive', modified_time = :now WHERE id = :id",
         {"now": write.now_ms, "id": learner.id},

@@ -58,6 +58,15 @@ plan_courses = Table(
     Index(None, "course_id"),
 )
 
+# Courses a plan held once and no longer does: their events stay in the plan's history
+# (marked `removedFromPlan`). A course put back in the plan leaves this table.
+plan_removed_courses = Table(
+    "plan_removed_courses",
+    metadata,
+    Column("plan_id", BigInteger, ForeignKey("learning_plans.id"), primary_key=True),
+    Column("course_id", BigInteger, ForeignKey("courses.id"), primary_key=True),
+)
+
 plan_enrolments = Table(
     "plan_enrolments",
     metadata,

@@ -7,7 +7,16 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
 from lmsplans.server.progress.schemas import ProgressInfo, UserInfo
-from lmsplans.server.wire import Digits, Envelope, EpochMs, ZohoId, ZohoRecord, ZohoTime
+from lmsplans.server.wire import (
+    Digits,
+    Envelope,
+    EpochMs,
+    Flag,
+    ZohoFlag,
+    ZohoId,
+    ZohoRecord,
+    ZohoTime,
+)
 
 
 def system_image_url(image: str) -> str:
@@ -53,7 +62,7 @@ class PlanPatch(BaseModel):
     durationType: Literal[0, 1, 2] | None = None
     image: str | None = Field(default=None, pattern=r"^[0-9]{1,3}$")
     planAdmins: list[str] | None = Field(default=None, max_length=50)
-    disabled: bool | None = None
+    disabled: ZohoFlag | None = None
 
 
 class PlanCourseIn(BaseModel):
@@ -61,8 +70,8 @@ class PlanCourseIn(BaseModel):
 
     courseId: int = Field(ge=1)
     level: int = Field(default=1, ge=1, le=100)
-    isMandatory: bool = False
-    isLocked: bool = Field(
+    isMandatory: Flag = False
+    isLocked: Flag = Field(
         default=False, description="Locked until the previous level is complete."
     )
 

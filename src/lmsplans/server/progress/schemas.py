@@ -11,6 +11,7 @@ from lmsplans.server.wire import (
     Digits,
     Envelope,
     EpochMs,
+    Flag,
     OptionalId,
     Percent,
     ZohoId,
@@ -47,7 +48,7 @@ class ProgressIn(BaseModel):
     completionPercentage: int | None = Field(default=None, ge=0, le=100)
     completionStatus: CourseStatus | None = None
     completionTime: int | None = Field(default=None, ge=0)
-    reset: bool = False
+    reset: Flag = False
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgressIn:
@@ -177,8 +178,17 @@ class HistoryEvent(ZohoRecord):
     actorId: OptionalId = Field(description='Who made the change; "null" for the system')
     source: str = Field(description="Where the change came from: api, demo, ...")
     idempotencyKey: str = Field(description='The write\'s Idempotency-Key; "null" without one')
-    before: dict[str, Any] | None = Field(description="The state before; null when new")
-    after: dict[str, Any] | None = Field(description="The state after")
+    override: Literal["levelLock", "null"] = Field(
+        description='The rule the writer overrode: "levelLock", an admin recording progress '
+        'in a course locked for the learner; "null" for none'
+    )
+    removedFromPlan: bool = Field(
+        description="true for an event of a course the plan no longer holds"
+    )
+    before: dict[str, Any] | None = Field(
+        description="The state before, keys camelCased; null when new"
+    )
+    after: dict[str, Any] | None = Field(description="The state after, keys camelCased")
     time: EpochMs
 
 
