@@ -204,7 +204,7 @@ class Generator:
                 name = f"{self.course_names[n % len(self.course_names)]} {n // 30 + 1}"
                 created = self._created()
                 minutes = 30 + (n * 17) % 150
-                # Zoho's fields (revision 0007) at their defaults: description, about the
+                # Zoho's fields (revision 0005) at their defaults: description, about the
                 # course, duration unit, course code, categories, permissions, admins.
                 zoho = ("", "", "minute", "", "[]", "{}", "[]")
                 rows.append(

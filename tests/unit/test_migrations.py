@@ -61,12 +61,12 @@ def test_downgrading_to_base_removes_every_table_and_upgrading_again_rebuilds_th
     engine.dispose()
 
 
-def test_0007_rewrites_stored_course_events_in_camel_case_and_keeps_removed_courses(
+def test_0005_rewrites_stored_course_events_in_camel_case_and_keeps_removed_courses(
     tmp_path: Path,
 ) -> None:
-    """Events stored before revision 0007 (course states with snake_case keys) come out of
+    """Events stored before revision 0005 (course states with snake_case keys) come out of
     the upgrade in camelCase and still replay to the stored state; a course a plan lost
-    before 0007 is known as removed from it (its history keeps its events); the downgrade
+    before 0005 is known as removed from it (its history keeps its events); the downgrade
     writes the old keys back."""
     url = f"sqlite:///{tmp_path / 'events.db'}"
     migrate(url)
@@ -87,7 +87,7 @@ def test_0007_rewrites_stored_course_events_in_camel_case_and_keeps_removed_cour
             "SELECT after_state FROM progress_events WHERE kind = 'course_enrolled'"
         ).fetchall()
         assert old and all('"enrolled_time"' in row[0] for row in old)
-        # A plan that loses a course its learners were enrolled in through it, before 0007.
+        # A plan that loses a course its learners were enrolled in through it, before 0005.
         plan_id, course_id = conn.execute(
             "SELECT plan_id, course_id FROM progress_events WHERE kind = 'course_enrolled'"
             " AND plan_id IS NOT NULL ORDER BY id LIMIT 1"

@@ -25,7 +25,7 @@ courses = Table(
     Column("created_time", BigInteger, nullable=False),
     Column("modified_time", BigInteger, nullable=False),
     Column("deleted_time", BigInteger, nullable=True),
-    # Zoho's course fields (revision 0007). `duration_minutes` is answered in this unit.
+    # Zoho's course fields (revision 0005). `duration_minutes` is answered in this unit.
     Column("description", Text, nullable=False, server_default=""),
     Column("about_course", Text, nullable=False, server_default=""),
     Column("duration_unit", String(8), nullable=False, server_default="minute"),

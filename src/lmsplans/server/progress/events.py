@@ -17,7 +17,7 @@ key camelCased as the wire writes keys:
 An event may also name a rule its writer overrode (`override_rule`): `LEVEL_LOCK`, an
 admin recording progress in a course locked for the learner.
 
-Events written before revision 0007 held course states with snake_case keys
+Events written before revision 0005 held course states with snake_case keys
 (enrolled_time, completed_time); that migration rewrote them, so every event reads alike.
 """
 

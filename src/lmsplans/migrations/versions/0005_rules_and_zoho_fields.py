@@ -1,4 +1,4 @@
-"""The rules the API enforces and Zoho's course fields (revision 0007, after 0004,
+"""The rules the API enforces and Zoho's course fields (revision 0005, after 0004,
 2026-12-08).
 
 - `progress_events.override_rule`: the rule a write overrode (an admin recording progress
@@ -20,7 +20,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
+revision = "0005"
 down_revision = "0004"
 
 _COURSE_EVENTS = "kind IN ('course_enrolled', 'course_progress', 'reset')"
