@@ -1,5 +1,5 @@
 """The rules the API enforces and Zoho's course fields (revision 0005, after 0004,
-2026-12-08).
+2026-12-07).
 
 - `progress_events.override_rule`: the rule a write overrode (an admin recording progress
   in a course locked for the learner).
