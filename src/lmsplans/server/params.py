@@ -17,8 +17,15 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.requests import Request
 
 from lmsplans.server.db import Page
-from lmsplans.server.errors import InvalidParameter, LimitExceeded, MissingParameter, NoSuchRecord
+from lmsplans.server.errors import (
+    InvalidParameter,
+    LimitExceeded,
+    MissingParameter,
+    NoSuchRecord,
+    UnsupportedMediaType,
+)
 from lmsplans.server.idempotency.service import MAX_KEY_LENGTH
+from lmsplans.server.wire import MAX_INT64, is_decimal_id, out_of_range
 
 T = TypeVar("T")
 
@@ -27,13 +34,17 @@ DEFAULT_LIMIT = 25
 
 
 def _non_negative_int(request: Request, *names: str) -> int | None:
+    """The first of the query parameters `names` that is present, as an integer from 0 to
+    `MAX_INT64` (400 7204 otherwise, naming the first name)."""
     for name in names:
         raw = request.query_params.get(name)
         if raw is None:
             continue
         value = raw.strip()
-        if not (value.isascii() and value.isdigit()):
+        if not is_decimal_id(value):
             raise InvalidParameter(names[0], "must be a non-negative integer")
+        if out_of_range(value):
+            raise InvalidParameter(names[0], f"must be at most {MAX_INT64}")
         return int(value)
     return None
 
@@ -57,16 +68,26 @@ def page_of(request: Request, *, first_index: int) -> Page:
         )
     elif limit == 0:
         raise InvalidParameter("limit", "must be at least 1")
+    # `start` is at most MAX_INT64, so the offset fits storage's integers.
     offset = 0 if start is None else max(0, start - first_index)
-    # Any offset past the last possible row is simply beyond the end (SQLite's integers stop
-    # at 2**63 - 1; a larger one must not reach the driver).
-    return Page(offset=min(offset, 2**62), limit=limit)
+    return Page(offset=offset, limit=limit)
+
+
+def check_path_ids(path_params: dict[str, Any]) -> None:
+    """A decimal id in the path beyond what storage holds is 400 7204, before anything
+    looks it up (what is not an id names no record: the handler answers 404)."""
+    for name, value in path_params.items():
+        if isinstance(value, str) and out_of_range(value):
+            raise InvalidParameter(name, f"must be at most {MAX_INT64}")
 
 
 def record_id(raw: str, what: str) -> int:
-    """A decimal id from the path; anything else names no record (404 7049)."""
-    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
+    """A decimal id from the path (400 7204 beyond `MAX_INT64`); anything else names no
+    record (404 7049)."""
+    if not is_decimal_id(raw):
         raise NoSuchRecord(f"No record for the given id: no such {what}")
+    if out_of_range(raw):
+        raise InvalidParameter(what, f"must be at most {MAX_INT64}")
     return int(raw)
 
 
@@ -87,20 +108,44 @@ def idempotency_key(request: Request) -> str | None:
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+def media_type(request: Request) -> str:
+    """The request's media type (`Content-Type` without its parameters), in lower case."""
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+def _json_media(media: str) -> bool:
+    # No Content-Type at all is taken as JSON, as it always was (curl -d sends a form type).
+    return media in ("", "application/json") or media.endswith("+json")
+
+
 async def raw_payload(request: Request, name: str) -> Any | None:
     """The payload as decoded JSON, from the body, the query parameter `name` or the form
-    field `name`; None when there is none."""
-    content_type = request.headers.get("content-type", "")
+    field `name`; None when there is none.
+
+    One place only: a payload in the query string beside a body is 400 7204. A body that
+    is neither JSON (or without a Content-Type) nor a form is 415 7057; a body that is not
+    JSON (or not UTF-8) 400 7204.
+    """
     document: str | bytes | None = request.query_params.get(name)
-    if document is None and content_type.startswith(_FORM_TYPES):
-        # A form body holds fields, never a JSON document of its own.
-        async with request.form() as form:
-            field = form.get(name)
-        document = field if isinstance(field, str) else None
-    elif document is None:
-        body = await request.body()
-        if body.strip():
+    body = await request.body()
+    if document is not None and body.strip():
+        raise InvalidParameter(
+            name, "is in the query string and a body was sent too: send the payload once"
+        )
+    media = media_type(request)
+    if document is None and body.strip():
+        if media in _FORM_TYPES:
+            # A form body holds fields, never a JSON document of its own.
+            async with request.form() as form:
+                field = form.get(name)
+            document = field if isinstance(field, str) else None
+        elif _json_media(media):
             document = body
+        else:
+            raise UnsupportedMediaType(
+                f"Unsupported media type {media!r}: send the payload as application/json "
+                f"or in the form field {name!r}"
+            )
     if document is None:
         return None
     try:

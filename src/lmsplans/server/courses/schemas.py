@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lmsplans.server.wire import Envelope, EpochMs, ZohoId, ZohoRecord
+from lmsplans.server.wire import MAX_INT32, Envelope, EpochMs, ZohoId, ZohoRecord
 
 # 1 self-paced, 2 blended (classroom), 3 e-material.
 CourseType = Literal[1, 2, 3]
@@ -19,7 +19,7 @@ class CourseIn(BaseModel):
 
     courseName: str = Field(min_length=1, max_length=200)
     courseType: CourseType = 1
-    duration: int | None = Field(default=None, ge=0, description="Length in minutes.")
+    duration: int | None = Field(default=None, ge=0, le=MAX_INT32, description="Length in minutes.")
 
 
 class CoursePatch(BaseModel):
@@ -27,7 +27,7 @@ class CoursePatch(BaseModel):
 
     courseName: str | None = Field(default=None, min_length=1, max_length=200)
     courseType: CourseType | None = None
-    duration: int | None = Field(default=None, ge=0)
+    duration: int | None = Field(default=None, ge=0, le=MAX_INT32)
 
 
 # --- The documented shapes (OpenAPI components) ----------------------------------------------

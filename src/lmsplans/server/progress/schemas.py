@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -11,6 +11,7 @@ from lmsplans.server.wire import (
     Digits,
     Envelope,
     EpochMs,
+    EpochMsIn,
     OptionalId,
     Percent,
     ZohoId,
@@ -46,7 +47,7 @@ class ProgressIn(BaseModel):
 
     completionPercentage: int | None = Field(default=None, ge=0, le=100)
     completionStatus: CourseStatus | None = None
-    completionTime: int | None = Field(default=None, ge=0)
+    completionTime: EpochMsIn | None = None
     reset: bool = False
 
     @model_validator(mode="after")
@@ -177,8 +178,11 @@ class HistoryEvent(ZohoRecord):
     actorId: OptionalId = Field(description='Who made the change; "null" for the system')
     source: str = Field(description="Where the change came from: api, demo, ...")
     idempotencyKey: str = Field(description='The write\'s Idempotency-Key; "null" without one')
-    before: dict[str, Any] | None = Field(description="The state before; null when new")
-    after: dict[str, Any] | None = Field(description="The state after")
+    before: dict[str, str | bool] | None = Field(
+        description="The state before; null when new. Ids, counts and times are strings "
+        '("null" when absent), flags booleans.'
+    )
+    after: dict[str, str | bool] | None = Field(description="The state after")
     time: EpochMs
 
 
