@@ -35,18 +35,20 @@ DEFAULT_LIMIT = 25
 
 def _non_negative_int(request: Request, *names: str) -> int | None:
     """The first of the query parameters `names` that is present, as an integer from 0 to
-    `MAX_INT64` (400 7204 otherwise, naming the first name)."""
+    `MAX_INT64`; each one present must be such an integer (400 7204 otherwise, naming it)."""
+    found: int | None = None
     for name in names:
         raw = request.query_params.get(name)
         if raw is None:
             continue
         value = raw.strip()
         if not is_decimal_id(value):
-            raise InvalidParameter(names[0], "must be a non-negative integer")
+            raise InvalidParameter(name, "must be a non-negative integer")
         if out_of_range(value):
-            raise InvalidParameter(names[0], f"must be at most {MAX_INT64}")
-        return int(value)
-    return None
+            raise InvalidParameter(name, f"must be at most {MAX_INT64}")
+        if found is None:
+            found = int(value)
+    return found
 
 
 def page_of(request: Request, *, first_index: int) -> Page:
@@ -161,7 +163,8 @@ def validation_errors(exc: PydanticValidationError, name: str) -> list[dict[str,
         if loc and isinstance(loc[0], int):  # an item of a list payload: "erecnosList.2"
             loc = (name, *loc)
         field = ".".join(str(part) for part in loc) or name
-        errors.append({"field": field, "message": error["msg"]})
+        # pydantic prefixes our own validators' messages; the field already says what it is.
+        errors.append({"field": field, "message": error["msg"].removeprefix("Value error, ")})
     return errors
 
 

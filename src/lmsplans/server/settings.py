@@ -127,8 +127,9 @@ class Settings(BaseSettings):
         ge=1,
         description="Connections and requests a process holds at once; past it, 503 (`serve`).",
     )
+    # Zoho-style payloads travel in the query string: a batch of 200 learners is ~40 KB.
     max_request_line_bytes: int = Field(
-        default=8192, ge=256, description="Longest request target, path and query (`serve`)."
+        default=65536, ge=256, description="Longest request target, path and query (`serve`)."
     )
     max_headers: int = Field(
         default=100, ge=8, le=10_000, description="Most header fields a request (`serve`)."

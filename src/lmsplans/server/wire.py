@@ -9,7 +9,7 @@ them. Every domain imports this module; none imports another domain for it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import orjson
 from pydantic import (
@@ -18,8 +18,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetJsonSchemaHandler,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 from starlette.responses import Response
 
 # The largest integer storage holds (SQLite and PostgreSQL store 64-bit signed integers):
@@ -167,6 +172,40 @@ LearnerRefIn = Annotated[
         }
     ),
 ]
+
+
+class Patch(BaseModel):
+    """A PATCH payload: an absent field stays as it is, and `null` clears a field only where
+    `nullable` names it (elsewhere it is 400 7204, "may not be null"); the description says
+    so (no `null` in those fields' schemas)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("may not be null")
+        return value
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        for name, prop in handler.resolve_ref_schema(schema).get("properties", {}).items():
+            options = prop.get("anyOf", [])
+            if name in cls.nullable or {"type": "null"} not in options:
+                continue
+            prop.pop("default", None)
+            kept = [option for option in options if option != {"type": "null"}]
+            del prop["anyOf"]
+            if len(kept) == 1:
+                prop.update(kept[0])
+            else:
+                prop["anyOf"] = kept
+        return schema
 
 
 class ZohoRecord(BaseModel):

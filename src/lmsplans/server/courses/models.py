@@ -16,4 +16,5 @@ courses = Table(
     Column("modified_time", BigInteger, nullable=False),
     Column("deleted_time", BigInteger, nullable=True),
     Index(None, "org_id"),
+    sqlite_autoincrement=True,  # ids never reused (`db.schema.id_column`)
 )

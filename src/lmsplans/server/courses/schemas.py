@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lmsplans.server.wire import MAX_INT32, Envelope, EpochMs, ZohoId, ZohoRecord
+from lmsplans.server.wire import MAX_INT32, Envelope, EpochMs, Patch, ZohoId, ZohoRecord
 
 # 1 self-paced, 2 blended (classroom), 3 e-material.
 CourseType = Literal[1, 2, 3]
@@ -22,8 +22,8 @@ class CourseIn(BaseModel):
     duration: int | None = Field(default=None, ge=0, le=MAX_INT32, description="Length in minutes.")
 
 
-class CoursePatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class CoursePatch(Patch):
+    nullable = frozenset({"duration"})
 
     courseName: str | None = Field(default=None, min_length=1, max_length=200)
     courseType: CourseType | None = None

@@ -12,6 +12,7 @@ from lmsplans.server.wire import (
     EpochMs,
     LearnerRefIn,
     OptionalId,
+    Patch,
     ZohoId,
     ZohoRecord,
 )
@@ -38,10 +39,10 @@ class LearnerIn(BaseModel):
     )
 
 
-class LearnerPatch(BaseModel):
+class LearnerPatch(Patch):
     """Fields to change; absent fields stay as they are. `managerId: null` removes the manager."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    nullable = frozenset({"managerId"})
 
     emailId: str | None = Field(default=None, pattern=EMAIL_PATTERN, max_length=320)
     displayName: str | None = Field(default=None, min_length=1, max_length=200)

@@ -13,6 +13,7 @@ from lmsplans.server.wire import (
     EpochMs,
     IdIn,
     LearnerRefIn,
+    Patch,
     ZohoId,
     ZohoRecord,
     ZohoTime,
@@ -48,9 +49,7 @@ class PlanIn(BaseModel):
     )
 
 
-class PlanPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class PlanPatch(Patch):
     planName: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
     duration: int | None = Field(default=None, ge=0, le=3650)

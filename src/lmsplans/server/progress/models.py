@@ -44,4 +44,5 @@ progress_events = Table(
     Column("created_time", BigInteger, nullable=False),
     Index(None, "learner_id", "plan_id", "id"),
     Index(None, "org_id", "id"),
+    sqlite_autoincrement=True,  # ids never reused (`db.schema.id_column`)
 )
