@@ -291,7 +291,7 @@ async def test_every_answer_has_its_own_request_id(client: httpx.AsyncClient) ->
 async def test_healthz(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "process": os.getpid()}  # in-process app
+    assert response.json() == {"status": "ok", "process": str(os.getpid())}  # in-process app
     assert response.headers["x-request-id"]
 
 

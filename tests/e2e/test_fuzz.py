@@ -25,13 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import schemathesis
+from schemathesis.config import SchemathesisConfig
+from schemathesis.engine import Status, events
 
-schemathesis = pytest.importorskip("schemathesis")  # a `dev` dependency: always there in CI
-
-from schemathesis.config import SchemathesisConfig  # noqa: E402
-from schemathesis.engine import Status, events  # noqa: E402
-
-from tests.e2e.conftest import DemoSite, ServerProcess, load_demo, running_server  # noqa: E402
+from tests.e2e.conftest import DemoSite, ServerProcess, load_demo, running_server
 
 pytestmark = pytest.mark.slow
 

@@ -165,8 +165,8 @@ class ErrorEnvelope(BaseModel):
     """The error body `error_body` writes, as documented in the OpenAPI description."""
 
     model_config = ConfigDict(extra="forbid")
-    status: int = Field(description="The HTTP status, repeated")
-    code: int = Field(description="The error code (see the error table)")
+    status: int = Field(ge=100, le=599, description="The HTTP status, repeated")
+    code: int = Field(ge=1000, le=9999, description="The error code (see the error table)")
     message: str
     requestId: str = Field(description="The request id, also in the X-Request-Id header")
     errors: list[FieldError] = Field(

@@ -44,7 +44,7 @@ from lmsplans.server.errors import (
     UnsupportedMediaType,
     UriTooLong,
 )
-from lmsplans.server.wire import DECIMAL_ID_PATTERN, LEARNER_REF_SCHEMA, MAX_INT64
+from lmsplans.server.wire import DECIMAL_ID_PATTERN, LEARNER_REF_SCHEMA, MAX_INT32, MAX_INT64
 
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "zohoOAuthToken"
@@ -151,16 +151,18 @@ _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
 _CODE_TEXT = {7019: "Missing parameter: <name>", 7204: "Invalid value for parameter <name>"}
 
 
-def _header(description: str, kind: str = "string") -> dict[str, Any]:
+def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     # Each is referenced only from the responses that always carry it.
-    return {"description": description, "schema": {"type": kind}, "required": True}
+    return {"description": description, "schema": schema or {"type": "string"}, "required": True}
 
 
 _HEADERS = {
     "X-Request-Id": _header("The request id: echoed when the client sent a safe one."),
     "RateLimit-Policy": _header('This API\'s threshold and window, e.g. `"api";q=30;w=60`.'),
     "RateLimit": _header('Calls left and seconds to the reset, e.g. `"api";r=29;t=60`.'),
-    "Retry-After": _header("Seconds until the lock ends.", "integer"),
+    "Retry-After": _header(
+        "Seconds until the lock ends.", {"type": "integer", "minimum": 0, "maximum": MAX_INT32}
+    ),
     # Not always present: referenced from the success answers of writes.
     "Idempotent-Replayed": {
         "description": "`true` when this is the stored answer to an earlier request with "

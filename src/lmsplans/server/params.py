@@ -75,12 +75,39 @@ def page_of(request: Request, *, first_index: int) -> Page:
     return Page(offset=offset, limit=limit)
 
 
-def check_path_ids(path_params: dict[str, Any]) -> None:
-    """A decimal id in the path beyond what storage holds is 400 7204, before anything
-    looks it up (what is not an id names no record: the handler answers 404)."""
-    for name, value in path_params.items():
-        if isinstance(value, str) and out_of_range(value):
-            raise InvalidParameter(name, f"must be at most {MAX_INT64}")
+_NUL = "\x00"
+
+
+def check_text(name: str, value: str) -> None:
+    """No NUL character: no stored text holds one, and PostgreSQL refuses it (400 7204)."""
+    if _NUL in value:
+        raise InvalidParameter(name, "may not contain NUL characters")
+
+
+def check_path_and_query(request: Request) -> None:
+    """Before anything is looked up: a decimal id in the path beyond what storage holds is
+    400 7204 (what is not an id names no record: the handler answers 404), and no path or
+    query parameter holds a NUL character (400 7204)."""
+    for name, value in request.path_params.items():
+        if isinstance(value, str):
+            check_text(name, value)
+            if out_of_range(value):
+                raise InvalidParameter(name, f"must be at most {MAX_INT64}")
+    for name, value in request.query_params.multi_items():
+        check_text(name, value)
+
+
+def _check_document_text(document: Any, where: str) -> None:
+    """No string of a decoded payload (keys included) holds a NUL character."""
+    if isinstance(document, str):
+        check_text(where, document)
+    elif isinstance(document, list):
+        for index, item in enumerate(document):
+            _check_document_text(item, f"{where}.{index}")
+    elif isinstance(document, dict):
+        for key, value in document.items():
+            check_text(where, key)
+            _check_document_text(value, key if "." not in where else f"{where}.{key}")
 
 
 def record_id(raw: str, what: str) -> int:
@@ -104,6 +131,8 @@ def idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidParameter("Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} characters")
+    if key is not None:
+        check_text("Idempotency-Key", key)
     return key
 
 
@@ -151,9 +180,11 @@ async def raw_payload(request: Request, name: str) -> Any | None:
     if document is None:
         return None
     try:
-        return orjson.loads(document)
+        decoded = orjson.loads(document)
     except orjson.JSONDecodeError as exc:
         raise InvalidParameter(name, f"is not valid JSON: {exc}") from None
+    _check_document_text(decoded, name)
+    return decoded
 
 
 def validation_errors(exc: PydanticValidationError, name: str) -> list[dict[str, str]]:

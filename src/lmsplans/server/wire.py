@@ -129,10 +129,23 @@ OptionalId = Annotated[
 
 # --- Numbers and ids that come in: bounded before they reach storage --------------------------
 
+
+def _not_a_flag(value: Any) -> Any:
+    # pydantic takes true and false for 1 and 0; a number field takes numbers (and, as it
+    # always did, their decimal strings).
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
+# A number that comes in is never a JSON boolean. Declared after its bounds, as in
+# `Annotated[int, Field(ge=0, le=100), NotAFlag]`: after them, the bounds still show in the
+# description as `minimum` and `maximum`.
+NotAFlag = BeforeValidator(_not_a_flag)
 # A JSON integer id: 1 to MAX_INT64 (a decimal string is accepted too, as pydantic does).
-IdIn = Annotated[int, Field(ge=1, le=MAX_INT64)]
+IdIn = Annotated[int, Field(ge=1, le=MAX_INT64), NotAFlag]
 # A time in epoch milliseconds.
-EpochMsIn = Annotated[int, Field(ge=0, le=MAX_INT64)]
+EpochMsIn = Annotated[int, Field(ge=0, le=MAX_INT64), NotAFlag]
 
 
 def _ref_text(value: Any) -> Any:

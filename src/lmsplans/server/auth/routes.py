@@ -27,7 +27,7 @@ from lmsplans.server.errors import (
 )
 from lmsplans.server.http import Services, client_address
 from lmsplans.server.openapi import Param
-from lmsplans.server.params import media_type, required
+from lmsplans.server.params import check_text, media_type, required
 from lmsplans.server.routing import RouteTable
 from lmsplans.server.wire import json_response, ok
 
@@ -45,6 +45,8 @@ async def _params(request: Request) -> dict[str, str]:
         for name in sorted(fields.keys() & params.keys()):
             raise InvalidParameter(name, "is in both the query string and the form: send it once")
         params.update(fields)
+    for name, value in params.items():
+        check_text(name, value)
     return params
 
 

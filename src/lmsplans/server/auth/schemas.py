@@ -93,7 +93,7 @@ class TokenResponse(BaseModel):
     scope: str
     api_domain: str
     token_type: Literal["Bearer"]
-    expires_in: int = Field(description="Seconds the access token lives")
+    expires_in: int = Field(ge=1, le=2**31 - 1, description="Seconds the access token lives")
 
 
 class RevokeRequest(BaseModel):

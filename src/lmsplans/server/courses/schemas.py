@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lmsplans.server.wire import MAX_INT32, Envelope, EpochMs, Patch, ZohoId, ZohoRecord
+from lmsplans.server.wire import (
+    MAX_INT32,
+    Envelope,
+    EpochMs,
+    NotAFlag,
+    Patch,
+    ZohoId,
+    ZohoRecord,
+)
 
 # 1 self-paced, 2 blended (classroom), 3 e-material.
-CourseType = Literal[1, 2, 3]
+CourseType = Annotated[Literal[1, 2, 3], NotAFlag]
+# A course's length in minutes (its column is a 32-bit integer).
+Minutes = Annotated[int, Field(ge=0, le=MAX_INT32), NotAFlag]
 # Course types whose learners may record their own progress; blended courses need an admin.
 SELF_RECORDED_TYPES = frozenset({1, 3})
 
@@ -19,7 +29,7 @@ class CourseIn(BaseModel):
 
     courseName: str = Field(min_length=1, max_length=200)
     courseType: CourseType = 1
-    duration: int | None = Field(default=None, ge=0, le=MAX_INT32, description="Length in minutes.")
+    duration: Minutes | None = Field(default=None, description="Length in minutes.")
 
 
 class CoursePatch(Patch):
@@ -27,7 +37,7 @@ class CoursePatch(Patch):
 
     courseName: str | None = Field(default=None, min_length=1, max_length=200)
     courseType: CourseType | None = None
-    duration: int | None = Field(default=None, ge=0, le=MAX_INT32)
+    duration: Minutes | None = None
 
 
 # --- The documented shapes (OpenAPI components) ----------------------------------------------

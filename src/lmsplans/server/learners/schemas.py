@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from lmsplans.server.wire import (
-    MAX_INT64,
     Envelope,
     EpochMs,
+    IdIn,
     LearnerRefIn,
     OptionalId,
     Patch,
@@ -30,9 +30,7 @@ class LearnerIn(BaseModel):
     emailId: str = Field(pattern=EMAIL_PATTERN, max_length=320)
     displayName: str = Field(min_length=1, max_length=200)
     employeeId: str = Field(min_length=1, max_length=64)
-    zuid: int | None = Field(
-        default=None, ge=1, le=MAX_INT64, description="Account id; assigned if absent."
-    )
+    zuid: IdIn | None = Field(default=None, description="Account id; assigned if absent.")
     role: RoleName = "learner"
     managerId: LearnerRefIn | None = Field(
         default=None, description="The manager's userId, zuid or email (in this organisation)."

@@ -13,6 +13,7 @@ from lmsplans.server.wire import (
     EpochMs,
     IdIn,
     LearnerRefIn,
+    NotAFlag,
     Patch,
     ZohoId,
     ZohoRecord,
@@ -28,6 +29,10 @@ def system_image_url(image: str) -> str:
 # --- Payloads (`planData`, `courses`, `erecnosList`) -----------------------------------------
 
 MAX_ENROL_BATCH = 200
+DurationType = Annotated[Literal[0, 1, 2], NotAFlag]
+# In days, weeks or months (`durationType`); 0: no due date.
+PlanDuration = Annotated[int, Field(ge=0, le=3650), NotAFlag]
+Level = Annotated[int, Field(ge=1, le=100), NotAFlag]
 
 
 # One learner of `erecnosList`: userId, zuid or email (ids may come as JSON numbers).
@@ -41,8 +46,8 @@ class PlanIn(BaseModel):
 
     planName: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
-    duration: int = Field(default=0, ge=0, le=3650, description="0: no due date.")
-    durationType: Literal[0, 1, 2] = Field(default=0, description="0 days, 1 weeks, 2 months.")
+    duration: PlanDuration = Field(default=0, description="0: no due date.")
+    durationType: DurationType = Field(default=0, description="0 days, 1 weeks, 2 months.")
     image: str = Field(default="1", pattern=r"^[0-9]{1,3}$", description="A built-in picture.")
     planAdmins: list[LearnerRefIn] = Field(
         default_factory=list, max_length=50, description="userIds, zuids or emails."
@@ -52,8 +57,8 @@ class PlanIn(BaseModel):
 class PlanPatch(Patch):
     planName: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
-    duration: int | None = Field(default=None, ge=0, le=3650)
-    durationType: Literal[0, 1, 2] | None = None
+    duration: PlanDuration | None = None
+    durationType: DurationType | None = None
     image: str | None = Field(default=None, pattern=r"^[0-9]{1,3}$")
     planAdmins: list[LearnerRefIn] | None = Field(default=None, max_length=50)
     disabled: bool | None = None
@@ -63,7 +68,7 @@ class PlanCourseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     courseId: IdIn
-    level: int = Field(default=1, ge=1, le=100)
+    level: Level = 1
     isMandatory: bool = False
     isLocked: bool = Field(
         default=False, description="Locked until the previous level is complete."

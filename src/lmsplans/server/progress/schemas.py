@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -12,6 +12,7 @@ from lmsplans.server.wire import (
     Envelope,
     EpochMs,
     EpochMsIn,
+    NotAFlag,
     OptionalId,
     Percent,
     ZohoId,
@@ -35,6 +36,9 @@ class EnrolmentStatus(StrEnum):
     OVERDUE = "overdue"
 
 
+Percentage = Annotated[int, Field(ge=0, le=100), NotAFlag]
+
+
 class ProgressIn(BaseModel):
     """A progress record for one learner in one course.
 
@@ -45,7 +49,7 @@ class ProgressIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    completionPercentage: int | None = Field(default=None, ge=0, le=100)
+    completionPercentage: Percentage | None = None
     completionStatus: CourseStatus | None = None
     completionTime: EpochMsIn | None = None
     reset: bool = False
