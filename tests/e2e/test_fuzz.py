@@ -10,8 +10,8 @@ And a refused request changes nothing: the data version (incremented by every co
 write transaction) is the same before and after each answer of 400 or more.
 
 A fixed seed and a bounded number of examples keep the run the same each time and inside
-CI's time (about a minute). Hypothesis keeps no database and schemathesis no cache: the run
-writes nothing into the checkout.
+CI's time (about a minute). Hypothesis keeps no database and its caches in the test's folder,
+schemathesis no cache: the run writes nothing into the checkout.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import Status, events
 
@@ -132,13 +133,19 @@ def fuzz_target(
         tmp_path_factory.mktemp("fuzz"),
         env_extra={"LMSPLANS_RATE_LIMIT_THRESHOLD": "1000000000"},
     )
-    with running_server(site.env, port=site.port, log=site.root / "serve.log") as server:
+    # Hypothesis keeps caches (constants, Unicode data) in `.hypothesis/` of the working
+    # directory: here they go to the test's own folder, not into the checkout.
+    set_hypothesis_home_dir(site.root / "hypothesis")
+    with running_server(
+        site.env, port=site.port, log=site.root / "serve.log", startup_seconds=60
+    ) as server:
         Writes.database, Writes.version = site.database, 0
         Writes.version = Writes.current()
         try:
             yield site, server
         finally:
             Writes.database = None
+            set_hypothesis_home_dir(None)
 
 
 def test_the_server_does_what_its_description_says(
@@ -154,6 +161,8 @@ def test_the_server_does_what_its_description_says(
             "workers": 1,  # the write check reads the database between answers
             "generation": {"max-examples": MAX_EXAMPLES, "database": "none"},
             "checks": {**CHECKS, "refused_requests_write_nothing": {"enabled": True}},
+            # Off: the stateful phase (chains of calls along the description's links) would
+            # double the run's time; the hand-made write tests (tests/api) chain calls.
             "phases": {"stateful": {"enabled": False}},
         }
     )
