@@ -43,9 +43,9 @@ def two_workers(
         yield site, server
 
 
-def _worker_pids(base_url: str) -> set[int]:
+def _worker_pids(base_url: str) -> set[str]:
     """The processes answering on the port, seen over fresh connections (bounded)."""
-    pids: set[int] = set()
+    pids: set[str] = set()
     for _ in range(200):
         pids.add(httpx.get(f"{base_url}/healthz", timeout=5).json()["process"])
         if len(pids) == 2:

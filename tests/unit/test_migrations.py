@@ -116,3 +116,40 @@ def test_0005_rewrites_stored_course_events_in_camel_case_and_keeps_removed_cour
         states = [row[0] for row in conn.execute("SELECT after_state FROM progress_events")]
         assert any('"completed_time"' in state for state in states if state)
         assert not any('"completedTime":' in s and '"status"' in s for s in states if s)
+
+
+def test_0006_keeps_every_row_and_ids_are_not_given_again(tmp_path: Path) -> None:
+    """A database made before 0006 (ids reused after a delete) keeps its rows through the
+    rebuild, and from then on the id of a deleted newest row is never given again."""
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0005")  # the revision before 0006
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        run = connection.exec_driver_sql
+        run("INSERT INTO organisations (name, created_time) VALUES ('Org', 1)")
+        for n in range(3):
+            run(
+                "INSERT INTO courses (org_id, name, course_type, created_time, modified_time)"
+                f" VALUES (1, 'Course {n}', 1, 1, 1)"
+            )
+        run("DELETE FROM courses WHERE id = 3")
+        reused = run(
+            "INSERT INTO courses (org_id, name, course_type, created_time, modified_time)"
+            " VALUES (1, 'Before 0006', 1, 1, 1) RETURNING id"
+        ).scalar()
+        before = run("SELECT * FROM courses ORDER BY id").fetchall()
+    assert reused == 3  # what 0006 is about: the deleted id was given again
+    command.upgrade(config, "head")
+    with engine.begin() as connection:
+        run = connection.exec_driver_sql
+        assert run("SELECT * FROM courses ORDER BY id").fetchall() == before
+        run("DELETE FROM courses WHERE id = 3")
+        after = run(
+            "INSERT INTO courses (org_id, name, course_type, created_time, modified_time)"
+            " VALUES (1, 'After 0006', 1, 1, 1) RETURNING id"
+        ).scalar()
+        declared = run("SELECT sql FROM sqlite_master WHERE name = 'courses'").scalar()
+    engine.dispose()
+    assert after == 4
+    assert "AUTOINCREMENT" in declared

@@ -32,6 +32,7 @@ def run_server(settings: Settings, *, workers: int = 1) -> None:
     import uvicorn
 
     from lmsplans.server.logs import logging_config
+    from lmsplans.server.protocol import LimitedHttpToolsProtocol
 
     if workers > 1 and not settings.redis_url:
         raise Failure(
@@ -54,6 +55,11 @@ def run_server(settings: Settings, *, workers: int = 1) -> None:
         log_level=settings.log_level,
         access_log=False,  # ours is lighter (`lmsplans.server.logs.AccessLog`)
         proxy_headers=False,
+        # What a client may make a process hold: the head's size and time are bounded by
+        # our protocol layer, idle connections and their number by uvicorn's own knobs.
+        http=LimitedHttpToolsProtocol,
+        timeout_keep_alive=settings.keep_alive_seconds,
+        limit_concurrency=settings.max_connections,
     )
 
 

@@ -26,8 +26,9 @@ from lmsplans.server.ops import routes as ops_routes
 from lmsplans.server.ops import startup
 from lmsplans.server.plans import routes as plan_routes
 from lmsplans.server.progress import routes as progress_routes
+from lmsplans.server.protocol import ConnectionLimits
 from lmsplans.server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
-from lmsplans.server.routing import RouteTable
+from lmsplans.server.routing import RouteTable, allowed_methods
 from lmsplans.server.settings import Settings
 from lmsplans.server.ui.rendering import Site
 
@@ -117,7 +118,19 @@ def create_app(
     site = Site()  # the interface's templates and static files, read from the package once
     app = Application(routes=[*site.routes(), *routes], lifespan=lifespan)
     app.outermost = RequestContextMiddleware(
-        app.router, max_body_bytes=settings.max_body_bytes, metrics=metrics, access_log=access_log
+        app.router,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=metrics,
+        access_log=access_log,
+        allow=allowed_methods(app.router.routes),
+        body_timeout_seconds=settings.body_timeout_seconds,
+    )
+    # What `serve`'s protocol layer reads (`lmsplans.server.protocol`).
+    app.state.connection_limits = ConnectionLimits(
+        max_request_line_bytes=settings.max_request_line_bytes,
+        max_headers=settings.max_headers,
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout_seconds=settings.header_timeout_seconds,
     )
     app.state.metrics = metrics
     app.state.site = site

@@ -93,12 +93,39 @@ class MethodNotAllowed(ApiError):
     status, code, default_message = 405, 7051, "Method not allowed"
 
 
+class RequestTimeout(ApiError):
+    """The request's body did not arrive in time (`LMSPLANS_BODY_TIMEOUT_SECONDS`); its
+    headers' own timeout is answered by the server's protocol layer, with the same code."""
+
+    status, code, default_message = 408, 7055, "Request timeout"
+
+
 class Conflict(ApiError):
     status, code, default_message = 409, 7052, "Conflict"
 
 
 class BodyTooLarge(ApiError):
     status, code, default_message = 413, 7053, "Request body too large"
+
+
+class UriTooLong(ApiError):
+    """The request line is longer than `LMSPLANS_MAX_REQUEST_LINE_BYTES` (answered by the
+    server's protocol layer)."""
+
+    status, code, default_message = 414, 7056, "Request line too long"
+
+
+class UnsupportedMediaType(ApiError):
+    """A payload in a body that is neither JSON nor a form."""
+
+    status, code, default_message = 415, 7057, "Unsupported media type"
+
+
+class HeaderFieldsTooLarge(ApiError):
+    """More header fields, or more header bytes, than the settings allow (answered by the
+    server's protocol layer)."""
+
+    status, code, default_message = 431, 7058, "Request header fields too large"
 
 
 class LimitExceeded(ApiError):
@@ -138,8 +165,8 @@ class ErrorEnvelope(BaseModel):
     """The error body `error_body` writes, as documented in the OpenAPI description."""
 
     model_config = ConfigDict(extra="forbid")
-    status: int = Field(description="The HTTP status, repeated")
-    code: int = Field(description="The error code (see the error table)")
+    status: int = Field(ge=100, le=599, description="The HTTP status, repeated")
+    code: int = Field(ge=1000, le=9999, description="The error code (see the error table)")
     message: str
     requestId: str = Field(description="The request id, also in the X-Request-Id header")
     errors: list[FieldError] = Field(

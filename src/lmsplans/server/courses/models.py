@@ -36,4 +36,5 @@ courses = Table(
     # stays with the organisation's admins.
     Column("admin_ids", Text, nullable=False, server_default="[]"),
     Index(None, "org_id"),
+    sqlite_autoincrement=True,  # ids never reused (`db.schema.id_column`)
 )

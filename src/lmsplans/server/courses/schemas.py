@@ -22,10 +22,19 @@ from pydantic import (
 )
 
 from lmsplans.server.errors import InvalidParameter
-from lmsplans.server.wire import Envelope, EpochMs, OptionalId, ZohoId, ZohoRecord
+from lmsplans.server.wire import (
+    MAX_INT32,
+    Envelope,
+    EpochMs,
+    NotAFlag,
+    OptionalId,
+    Patch,
+    ZohoId,
+    ZohoRecord,
+)
 
 # 1 self-paced, 2 blended (classroom), 3 e-material.
-CourseType = Literal[1, 2, 3]
+CourseType = Annotated[Literal[1, 2, 3], NotAFlag]
 BLENDED = 2
 # Course types whose learners may record their own progress; blended courses need an admin.
 SELF_RECORDED_TYPES = frozenset({1, 3})
@@ -33,7 +42,7 @@ SELF_RECORDED_TYPES = frozenset({1, 3})
 DurationUnit = Literal["minute", "hour", "day"]
 MINUTES_IN = {"minute": 1, "hour": 60, "day": 1440}
 # The longest duration stored (minutes, a 32-bit column on PostgreSQL).
-MAX_DURATION_MINUTES = 2**31 - 1
+MAX_DURATION_MINUTES = MAX_INT32
 MAX_LISTED = 50
 
 
@@ -61,6 +70,8 @@ def _below_2_63(value: str) -> str:
 
 
 TypeIn = Annotated[CourseType, BeforeValidator(_type_text)]
+# A course's length in its unit (stored in minutes, a 32-bit column).
+Duration = Annotated[int, Field(ge=0, le=MAX_DURATION_MINUTES), NotAFlag]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 CategoryId = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,18}$"), AfterValidator(_below_2_63)]
 Categories = Annotated[
@@ -112,10 +123,8 @@ class _CourseFields(BaseModel):
     aboutCourse: str | None = Field(
         default=None, max_length=20000, description="What the course covers."
     )
-    duration: int | None = Field(
+    duration: Duration | None = Field(
         default=None,
-        ge=0,
-        le=MAX_DURATION_MINUTES,
         description="The course's length, in `durationUnit`s (at most 2^31 - 1 minutes).",
     )
     durationUnit: DurationUnit | None = Field(
@@ -169,9 +178,12 @@ class CourseIn(_CourseFields):
         return self
 
 
-class CoursePatch(_CourseFields):
+class CoursePatch(Patch, _CourseFields):
     """Fields to change; absent fields stay as they are. `duration: null` clears the
-    duration; `courseAdmins`, `categories` and `permissionSettings` replace the course's."""
+    duration (no other field may be null); `courseAdmins`, `categories` and
+    `permissionSettings` replace the course's."""
+
+    nullable = frozenset({"duration"})
 
 
 # --- The documented shapes (OpenAPI components) ----------------------------------------------

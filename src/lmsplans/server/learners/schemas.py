@@ -6,7 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from lmsplans.server.wire import Envelope, EpochMs, OptionalId, ZohoId, ZohoRecord
+from lmsplans.server.wire import (
+    Envelope,
+    EpochMs,
+    IdIn,
+    LearnerRefIn,
+    OptionalId,
+    Patch,
+    ZohoId,
+    ZohoRecord,
+)
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 RoleName = Literal["admin", "manager", "learner"]
@@ -21,23 +30,23 @@ class LearnerIn(BaseModel):
     emailId: str = Field(pattern=EMAIL_PATTERN, max_length=320)
     displayName: str = Field(min_length=1, max_length=200)
     employeeId: str = Field(min_length=1, max_length=64)
-    zuid: int | None = Field(default=None, ge=1, description="Account id; assigned if absent.")
+    zuid: IdIn | None = Field(default=None, description="Account id; assigned if absent.")
     role: RoleName = "learner"
-    managerId: str | None = Field(
+    managerId: LearnerRefIn | None = Field(
         default=None, description="The manager's userId, zuid or email (in this organisation)."
     )
 
 
-class LearnerPatch(BaseModel):
+class LearnerPatch(Patch):
     """Fields to change; absent fields stay as they are. `managerId: null` removes the manager."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    nullable = frozenset({"managerId"})
 
     emailId: str | None = Field(default=None, pattern=EMAIL_PATTERN, max_length=320)
     displayName: str | None = Field(default=None, min_length=1, max_length=200)
     employeeId: str | None = Field(default=None, min_length=1, max_length=64)
     role: RoleName | None = None
-    managerId: str | None = None
+    managerId: LearnerRefIn | None = None
     status: Literal["active", "inactive"] | None = None
 
 

@@ -35,6 +35,7 @@ learning_plans = Table(
     Column("modified_time", BigInteger, nullable=False),
     Column("published_time", BigInteger, nullable=True),
     Index(None, "org_id", "id"),
+    sqlite_autoincrement=True,  # ids never reused (`db.schema.id_column`)
 )
 
 plan_admins = Table(
@@ -86,4 +87,5 @@ plan_enrolments = Table(
     Column("unenrolled_time", BigInteger, nullable=True),  # set: no longer enrolled
     UniqueConstraint("plan_id", "learner_id"),
     Index(None, "learner_id", "id"),
+    sqlite_autoincrement=True,  # ids never reused (`db.schema.id_column`)
 )

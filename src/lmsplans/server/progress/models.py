@@ -46,4 +46,5 @@ progress_events = Table(
     Column("override_rule", String(32), nullable=True),
     Index(None, "learner_id", "plan_id", "id"),
     Index(None, "org_id", "id"),
+    sqlite_autoincrement=True,  # ids never reused (`db.schema.id_column`)
 )

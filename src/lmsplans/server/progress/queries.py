@@ -14,7 +14,7 @@ from lmsplans.server.errors import NoSuchRecord
 from lmsplans.server.learners.queries import Visibility
 from lmsplans.server.progress.rules import PlanCourseState, course_locks
 from lmsplans.server.progress.schemas import CourseStatus
-from lmsplans.server.wire import zoho_str
+from lmsplans.server.wire import zoho_state, zoho_str
 
 _PLAN_COURSES = """
 SELECT c.id AS course_id, c.name AS course_name, c.course_type, pc.level, pc.is_mandatory,
@@ -179,8 +179,9 @@ def event_record(row: Row) -> dict[str, Any]:
         "idempotencyKey": row["idempotency_key"] or "null",
         "override": row["override_rule"] or "null",
         "removedFromPlan": bool(row["removed_from_plan"]),
-        "before": orjson.loads(row["before_state"]) if row["before_state"] else None,
-        "after": orjson.loads(row["after_state"]) if row["after_state"] else None,
+        # Ids and times inside the states are strings too, as everywhere on the wire.
+        "before": zoho_state(orjson.loads(row["before_state"]) if row["before_state"] else None),
+        "after": zoho_state(orjson.loads(row["after_state"]) if row["after_state"] else None),
         "time": str(row["created_time"]),
     }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -11,7 +11,9 @@ from lmsplans.server.wire import (
     Digits,
     Envelope,
     EpochMs,
+    EpochMsIn,
     Flag,
+    NotAFlag,
     OptionalId,
     Percent,
     ZohoId,
@@ -35,6 +37,9 @@ class EnrolmentStatus(StrEnum):
     OVERDUE = "overdue"
 
 
+Percentage = Annotated[int, Field(ge=0, le=100), NotAFlag]
+
+
 class ProgressIn(BaseModel):
     """A progress record for one learner in one course.
 
@@ -45,9 +50,9 @@ class ProgressIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    completionPercentage: int | None = Field(default=None, ge=0, le=100)
+    completionPercentage: Percentage | None = None
     completionStatus: CourseStatus | None = None
-    completionTime: int | None = Field(default=None, ge=0)
+    completionTime: EpochMsIn | None = None
     reset: Flag = False
 
     @model_validator(mode="after")
@@ -185,10 +190,11 @@ class HistoryEvent(ZohoRecord):
     removedFromPlan: bool = Field(
         description="true for an event of a course the plan no longer holds"
     )
-    before: dict[str, Any] | None = Field(
-        description="The state before, keys camelCased; null when new"
+    before: dict[str, str | bool] | None = Field(
+        description="The state before, keys camelCased; null when new. Ids, counts and times "
+        'are strings ("null" when absent), flags booleans.'
     )
-    after: dict[str, Any] | None = Field(description="The state after, keys camelCased")
+    after: dict[str, str | bool] | None = Field(description="The state after, keys camelCased")
     time: EpochMs
 
 
