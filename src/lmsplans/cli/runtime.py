@@ -42,6 +42,7 @@ class ExitStatus(IntEnum):
 
     FAILED = 1  # the command could not do its job (the message says why)
     USAGE = 2  # not for this situation (e.g. `backup` on PostgreSQL, several workers)
+    INVALID = 65  # EX_DATAERR: the input (an option's value, a file's rows) is not valid
     UNAVAILABLE = 69  # the database cannot be reached or opened
     CONFIG = 78  # a setting cannot be parsed
 

@@ -90,6 +90,18 @@ async def organisation_named(conn: Connection, *, name: str) -> int | None:
     return None if org_id is None else int(org_id)
 
 
+# Where assigned zuids (account ids) start in an organisation.
+FIRST_ZUID = 60_000_001
+
+
+async def next_zuid(conn: Connection, *, org_id: int) -> int:
+    """The zuid the organisation's next learner gets when none is given."""
+    largest = await conn.fetch_value(
+        "SELECT max(zuid) FROM learners WHERE org_id = :org_id", {"org_id": org_id}
+    )
+    return FIRST_ZUID if largest is None else int(largest) + 1
+
+
 def _record(row: Row) -> dict[str, Any]:
     return {
         "userId": str(row["id"]),

@@ -7,6 +7,7 @@ from typing import Any
 from lmsplans.server.auth.schemas import Principal, Role
 from lmsplans.server.db import Connection
 from lmsplans.server.errors import Conflict, InvalidParameter, PermissionDenied
+from lmsplans.server.learners import queries
 from lmsplans.server.learners.queries import Learner, Visibility, resolve_learner
 from lmsplans.server.learners.schemas import LearnerIn, LearnerPatch
 from lmsplans.server.writes import WriteContext
@@ -109,12 +110,7 @@ async def create_learners(
     Any refusal refuses the whole batch: the caller's transaction is rolled back."""
     org_id = write.org_id
     created: list[int] = []
-    next_zuid = int(
-        await conn.fetch_value(
-            "SELECT coalesce(max(zuid), 60000000) FROM learners WHERE org_id = :org_id",
-            {"org_id": org_id},
-        )
-    )
+    next_zuid = await queries.next_zuid(conn, org_id=org_id) - 1
     for index, item in enumerate(items):
         prefix = f"learnerData.{index}." if len(items) > 1 else ""
         email = item.emailId.lower()
