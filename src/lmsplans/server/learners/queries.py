@@ -67,6 +67,16 @@ async def resolve_learner(conn: Connection, *, org_id: int, learner_ref: str) ->
     return Learner(*rows[0])
 
 
+async def org_learners(conn: Connection, *, org_id: int) -> list[Learner]:
+    """Every learner of the organisation, active or not (a batch write checks against all)."""
+    rows = await conn.fetch_all(
+        "SELECT l.id, l.org_id, l.zuid, l.employee_id, l.email, l.display_name, l.role,"
+        " l.manager_id, l.status FROM learners l WHERE l.org_id = :org_id ORDER BY l.id",
+        {"org_id": org_id},
+    )
+    return [Learner(*row) for row in rows]
+
+
 async def resolve_learners(
     conn: Connection, *, org_id: int, refs: Sequence[str], field: str
 ) -> list[int]:
