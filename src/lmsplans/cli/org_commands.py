@@ -26,6 +26,7 @@ from lmsplans.cli.runtime import (
     load_settings,
     migrated_database,
     server_command,
+    why_invalid,
 )
 from lmsplans.cli.server_commands import mint_self_client, organisation_id, print_self_client
 
@@ -58,23 +59,10 @@ def checked(model: type[BaseModel], options: dict[str, str], values: dict[str, A
         return model.model_validate(values)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{options.get(str(error['loc'][0]), str(error['loc'][0]))} {_why(error)}"
+            f"{options.get(str(error['loc'][0]), str(error['loc'][0]))} {why_invalid(error)}"
             for error in exc.errors(include_url=False)
         )
         raise Failure(f"Invalid {problems}", ExitStatus.INVALID) from None
-
-
-def _why(error: Any) -> str:
-    """What is wrong with one value, for a person."""
-    given = error.get("input")
-    shown = f"{given!r} " if isinstance(given, str) and given.strip() else ""
-    kind, field = error["type"], str(error["loc"][0])
-    if kind == "string_pattern_mismatch":
-        what = "is not an email address" if "mail" in field.lower() else "holds control characters"
-        return shown + what
-    if kind == "string_too_short":
-        return "may not be empty"
-    return f"{shown}({error['msg']})"
 
 
 def default_base_url(settings: Settings) -> str:

@@ -90,6 +90,25 @@ def server_command(command: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
+def why_invalid(error: Any) -> str:
+    """What is wrong with one value (an error of pydantic's `ValidationError.errors()`), for
+    a person: "'bob' is not an email address", "may not be empty"."""
+    given = error.get("input")
+    shown = f"{given!r} " if isinstance(given, str) and given.strip() else ""
+    kind, field = error["type"], str(error["loc"][-1] if error["loc"] else "")
+    if kind == "string_pattern_mismatch":
+        if "mail" in field.lower():
+            return shown + "is not an email address"
+        if field == "image":
+            return shown + "is not a picture's number (1 to 3 digits)"
+        return shown + "holds control characters"
+    if kind in ("string_too_short", "missing") and not shown:
+        return "is missing" if kind == "missing" else "may not be empty"
+    if kind == "string_too_long":
+        return f"is longer than {error['ctx']['max_length']} characters"
+    return f"{shown}({error['msg'][0].lower()}{error['msg'][1:]})"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """The settings from `LMSPLANS_*` and the given overrides (None: not given)."""
     from pydantic import ValidationError

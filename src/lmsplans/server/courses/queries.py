@@ -44,3 +44,12 @@ async def list_courses(
         page=page,
         record=course_record,
     )
+
+
+async def live_courses(conn: Connection, *, org_id: int) -> list[Row]:
+    """Every live course of the organisation (id, name, course_type, duration_minutes)."""
+    return await conn.fetch_all(
+        """SELECT id, name, course_type, duration_minutes FROM courses
+            WHERE org_id = :org_id AND deleted_time IS NULL ORDER BY id""",
+        {"org_id": org_id},
+    )

@@ -203,7 +203,7 @@ class _Planner:
             self.problem(
                 final.index,
                 field_name,
-                f"no learner has the {what} {ref!r}, in the batch or the organisation",
+                f"no learner has the {what} {ref!r}, in these rows or the organisation",
                 NoSuchLearner,
             )
         elif key == final.index:
