@@ -38,6 +38,7 @@ from lmsplans.server.writes import WriteContext
 
 Change = Literal["created", "updated", "unchanged"]
 Path = tuple[str | int, ...]
+ENROL_CHUNK = 50  # learners enrolled per service call: the progress moves between calls
 
 
 @dataclass(slots=True)
@@ -53,23 +54,19 @@ class Applied:
     already_enrolled: int = 0
 
 
-def catalogue_size(catalogue: Catalogue) -> int:
-    """The steps `apply_catalogue` reports through `advance`, at most (for a progress bar)."""
-    return len(catalogue.courses) + len(catalogue.plans)
-
-
 async def apply_catalogue(
     conn: Connection,
     *,
     write: WriteContext,
     catalogue: Catalogue,
-    advance: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Applied]:
     """Create or update the catalogue's courses, then its plans, as the writer (an admin:
-    the owner of new plans); answers what became of each, courses first."""
+    the owner of new plans); answers what became of each, courses first. `progress(done,
+    total)` is told as courses, plans and enrolments are written."""
     assert write.actor_id is not None, "new plans need an owner"
     await conn.lock(lock_key("catalogue", write.org_id))  # one catalogue at a time
-    run = _Run(conn, write, catalogue, advance or (lambda n: None))
+    run = _Run(conn, write, catalogue, progress or (lambda done, total: None))
     await run.load()
     run.check()
     if run.problems:
@@ -96,12 +93,18 @@ class _Run:
         conn: Connection,
         write: WriteContext,
         catalogue: Catalogue,
-        advance: Callable[[int], None],
+        progress: Callable[[int, int], None],
     ) -> None:
-        self.conn, self.write, self.catalogue, self.advance = conn, write, catalogue, advance
+        self.conn, self.write, self.catalogue, self.progress = conn, write, catalogue, progress
+        self.done = 0
+        self.total = len(catalogue.courses) + len(catalogue.plans)
         self.problems: list[Problem] = []
         self.applied: list[Applied] = []
         self.course_ids: dict[str, int] = {}  # lower-case name -> id, as written
+
+    def advance(self, steps: int) -> None:
+        self.done += steps
+        self.progress(self.done, self.total)
 
     def problem(self, path: Path, message: str, kind: type[ApiError] = InvalidParameter) -> None:
         self.problems.append(Problem(path, message, kind))
@@ -118,6 +121,8 @@ class _Run:
         self.people.update({p.employee_id: p.id for p in people})
         self.people.update({p.email: p.id for p in people})
         self.plan_courses: dict[int, list[tuple[int, int, bool, bool]]] = {}
+        for plan in self.catalogue.plans:
+            self.total += len(self._to_enrol(plan))
         for plan in self.catalogue.plans:
             row = self._one(self.db_plans, plan.name)
             if row is not None:
@@ -355,20 +360,27 @@ class _Run:
                 ),
             )
 
-    async def _enrol(self, at: Path, done: Applied, spec: PlanSpec) -> None:
+    def _to_enrol(self, spec: PlanSpec) -> list[int]:
         if spec.enrol is None:
-            return
+            return []
         if spec.enrol == "all":
-            ids = list(self.active)
-        else:
-            ids = list(dict.fromkeys(p for p in map(self._learner, spec.enrol) if p is not None))
-        answer = await self._attempt(
-            (*at, "enrol"),
-            enrolments.enrol_learners(
-                self.conn, write=self.write, plan_id=done.record_id, refs=[str(i) for i in ids]
-            ),
-        )
-        if answer is not None:
-            done.enrolled, done.already_enrolled = len(answer[0]), len(answer[1])
+            return list(self.active)
+        return list(dict.fromkeys(p for p in map(self._learner, spec.enrol) if p is not None))
+
+    async def _enrol(self, at: Path, done: Applied, spec: PlanSpec) -> None:
+        ids = self._to_enrol(spec)
+        for start in range(0, len(ids), ENROL_CHUNK):
+            chunk = ids[start : start + ENROL_CHUNK]
+            answer = await self._attempt(
+                (*at, "enrol"),
+                enrolments.enrol_learners(
+                    self.conn, write=self.write, plan_id=done.record_id, refs=list(map(str, chunk))
+                ),
+            )
+            if answer is None:
+                return
+            done.enrolled += len(answer[0])
+            done.already_enrolled += len(answer[1])
+            self.advance(len(chunk))
         if done.enrolled and done.change == "unchanged":
             done.change = "updated"
