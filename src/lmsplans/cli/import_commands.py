@@ -117,7 +117,7 @@ async def _import(
 
 
 def _refuse(problems: list[FileProblem], file: Path, *, json_output: bool) -> typer.Exit:
-    problems = sorted(problems, key=lambda p: p.line or 0)
+    problems = sorted(problems, key=lambda p: (p.line or 0, p.where))
     if json_output:
         report = [{"line": p.line, "where": p.where, "message": p.message} for p in problems]
         print(json.dumps({"file": str(file), "written": False, "problems": report}, indent=2))
