@@ -56,11 +56,33 @@ def test_create_makes_the_organisation_its_admin_a_client_and_a_link(
     values = dict(pair.split("=", 1) for pair in shlex.split(export)[1:])
     assert values == {
         "LMSPLANS_BASE_URL": "http://127.0.0.1:8000",
+        "LMSPLANS_ACCESS_TOKEN": secrets["access_token"],
         "LMSPLANS_CLIENT_ID": secrets["client_id"],
         "LMSPLANS_CLIENT_SECRET": secrets["client_secret"],
         "LMSPLANS_REFRESH_TOKEN": secrets["refresh_token"],
     }
     assert _signs_in(database_url, url)
+
+
+def test_export_prints_only_the_shell_line_on_stdout(lmsplans: Run) -> None:
+    result = lmsplans(
+        "org", "create", *NEWBIE, "--export", "--base-url", "https://lms.newbie.example/"
+    )
+    assert result.exit_code == 0, result.output
+    [line] = result.stdout.splitlines()
+    names = [pair.split("=", 1)[0] for pair in shlex.split(line)[1:]]
+    assert shlex.split(line)[0] == "export" and names == [
+        "LMSPLANS_BASE_URL",
+        "LMSPLANS_ACCESS_TOKEN",
+        "LMSPLANS_CLIENT_ID",
+        "LMSPLANS_CLIENT_SECRET",
+        "LMSPLANS_REFRESH_TOKEN",
+    ]
+    assert "LMSPLANS_BASE_URL=https://lms.newbie.example " in line
+    assert "client_secret" in result.stderr
+    assert "https://lms.newbie.example/ui/sign-in/" in result.stderr
+    again = lmsplans("org", "create", *NEWBIE, "--export")
+    assert again.exit_code == 0 and again.stdout == "" and "exists already" in again.stderr
 
 
 def _signs_in(database_url: str, token: str) -> bool:

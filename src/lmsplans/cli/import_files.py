@@ -300,7 +300,7 @@ def catalogue_lines(text: str) -> dict[tuple[Any, ...], int]:
     lines: dict[tuple[Any, ...], int] = {}
 
     def walk(node: Any, path: tuple[Any, ...]) -> None:
-        lines[path] = node.start_mark.line + 1
+        lines.setdefault(path, node.start_mark.line + 1)  # a key's own line first
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 lines[(*path, key.value)] = key.start_mark.line + 1

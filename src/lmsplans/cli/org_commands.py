@@ -23,6 +23,7 @@ from lmsplans.cli.runtime import (
     ExitStatus,
     Failure,
     console,
+    errors,
     load_settings,
     migrated_database,
     server_command,
@@ -32,6 +33,7 @@ from lmsplans.cli.server_commands import mint_self_client, organisation_id, prin
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+    from rich.console import Console
 
     from lmsplans.server.settings import Settings
 
@@ -101,6 +103,14 @@ def org_create(
     ] = None,
     base_url: BaseUrlOption = None,
     json_output: JsonOption = False,
+    export: Annotated[
+        bool,
+        typer.Option(
+            "--export",
+            help="Print only the shell's `export` line on stdout (the rest goes to stderr), "
+            'for `eval "$(lmsplans org create ... --export)"`.',
+        ),
+    ] = False,
 ) -> None:
     """Create an organisation and its first admin; print the admin's self client and a
     sign-in link (once). The same name again changes nothing."""
@@ -122,41 +132,49 @@ def org_create(
         },
     )
     settings = load_settings()
-    url = base_url or default_base_url(settings)
+    url = (base_url or default_base_url(settings)).rstrip("/")
     result = asyncio.run(_create(settings, data))
     if json_output:
         print(json.dumps(_as_json(result, data.adminEmail, url), indent=2))
+    out = errors if export else console
     if not result.created:
-        _say_exists(result, data.adminEmail, quiet=json_output)
+        _say_exists(result, data.adminEmail, quiet=json_output, out=out)
         return
     if json_output:
         return
-    console.print(
+    out.print(
         f"[bold]Organisation {result.org_name!r} created[/bold] (id {result.org_id}), with "
         f"its first admin {data.adminEmail.lower()} (userId {result.admin_id}).",
         highlight=False,
     )
     assert result.client is not None and result.link_token is not None
-    print_self_client(result.client)
-    minutes = _link_minutes()
-    console.print(
-        f"Sign-in link for {data.adminEmail.lower()} (valid {minutes} minutes, usable once; "
-        "`lmsplans org create` does not make another):",
+    print_self_client(result.client, out=out)
+    out.print(
+        f"Sign-in link for {data.adminEmail.lower()} (valid {_link_minutes()} minutes, usable "
+        "once; `lmsplans org create` does not make another):",
         highlight=False,
     )
-    console.print(f"  {sign_in_url(url, result.link_token)}", highlight=False)
-    exports = {
-        "LMSPLANS_BASE_URL": url,
-        "LMSPLANS_CLIENT_ID": result.client["client_id"],
-        "LMSPLANS_CLIENT_SECRET": result.client["client_secret"],
-        "LMSPLANS_REFRESH_TOKEN": result.client["refresh_token"],
-    }
-    console.print(
-        "For the command line (`lmsplans progress`, `export`), paste this into your shell:",
+    out.print(f"  {sign_in_url(url, result.link_token)}", highlight=False)
+    line = "export " + " ".join(
+        f"{key}={shlex.quote(str(value))}"
+        for key, value in {
+            "LMSPLANS_BASE_URL": url,
+            "LMSPLANS_ACCESS_TOKEN": result.client["access_token"],
+            "LMSPLANS_CLIENT_ID": result.client["client_id"],
+            "LMSPLANS_CLIENT_SECRET": result.client["client_secret"],
+            "LMSPLANS_REFRESH_TOKEN": result.client["refresh_token"],
+        }.items()
+    )
+    if export:
+        print(line)
+        out.print("The client's credentials are in this shell's environment now.")
+        return
+    out.print(
+        "For the command line (`lmsplans progress`, `export`), paste this into your shell "
+        "(the client renews the access token with the refresh token):",
         highlight=False,
     )
-    line = " ".join(f"{key}={shlex.quote(str(value))}" for key, value in exports.items())
-    console.print(f"  export {line}", highlight=False)
+    out.print(f"  {line}", highlight=False)
 
 
 def _link_minutes() -> int:
@@ -165,7 +183,7 @@ def _link_minutes() -> int:
     return SessionPolicy().link_ttl_ms // 60_000
 
 
-def _say_exists(result: _Created, admin_email: str, *, quiet: bool) -> None:
+def _say_exists(result: _Created, admin_email: str, *, quiet: bool, out: Console) -> None:
     """Nothing changed: status 0 when the admin asked for is an admin there, else 1."""
     email = admin_email.lower()
     if result.admin_id is None:
@@ -174,7 +192,7 @@ def _say_exists(result: _Created, admin_email: str, *, quiet: bool) -> None:
             f"{email} is not one of its active admins: nothing changed.",
         )
     if not quiet:
-        console.print(
+        out.print(
             f"Organisation {result.org_name!r} exists already (id {result.org_id}), with "
             f"{email} as an admin: nothing changed. For a new self client: lmsplans client "
             f"create --org {shlex.quote(result.org_name)} --user {email}",

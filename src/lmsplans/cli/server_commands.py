@@ -21,6 +21,8 @@ from lmsplans.cli.runtime import (
 )
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from lmsplans.server.db import Connection
     from lmsplans.server.settings import Settings
 
@@ -103,11 +105,11 @@ def client_create(
     print_self_client(result)
 
 
-def print_self_client(client: dict[str, str | int]) -> None:
+def print_self_client(client: dict[str, str | int], *, out: Console = console) -> None:
     """A self client as `client create` shows it (the secret and tokens, this once)."""
-    console.print("[bold]Self client created[/bold] (the secret and tokens are shown once):")
+    out.print("[bold]Self client created[/bold] (the secret and tokens are shown once):")
     for key, value in client.items():
-        console.print(f"  {key:14} {value}", highlight=False)
+        out.print(f"  {key:14} {value}", highlight=False)
 
 
 async def mint_self_client(
