@@ -188,26 +188,36 @@ async def _upsert(
     conn: Connection, write: WriteContext, rows: LearnerRows, *, advance: Callable[[int], None]
 ) -> Any:
     from lmsplans.server.errors import BatchRefused
+    from lmsplans.server.learners.queries import org_learners
     from lmsplans.server.learners.upsert import upsert_learners
+    from lmsplans.server.learners.upsert_plan import plan_upsert
 
+    def at_lines(problems: list[Any]) -> list[FileProblem]:
+        return [
+            FileProblem(rows.lines[int(p.path[0])], rows.where(str(p.path[1])), p.message)
+            for p in problems
+        ]
+
+    def name_item(index: int) -> str:
+        return f"line {rows.lines[index]}"
+
+    if rows.problems:
+        # Some rows cannot be read: the file is refused, after the checks across rows (they
+        # see every row, a bad one with stand-ins for its bad values) and without writing.
+        existing = await org_learners(conn, org_id=write.org_id)
+        plan = plan_upsert(existing, rows.items, name_item=name_item)
+        raise _Refused(rows.problems + at_lines(plan.problems))
     try:
-        done = await upsert_learners(
+        return await upsert_learners(
             conn,
             write=write,
             items=rows.items,
             payload="row",
-            name_item=lambda i: f"line {rows.lines[i]}",
+            name_item=name_item,
             advance=advance,
         )
     except BatchRefused as refused:
-        problems = [
-            FileProblem(rows.lines[int(p.path[0])], rows.where(str(p.path[1])), p.message)
-            for p in refused.problems
-        ]
-        raise _Refused(rows.problems + problems) from None
-    if rows.problems:  # rows of the file that could not be read: all or nothing
-        raise _Refused(rows.problems)
-    return done
+        raise _Refused(at_lines(refused.problems)) from None
 
 
 def _report_learners(

@@ -203,7 +203,7 @@ def _stand_in(values: dict[str, Any], exc: Any, line: int) -> LearnerUpsertIn:
     stand_ins = {
         "emailId": f"line-{line}@stand-in.invalid",
         "displayName": f"line {line}",
-        "employeeId": f"\x00line-{line}",
+        "employeeId": f"(line {line})",
     }
     fixed = dict(values)
     for error in exc.errors(include_url=False):
