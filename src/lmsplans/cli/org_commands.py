@@ -75,8 +75,11 @@ def default_base_url(settings: Settings) -> str:
 
 
 def sign_in_url(base_url: str, token: str) -> str:
-    """The web interface's one-time sign-in address for a link's token."""
-    return f"{base_url.rstrip('/')}/ui/sign-in/{token}"
+    """The web interface's one-time sign-in address for a link's token: the one place that
+    builds it here (the sessions' `SignInLink.url`, `<base url>/ui/sign-in/<token>`)."""
+    from lmsplans.server.sessions.schemas import SignInLink
+
+    return SignInLink(token, 0).url(base_url)
 
 
 @dataclass(frozen=True)

@@ -154,7 +154,10 @@ class BatchRefused(ApiError):
         super().__init__(
             f"{first.kind.default_message}: {what} refused ({count}; nothing was written)",
             errors=[
-                {"field": ".".join(map(str, (payload, *p.path))), "message": p.message}
+                {
+                    "field": ".".join(str(part) for part in (payload, *p.path) if part != ""),
+                    "message": p.message,
+                }
                 for p in problems
             ],
         )
