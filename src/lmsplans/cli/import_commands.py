@@ -286,13 +286,12 @@ def import_plans(
 ) -> None:
     """Create or update an organisation's courses and learning plans (levels, mandatory
     courses, publishing, enrolments) from a YAML or JSON file; see docs/importing.md."""
-    from lmsplans.cli.import_files import catalogue_lines, read_catalogue
+    from lmsplans.cli.import_files import read_catalogue
 
     settings = load_settings()
-    catalogue, problems = read_catalogue(file)
+    catalogue, lines, problems = read_catalogue(file)
     if catalogue is None:
         raise _refuse(problems, file, json_output=json_output)
-    lines = catalogue_lines(file.read_text(encoding="utf-8-sig"))
     with _bar("courses, plans and enrolments", quiet=json_output) as bar:
         task = bar.add_task("catalogue", total=None)
         try:

@@ -247,9 +247,12 @@ def _learner(
 # --- catalogues ----------------------------------------------------------------------------
 
 
-def read_catalogue(path: Path) -> tuple[Catalogue | None, list[FileProblem]]:
-    """The catalogue in a YAML or JSON file (by its suffix; YAML otherwise), or its problems,
-    each with its line where the file says it."""
+Lines = dict[tuple[Any, ...], int]
+
+
+def read_catalogue(path: Path) -> tuple[Catalogue | None, Lines, list[FileProblem]]:
+    """The catalogue in a YAML or JSON file (by its suffix; YAML otherwise) with the line of
+    each of its values, or its problems, each with its line where the file says it."""
     from pydantic import ValidationError
 
     from lmsplans.server.plans.catalogue_schema import Catalogue
@@ -259,15 +262,15 @@ def read_catalogue(path: Path) -> tuple[Catalogue | None, list[FileProblem]]:
     try:
         document = _load(path, text)
     except ValueError as exc:
-        return None, [FileProblem(None, "", str(exc))]
+        return None, lines, [FileProblem(None, "", str(exc))]
     try:
-        return Catalogue.model_validate(document), []
+        return Catalogue.model_validate(document), lines, []
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False):
             at = tuple(error["loc"])
             problems.append(FileProblem(line_of(lines, at), dotted(at), why_invalid(error)))
-        return None, problems
+        return None, lines, problems
 
 
 def _load(path: Path, text: str) -> Any:
@@ -292,12 +295,12 @@ def dotted(path: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in path)
 
 
-def catalogue_lines(text: str) -> dict[tuple[Any, ...], int]:
+def catalogue_lines(text: str) -> Lines:
     """The line of each value of a YAML (or JSON) document, by its path; empty when the
     text is not YAML (JSON that YAML cannot read keeps no lines)."""
     import yaml
 
-    lines: dict[tuple[Any, ...], int] = {}
+    lines: Lines = {}
 
     def walk(node: Any, path: tuple[Any, ...]) -> None:
         lines.setdefault(path, node.start_mark.line + 1)  # a key's own line first
@@ -318,7 +321,7 @@ def catalogue_lines(text: str) -> dict[tuple[Any, ...], int]:
     return lines
 
 
-def line_of(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int | None:
+def line_of(lines: Lines, path: tuple[Any, ...]) -> int | None:
     """The line of `path`, else of the nearest thing holding it."""
     while path:
         if path in lines:
