@@ -18,10 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich import box
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from lmsplans.cli.import_files import FileProblem, LearnerRows, dotted, line_of
 from lmsplans.cli.runtime import (
@@ -36,6 +33,9 @@ from lmsplans.cli.runtime import (
 from lmsplans.cli.server_commands import organisation_id
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+    from rich.table import Table
+
     from lmsplans.server.db import Connection
     from lmsplans.server.settings import Settings
     from lmsplans.server.writes import WriteContext
@@ -69,6 +69,14 @@ class _Refused(Exception):
 
 def _bar(what: str, *, quiet: bool) -> Progress:
     """A progress bar on stderr (none when it is not a terminal, or for `--json`)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         TextColumn(f"Importing {what}"),
         BarColumn(),
@@ -126,6 +134,13 @@ def _refuse(problems: list[FileProblem], file: Path, *, json_output: bool) -> ty
     count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
     errors.print(f"[red]{count} in {escape(str(file))}: nothing was written.[/red]")
     return typer.Exit(ExitStatus.INVALID)
+
+
+def _table(*columns: str) -> Table:
+    from rich import box
+    from rich.table import Table
+
+    return Table(*columns, box=box.SIMPLE_HEAD)
 
 
 def _changes_text(changes: dict[str, tuple[Any, Any]]) -> str:
@@ -257,7 +272,7 @@ def _report_learners(
         console.print(f"Columns left aside: {ignored}.", highlight=False)
     shown = changed if dry_run else changed[:ROWS_SHOWN]
     if shown:
-        table = Table("Line", "Employee id", "Email", "Change", "What changes", box=box.SIMPLE_HEAD)
+        table = _table("Line", "Employee id", "Email", "Change", "What changes")
         for d in shown:
             item = rows.items[d.index]
             table.add_row(
@@ -371,7 +386,7 @@ def _report_catalogue(
         }  # fmt: skip
         print(json.dumps(report, indent=2))
         return
-    table = Table("", "Name", "Id", "Change", "What changes", box=box.SIMPLE_HEAD)
+    table = _table("", "Name", "Id", "Change", "What changes")
     for a in applied:
         details = _changes_text(a.changes)
         if a.enrolled or a.already_enrolled:
