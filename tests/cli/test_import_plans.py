@@ -271,3 +271,36 @@ def test_then_enrol_and_record_progress_through_the_api(
     assert by_plan["Sales Foundations"]["progressPercentage"] == "100"
     # Onboarding: one of its three mandatory courses.
     assert by_plan["New Joiner Onboarding"]["progressPercentage"] == "33"
+
+
+def test_a_name_two_courses_have_is_refused(
+    lmsplans: Run, newbie: dict[str, Any], database_url: str, snapshot: Any, tmp_path: Path
+) -> None:
+    """Courses made through the API may share a name; a catalogue cannot tell them apart."""
+
+    async def two_courses() -> None:
+        async with api(database_url, newbie["client"]["access_token"]) as http:
+            for _ in range(2):
+                made = await http.post("/courses", json={"courseName": "Shared Name"})
+                assert made.status_code == 200, made.text
+
+    asyncio.run(two_courses())
+    file = tmp_path / "plans.yaml"
+    file.write_text(
+        "courses:\n  - name: shared name\n"
+        "plans:\n  - name: P\n    courses: [{course: Shared Name, mandatory: true}]\n"
+    )
+    before = snapshot()
+    result = lmsplans("import", "plans", str(file), "--org", ORG)
+    assert result.exit_code == 65, result.output
+    assert result.stderr.strip().splitlines()[:-1] == [
+        "line 2, courses.0.name: 2 courses of the organisation are named 'shared name': rename "
+        "all but one",
+    ]
+    file.write_text("plans:\n  - name: P\n    courses: [{course: Shared Name, mandatory: true}]\n")
+    result = lmsplans("import", "plans", str(file), "--org", ORG)
+    assert result.exit_code == 65, result.output
+    assert "line 3, plans.0.courses.0.course: 2 courses of the organisation are named" in (
+        result.stderr
+    )
+    assert snapshot() == before

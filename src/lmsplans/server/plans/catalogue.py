@@ -169,11 +169,15 @@ class _Run:
             if name in seen:
                 self.problem((*at, "courses", j, "course"), f"{item.course!r} is in the plan twice")
             seen.add(name)
-            if name not in file_courses and self._one(self.db_courses, item.course) is None:
+            same_name = len(self.db_courses.get(name, []))
+            if name not in file_courses and same_name != 1:
                 self.problem(
                     (*at, "courses", j, "course"),
-                    f"no course named {item.course!r} in the file or the organisation",
-                    NoSuchRecord,
+                    f"{same_name} courses of the organisation are named {item.course!r}: rename "
+                    "all but one"
+                    if same_name
+                    else f"no course named {item.course!r} in the file or the organisation",
+                    Conflict if same_name else NoSuchRecord,
                 )
         if stored is not None and "courses" not in given:
             mandatory = any(c[2] for c in self.plan_courses[stored["id"]])
