@@ -21,6 +21,9 @@ from lmsplans.cli.runtime import (
 )
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lmsplans.server.db import Connection
     from lmsplans.server.settings import Settings
 
 HostOption = Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")]
@@ -105,42 +108,44 @@ def client_create(
     if json_output:
         print(json.dumps(result, indent=2))
         return
-    console.print("[bold]Self client created[/bold] (the secret and tokens are shown once):")
-    for key, value in result.items():
-        console.print(f"  {key:14} {value}", highlight=False)
+    print_self_client(result)
 
 
-async def _create_client(
-    settings: Settings, *, org: str, user: str, scope: str, name: str
+def print_self_client(client: dict[str, str | int], *, out: Console = console) -> None:
+    """A self client as `client create` shows it (the secret and tokens, this once)."""
+    out.print("[bold]Self client created[/bold] (the secret and tokens are shown once):")
+    for key, value in client.items():
+        out.print(f"  {key:14} {value}", highlight=False)
+
+
+async def mint_self_client(
+    conn: Connection,
+    settings: Settings,
+    *,
+    org_id: int,
+    user_id: int,
+    scope: str = "ZOHOPEOPLE.training.ALL",
+    name: str = "self client",
 ) -> dict[str, str | int]:
+    """A new self client of `user_id`, as `client create` prints it (a bad scope is a
+    `Failure`)."""
     from lmsplans.server.auth.service import create_client
     from lmsplans.server.clock import Clock
-    from lmsplans.server.errors import ApiError, NoSuchLearner
-    from lmsplans.server.learners.queries import resolve_learner
+    from lmsplans.server.errors import ApiError
 
-    async with migrated_database(settings) as db, db.transaction() as conn:
-        org_row = await conn.fetch_one(
-            "SELECT id FROM organisations WHERE name = :org OR CAST(id AS TEXT) = :org",
-            {"org": org},
+    try:
+        new = await create_client(
+            conn,
+            org_id=org_id,
+            user_id=user_id,
+            scopes=scope,
+            name=name,
+            now_ms=Clock().now_ms(),
+            ttl_seconds=settings.access_token_ttl_seconds,
         )
-        if org_row is None:
-            raise Failure(f"No organisation named {org!r}.")
-        try:
-            learner = await resolve_learner(conn, org_id=org_row["id"], learner_ref=user)
-            new = await create_client(
-                conn,
-                org_id=org_row["id"],
-                user_id=learner.id,
-                scopes=scope,
-                name=name,
-                now_ms=Clock().now_ms(),
-                ttl_seconds=settings.access_token_ttl_seconds,
-            )
-        except NoSuchLearner:
-            raise Failure(f"No user {user!r} in organisation {org!r}.") from None
-        except ApiError as error:
-            details = "; ".join(e["message"] for e in error.errors or [])
-            raise Failure(f"{error.message}: {details or scope}") from None
+    except ApiError as error:
+        details = "; ".join(e["message"] for e in error.errors or [])
+        raise Failure(f"{error.message}: {details or scope}", ExitStatus.INVALID) from None
     return {
         "client_id": new.client_id,
         "client_secret": new.client_secret,
@@ -149,6 +154,36 @@ async def _create_client(
         "expires_in": new.expires_in,
         "scope": scope,
     }
+
+
+async def _create_client(
+    settings: Settings, *, org: str, user: str, scope: str, name: str
+) -> dict[str, str | int]:
+    from lmsplans.server.errors import NoSuchLearner
+    from lmsplans.server.learners.queries import resolve_learner
+
+    async with migrated_database(settings) as db, db.transaction() as conn:
+        org_id = await organisation_id(conn, org)
+        try:
+            learner = await resolve_learner(conn, org_id=org_id, learner_ref=user)
+        except NoSuchLearner:
+            raise Failure(f"No user {user!r} in organisation {org!r}.") from None
+        return await mint_self_client(
+            conn, settings, org_id=org_id, user_id=learner.id, scope=scope, name=name
+        )
+
+
+async def organisation_id(conn: Connection, ref: str) -> int:
+    """The id of the organisation `ref` names (its name, ignoring case, or its id); a
+    `Failure` that lists the organisations there are otherwise."""
+    from lmsplans.server.organisations.queries import find_organisation, list_organisations
+
+    found = await find_organisation(conn, ref=ref)
+    if found is None:
+        names = [s.organisation.name for s in await list_organisations(conn)]
+        known = f" (there are: {', '.join(map(repr, names))})" if names else " (there is none yet)"
+        raise Failure(f"No organisation named {ref!r}{known}; `lmsplans org create` makes one.")
+    return found.id
 
 
 def register(app: typer.Typer, client_app: typer.Typer) -> None:

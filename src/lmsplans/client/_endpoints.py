@@ -62,6 +62,7 @@ COURSE_LEARNER_PROGRESS = Endpoint(
 )
 # Management (this product's own; Zoho documents none of these).
 LEARNERS_CREATE = Endpoint("POST", "/api/v1/learners", key="learners")
+LEARNERS_UPSERT = Endpoint("PUT", "/api/v1/learners", key="learners")
 LEARNERS = Endpoint("GET", "/api/v1/learners", key="learners")
 LEARNER = Endpoint("GET", "/api/v1/learners/{learnerId}", key="learner")
 LEARNER_UPDATE = Endpoint("PATCH", "/api/v1/learners/{learnerId}", key="learner")

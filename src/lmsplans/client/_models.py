@@ -228,6 +228,18 @@ class Learner(Record):
 
 
 @record
+class LearnerUpsert(Record):
+    """The answer to a learner upsert: the learners in the order sent, and which of them
+    were created, updated or already as sent (userIds)."""
+
+    learners: tuple[Learner, ...] = wire("learners", nested_list(Learner))
+    created: tuple[str, ...] = wire("created", to_ids)
+    updated: tuple[str, ...] = wire("updated", to_ids)
+    unchanged: tuple[str, ...] = wire("unchanged", to_ids)
+    raw: dict[str, Any] = raw_field()
+
+
+@record
 class Course(Record):
     """A course (`course` records of `/api/v1/courses`); `duration` is in `duration_unit`s
     (minute, hour or day), and a blended course's `batch_id` is its own id."""

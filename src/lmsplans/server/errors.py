@@ -10,6 +10,7 @@ Nothing else in the server builds an error body.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -53,7 +54,7 @@ class MissingParameter(ApiError):
 
 
 class InvalidParameter(ApiError):
-    status, code = 400, 7204
+    status, code, default_message = 400, 7204, "Invalid value"
 
     def __init__(self, name: str, detail: str = "is not valid") -> None:
         super().__init__(
@@ -153,6 +154,40 @@ class DatabaseUnavailable(ServiceUnavailable):
     database cannot be reached, whatever the driver said."""
 
     default_message = "Service unavailable: the database cannot be reached"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One refused part of a batch: where it is (`path` inside the batch, e.g. `(3,
+    "emailId")`), why, and the error it would be on its own (`kind`)."""
+
+    path: tuple[str | int, ...]
+    message: str
+    kind: type[ApiError] = InvalidParameter
+
+
+class BatchRefused(ApiError):
+    """Every problem of a batch at once (a learner upsert, an import): nothing of it is
+    written. The status and code are the first problem's; `errors` names each under the
+    payload's name (`learnerData.3.emailId`); `problems` keeps them for a caller that says
+    where in its own terms (an import's line numbers)."""
+
+    def __init__(self, problems: list[Problem], *, payload: str, what: str) -> None:
+        assert problems, "a refused batch has a problem"
+        first = problems[0]
+        self.status, self.code = first.kind.status, first.kind.code
+        self.problems = problems
+        count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+        super().__init__(
+            f"{first.kind.default_message}: {what} refused ({count}; nothing was written)",
+            errors=[
+                {
+                    "field": ".".join(str(part) for part in (payload, *p.path) if part != ""),
+                    "message": p.message,
+                }
+                for p in problems
+            ],
+        )
 
 
 class FieldError(BaseModel):

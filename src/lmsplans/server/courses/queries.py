@@ -100,3 +100,12 @@ async def course_batches(
         "publishStatus": "published",
     }
     return page.of([record])
+
+
+async def live_courses(conn: Connection, *, org_id: int) -> list[Row]:
+    """Every live course of the organisation (id, name, course_type, duration_minutes)."""
+    return await conn.fetch_all(
+        """SELECT id, name, course_type, duration_minutes FROM courses
+            WHERE org_id = :org_id AND deleted_time IS NULL ORDER BY id""",
+        {"org_id": org_id},
+    )

@@ -50,6 +50,35 @@ class LearnerPatch(Patch):
     status: Literal["active", "inactive"] | None = None
 
 
+class LearnerUpsertIn(BaseModel):
+    """One learner to create or update (`PUT /api/v1/learners`, `lmsplans import learners`),
+    matched on `employeeId`, else on `emailId`. An absent field keeps its value (a new
+    learner: role learner, active, no manager); `managerId: null` removes the manager."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    employeeId: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The key. Absent: the learner is matched on emailId (a new one needs it).",
+    )
+    emailId: str = Field(pattern=EMAIL_PATTERN, max_length=320)
+    displayName: str = Field(min_length=1, max_length=200)
+    role: RoleName | None = None
+    managerId: str | None = Field(
+        default=None,
+        description="The manager's userId, zuid or email, in the organisation or the batch.",
+    )
+    managerEmployeeId: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Or the manager's employee id, in the organisation or the batch.",
+    )
+    status: Literal["active", "inactive"] | None = None
+
+
 # --- The documented shapes (OpenAPI components) ----------------------------------------------
 
 
@@ -61,6 +90,13 @@ class LearnersPayload(RootModel[LearnerIn | LearnerBatch]):
     (more is 422 7021)."""
 
     root: LearnerIn | LearnerBatch
+
+
+class LearnersUpsertPayload(RootModel[list[LearnerUpsertIn]]):
+    """`learnerData`: 1 to 200 learners, created or updated together, all or none (more is
+    422 7021)."""
+
+    root: Annotated[list[LearnerUpsertIn], Field(min_length=1, max_length=MAX_BATCH)]
 
 
 class LearnerRecord(ZohoRecord):
@@ -89,3 +125,10 @@ class LearnersCreated(Envelope):
 
 class LearnerOne(Envelope):
     learner: LearnerRecord
+
+
+class LearnersUpserted(Envelope):
+    learners: list[LearnerRecord] = Field(description="In the order they were sent")
+    created: list[ZohoId] = Field(description="The userIds created now")
+    updated: list[ZohoId] = Field(description="The userIds changed")
+    unchanged: list[ZohoId] = Field(description="The userIds already as sent")
