@@ -87,7 +87,7 @@ Row = tuple[Any, ...]
 
 # The events' JSON, as `orjson.dumps` writes the services' dicts (`progress.service`,
 # `plans.service`): course states, then enrolments' flags.
-_COURSE_STATE = '{"status":"%s","percentage":%d,"enrolled_time":%d,"completed_time":%s}'
+_COURSE_STATE = '{"status":"%s","percentage":%d,"enrolledTime":%d,"completedTime":%s}'
 _ENROLLED = (
     '{"planuserId":%d,"enrolledTime":%d,"isJoined":false,"joinedTime":null,'
     '"isCompleted":false,"completedTime":null}'
@@ -204,7 +204,12 @@ class Generator:
                 name = f"{self.course_names[n % len(self.course_names)]} {n // 30 + 1}"
                 created = self._created()
                 minutes = 30 + (n * 17) % 150
-                rows.append((course_id, org.id, name, 1 + n % 3, minutes, created, created, None))
+                # Zoho's fields (revision 0005) at their defaults: description, about the
+                # course, duration unit, course code, categories, permissions, admins.
+                zoho = ("", "", "minute", "", "[]", "{}", "[]")
+                rows.append(
+                    (course_id, org.id, name, 1 + n % 3, minutes, created, created, None, *zoho)
+                )
         return rows
 
     def plans(self) -> list[Row]:
@@ -447,7 +452,7 @@ class Generator:
         found.sort()
         return [
             (first_id + n, org_id, learner_id, plan_id, course_id, kind, actor, "api", None,
-             before, after, at)
+             before, after, at, None)
             for n, (at, _, plan_id, course_id, kind, actor, before, after) in enumerate(found)
         ]  # fmt: skip
 
@@ -1051,7 +1056,7 @@ def history_problems(dataset: Dataset, learner_ids: Sequence[int]) -> list[str]:
         "SELECT learner_id, course_id, status, percentage, enrolled_time, completed_time"
         " FROM course_progress WHERE learner_id IN ({})"
     )
-    state_keys = ("status", "percentage", "enrolled_time", "completed_time")
+    state_keys = ("status", "percentage", "enrolledTime", "completedTime")
     for learner_id, course_id, *state in courses:
         replayed = projection.courses.pop((learner_id, course_id), None)
         if replayed != dict(zip(state_keys, state, strict=True)):
@@ -1079,7 +1084,9 @@ def history_problems(dataset: Dataset, learner_ids: Sequence[int]) -> list[str]:
 def progress_to_move(dataset: Dataset, learner_ids: Iterable[int]) -> list[tuple[int, ...]]:
     """What a benchmark may write for these learners, each with their own token: their
     courses in progress, in courses of a type they record themselves, in a plan they are
-    enrolled in. (learner id, course id, percentage, modified time) rows."""
+    enrolled in, and that no plan of theirs locks until a previous level is complete (a
+    learner's progress in a locked course is refused). (learner id, course id, percentage,
+    modified time) rows."""
     from lmsplans.server.courses.schemas import SELF_RECORDED_TYPES
 
     types = ", ".join(str(int(t)) for t in sorted(SELF_RECORDED_TYPES))
@@ -1092,6 +1099,10 @@ def progress_to_move(dataset: Dataset, learner_ids: Iterable[int]) -> list[tuple
                      JOIN plan_courses pc ON pc.plan_id = e.plan_id
                     WHERE e.learner_id = cp.learner_id AND pc.course_id = cp.course_id
                       AND e.unenrolled_time IS NULL)
+       AND NOT EXISTS (SELECT 1 FROM plan_enrolments e
+                         JOIN plan_courses pc ON pc.plan_id = e.plan_id
+                        WHERE e.learner_id = cp.learner_id AND pc.course_id = cp.course_id
+                          AND e.unenrolled_time IS NULL AND pc.is_locked)
      ORDER BY cp.learner_id, cp.course_id"""
     return rows_for_ids(dataset.backend, dataset.url, query, learner_ids)
 

@@ -103,7 +103,8 @@ def ids_in(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
 
 
 async def first_plan_and_course(services: Services, learner_id: int, org_id: int) -> dict[str, int]:
-    """A plan and a course of the learner if they have them, else any of the organisation."""
+    """A plan and a course of the learner if they have them, else any of the organisation,
+    and the course as a batch id."""
     plan = await sql(
         services,
         """SELECT coalesce((SELECT plan_id FROM plan_enrolments WHERE learner_id = :l
@@ -118,7 +119,9 @@ async def first_plan_and_course(services: Services, learner_id: int, org_id: int
                            (SELECT min(id) FROM courses WHERE org_id = :o)) AS id""",
         {"l": learner_id, "o": org_id},
     )
-    return {"planId": plan[0]["id"], "courseId": course[0]["id"]}
+    # `batchId`: a blended course's one batch is the course itself (any course serves the
+    # paths that refuse the reader before they look at the batch).
+    return {"planId": plan[0]["id"], "courseId": course[0]["id"], "batchId": course[0]["id"]}
 
 
 async def people(services: Services, demo: DemoTokens) -> dict[str, int]:
@@ -408,6 +411,7 @@ async def test_other_organisations_plans_and_courses_are_404_7049(
                     "learnerId": demo.people.learner_id,
                     "planId": plan_id if "{planId}" in template else own["planId"],
                     "courseId": course_id if "{courseId}" in template else own["courseId"],
+                    "batchId": course_id,  # a blended course's batch is the course itself
                 }
                 response = await client.get(
                     fill(template, **values), headers=auth(demo.admin_token)

@@ -65,7 +65,8 @@ def cut_database(
 
 
 async def _path_ids(client: httpx.AsyncClient, demo: DemoTokens) -> dict[str, str]:
-    """A learner, a plan and a course of the demo organisation, read through the API."""
+    """A learner, a plan and a course (and the course as a batch) of the demo organisation,
+    read through the API."""
     token = auth(demo.admin_token)
     plans = (await client.get("/api/v1/learning-plans", headers=token)).json()["learningPlans"]
     courses = (await client.get("/api/v1/courses", headers=token)).json()["courses"]
@@ -73,6 +74,7 @@ async def _path_ids(client: httpx.AsyncClient, demo: DemoTokens) -> dict[str, st
         "learnerId": str(demo.people.learner_id),
         "planId": plans[0]["planId"],
         "courseId": courses[0]["courseId"],
+        "batchId": courses[0]["courseId"],  # a blended course's one batch is the course
     }
 
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
+from starlette.routing import Route
 
 from lmsplans.demo import DemoTokens
 from lmsplans.server.app import create_app
@@ -78,6 +79,25 @@ async def test_wrong_method_is_405_7051(client: httpx.AsyncClient, method: str, 
     assert set(body) == ENVELOPE_KEYS
     assert method not in response.headers["allow"]
     assert response.headers["allow"]
+
+
+async def test_a_wrong_method_hears_every_method_of_its_path_on_every_path(
+    app: Starlette, client: httpx.AsyncClient
+) -> None:
+    """One route per method serves a path: a 405 on any of them lists them all (Starlette
+    alone named only the route it happened to match)."""
+    served: dict[str, set[str]] = {}
+    for route in app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            served.setdefault(route.path, set()).update(route.methods)
+    assert len(served) > 20
+    for template, methods in sorted(served.items()):
+        path = re.sub(r"{\w+}", "1", template)
+        for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} - methods):
+            response = await client.request(method, path)
+            assert_error(response, 405, 7051)
+            allowed = {name.strip() for name in response.headers["allow"].split(",")}
+            assert allowed == methods, (method, template)
 
 
 async def test_wrong_method_on_the_reference_endpoint_names_get(
@@ -291,7 +311,7 @@ async def test_every_answer_has_its_own_request_id(client: httpx.AsyncClient) ->
 async def test_healthz(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "process": os.getpid()}  # in-process app
+    assert response.json() == {"status": "ok", "process": str(os.getpid())}  # in-process app
     assert response.headers["x-request-id"]
 
 

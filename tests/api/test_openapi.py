@@ -100,10 +100,13 @@ async def ids(client: httpx.AsyncClient, demo: DemoTokens) -> dict[str, str]:
     headers = auth(demo.admin_token)
     plans = await client.get(f"/api/v1/learners/{learner}/learning-plans/progress", headers=headers)
     courses = await client.get(f"/api/v1/learners/{learner}/course-progress", headers=headers)
+    # A blended course: its one batch is the course itself (`/batches/{batchId}` paths).
+    blended = [c for c in courses.json()["courseProgress"] if c["courseType"] == "2"]
     return {
         "learnerId": learner,
         "planId": plans.json()["learningPlans"][0]["planId"],
-        "courseId": courses.json()["courseProgress"][0]["courseId"],
+        "courseId": blended[0]["courseId"],
+        "batchId": blended[0]["courseId"],
     }
 
 
@@ -462,6 +465,18 @@ async def test_every_write_answers_as_documented(
     await x("POST", many, token=manager, json=person(5), expect=403, code=7218)
     huge = b"[" + b" " * (1024 * 1024) + b"]"
     await x("POST", many, token=admin, content=huge, expect=413, code=7053)
+
+    # The upsert: created, then unchanged; every problem of a batch refused at once.
+    upserts = [person(9, managerEmployeeId="OA0010"), person(10)]
+    saved = await x("PUT", many, token=admin, json=upserts, expect=200)
+    assert len(saved.json()["created"]) == 2
+    await x("PUT", many, token=admin, params=form("learnerData", upserts), expect=200)
+    await x("PUT", many, token=admin, json=[person(11, emailId="x")], expect=400, code=7204)
+    ghost = [person(11, managerEmployeeId="NOBODY")]
+    await x("PUT", many, token=admin, json=ghost, expect=404, code=7048)
+    await x("PUT", many, token=admin, json=[person(11), person(11)], expect=409, code=7052)
+    await x("PUT", many, token=admin, json=too_many, expect=422, code=7021)
+    await x("PUT", many, token=learner, json=[person(11)], expect=403, code=9000)
 
     key = {"Idempotency-Key": "openapi-write-1"}
     first = await x("POST", many, token=admin, json=person(7), headers=key, expect=200)

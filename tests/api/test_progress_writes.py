@@ -79,8 +79,8 @@ def stored_state(
         (r["learner_id"], r["course_id"]): {
             "status": r["status"],
             "percentage": r["percentage"],
-            "enrolled_time": r["enrolled_time"],
-            "completed_time": r["completed_time"],
+            "enrolledTime": r["enrolled_time"],
+            "completedTime": r["completed_time"],
         }
         for r in course_rows
     }
@@ -536,6 +536,7 @@ async def setup(admin: Api, demo: DemoTokens) -> dict[str, str]:
 async def test_record_progress_answers_the_course_progress_record(
     admin: Api, setup: dict[str, str], clock: ManualClock
 ) -> None:
+    clock.advance(2 * 3600)  # a time in the past, after the enrolment
     at = clock.now_ms() - 3_600_000
     body = ok_body(
         await admin.progress(
@@ -824,6 +825,8 @@ async def test_history_pages_through_every_event_of_the_enrolment(
             "actorId",
             "source",
             "idempotencyKey",
+            "override",
+            "removedFromPlan",
             "before",
             "after",
             "time",
@@ -938,8 +941,8 @@ def test_replay_comparison_notices_a_difference() -> None:
         "plan_id": None,
         "course_id": 2,
         "kind": "course_enrolled",
-        "after_state": '{"status": "notStarted", "percentage": 0, "enrolled_time": 5,'
-        ' "completed_time": null}',
+        "after_state": '{"status": "notStarted", "percentage": 0, "enrolledTime": 5,'
+        ' "completedTime": null}',
     }
     row = {
         "learner_id": 1,
@@ -1011,6 +1014,13 @@ async def test_every_refused_write_leaves_the_database_unchanged(
     )[0][0]
     ok_body(await admin.send("POST", "/courses", {"courseName": "Keyed"}, key="used-key"))
     progress = f"/courses/{course}/learners/{learner}/course-progress"
+    # A plan whose second level is locked for the learner until the first is complete.
+    first, second = await admin.course(), await admin.course()
+    levels = await admin.plan([(first, 1, True, False), (second, 2, True, True)])
+    await admin.enrol(levels, [learner])
+    locked = f"/courses/{second}/learners/{learner}/course-progress"
+    enrolled = (await admin.ok("GET", locked))["courseProgress"]["enrolledDate"]
+    admin_self = f"/learners/{demo.people.admin_id}"
     person = {"emailId": "refused@zylker.example", "displayName": "R", "employeeId": "R1"}
     huge = {"courseName": "x" * (1024 * 1024 + 10)}
     batch: list[tuple[Api, str, str, Any, int, int]] = [
@@ -1029,6 +1039,25 @@ async def test_every_refused_write_leaves_the_database_unchanged(
             7204,
         ),
         (admin, "PUT", f"/learning-plans/{plan}/learners", [], 400, 7204),
+        (admin, "PUT", progress, {"reset": "true"}, 400, 7204),
+        (admin, "PUT", progress, {"reset": 1}, 400, 7204),
+        (admin, "PATCH", f"/learning-plans/{plan}", {"disabled": "yes"}, 400, 7204),
+        (
+            admin,
+            "PUT",
+            f"/learning-plans/{plan}/courses",
+            {"courses": [{"courseId": int(course), "isMandatory": 1}]},
+            400,
+            7204,
+        ),
+        (
+            admin,
+            "PUT",
+            locked,
+            {"completionPercentage": 5, "completionTime": int(enrolled) - 1},
+            400,
+            7204,
+        ),
         # roles
         (
             learner_api,
@@ -1068,6 +1097,9 @@ async def test_every_refused_write_leaves_the_database_unchanged(
         (admin, "DELETE", f"/courses/{course}", None, 409, 7052),
         (admin, "DELETE", f"/learning-plans/{plan}", None, 409, 7052),
         (admin, "PUT", f"/learning-plans/{draft}/learners", [learner], 409, 7052),
+        (learner_api, "PUT", locked, {"completionPercentage": 5}, 409, 7052),
+        (admin, "PATCH", admin_self, {"role": "manager"}, 409, 7052),
+        (admin, "PATCH", admin_self, {"status": "inactive"}, 409, 7052),
         # limits
         (admin, "POST", "/learners", [person] * 201, 422, 7021),
         (admin, "PUT", f"/learning-plans/{plan}/learners", [learner] * 201, 422, 7021),

@@ -24,6 +24,7 @@ from lmsplans.client import (
     Course,
     HistoryEvent,
     Learner,
+    LearnerUpsert,
     NotFoundError,
     PlanCourseSpec,
     PlanDetail,
@@ -208,6 +209,28 @@ def test_errors_map_to_exceptions(admin: Client) -> None:
     with pytest.raises(NotFoundError) as not_enrolled:
         admin.courses.record_progress(course.course_id, learner.user_id, percentage=10)
     assert not_enrolled.value.code == 7049
+
+
+def test_upsert_many_creates_then_updates_by_employee_id(admin: Client) -> None:
+    tag = _unique()
+    people = [
+        {"employeeId": f"U-{tag}-2", "emailId": f"u2-{tag}@mgmt.example",
+         "displayName": "Two", "managerEmployeeId": f"U-{tag}-1"},
+        {"employeeId": f"U-{tag}-1", "emailId": f"u1-{tag}@mgmt.example",
+         "displayName": "One", "role": "manager"},
+    ]  # fmt: skip
+    first = admin.learners.upsert_many(people)
+    assert isinstance(first, LearnerUpsert)
+    assert len(first.created) == 2 and first.updated == first.unchanged == ()
+    two, one = first.learners
+    assert (two.manager_id, one.role) == (one.user_id, "manager")
+    renamed = [{**people[0], "displayName": "Two, renamed"}, people[1]]
+    second = admin.learners.upsert_many(renamed, idempotency_key=f"upsert-{tag}")
+    assert (second.updated, second.unchanged) == ((two.user_id,), (one.user_id,))
+    assert second.learners[0].display_name == "Two, renamed"
+    with pytest.raises(ConflictError) as loop:
+        admin.learners.upsert_many([{**people[1], "managerEmployeeId": f"U-{tag}-2"}])
+    assert any("reporting loop" in e["message"] for e in loop.value.errors)
 
 
 def test_the_rest_of_the_lifecycle(admin: Client, small_db: DemoDatabase) -> None:

@@ -33,6 +33,7 @@ PUBLIC = [
     "Governor",
     "HistoryEvent",
     "Learner",
+    "LearnerUpsert",
     "Learners",
     "LearningPlanProgress",
     "LearningPlans",

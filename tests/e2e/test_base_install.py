@@ -28,6 +28,11 @@ SERVER_COMMANDS = [
     ("backup", "copy.db"),
     ("restore", "copy.db"),
     ("client", "create", "--org", "Zylker Corp", "--user", "admin@zylker.example"),
+    ("org", "create", "--name", "Newbie Ltd", "--admin-email", "hr@newbie.example"),
+    ("org", "list"),
+    ("org", "rename", "Newbie Ltd", "Newbie Limited"),
+    ("import", "learners", "people.csv", "--org", "Newbie Ltd"),
+    ("import", "plans", "plans.yaml", "--org", "Newbie Ltd"),
 ]
 
 
@@ -78,7 +83,7 @@ def test_server_commands_say_what_to_install(
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()
-    name = " ".join(command[:2]) if command[0] == "client" else command[0]
+    name = " ".join(command[:2]) if command[0] in ("client", "org", "import") else command[0]
     assert line.startswith(f"`lmsplans {name}` needs the server's dependencies"), line
     assert line.endswith("pip install 'lmsplans[server]'"), line
     assert list(tmp_path.iterdir()) == []

@@ -48,12 +48,17 @@ TOKEN = re.compile(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}")
 def test_help_works_for_every_command(tmp_path: Path) -> None:
     env = cli_env(tmp_path / "unused.db")
     expected = {
-        (): ["serve", "migrate", "demo", "client", "ui"],
+        (): ["serve", "migrate", "demo", "client", "org", "import", "ui"],
         ("serve",): ["--host", "--port", "--workers"],
         ("migrate",): ["Create the database"],
         ("demo",): ["--port", "--credentials-out", "--learners", "--no-serve"],
         ("client",): ["create"],
         ("client", "create"): ["--org", "--user", "--scope", "--json"],
+        ("org",): ["create", "list", "rename"],
+        ("org", "create"): ["--name", "--admin-email", "--admin-name", "--json", "--export"],
+        ("import",): ["learners", "plans"],
+        ("import", "learners"): ["--org", "--dry-run", "--json", "employee id"],
+        ("import", "plans"): ["--org", "--dry-run", "--json"],
         ("ui",): ["link", "password"],
         ("ui", "link"): ["--org", "--user", "--base-url", "15 minutes"],
         ("ui", "password"): ["--org", "--user", "--password-stdin"],

@@ -43,9 +43,9 @@ def two_workers(
         yield site, server
 
 
-def _worker_pids(base_url: str) -> set[int]:
+def _worker_pids(base_url: str) -> set[str]:
     """The processes answering on the port, seen over fresh connections (bounded)."""
-    pids: set[int] = set()
+    pids: set[str] = set()
     for _ in range(200):
         pids.add(httpx.get(f"{base_url}/healthz", timeout=5).json()["process"])
         if len(pids) == 2:
@@ -121,7 +121,12 @@ def test_concurrent_writes_through_both_workers_lose_nothing(
             "SELECT learner_id, course_id, status, percentage, enrolled_time, completed_time"
             " FROM course_progress"
         ):
-            state = {k: row[k] for k in ("status", "percentage", "enrolled_time", "completed_time")}
+            state = {
+                "status": row["status"],
+                "percentage": row["percentage"],
+                "enrolledTime": row["enrolled_time"],
+                "completedTime": row["completed_time"],
+            }
             assert projection.courses[(row["learner_id"], row["course_id"])] == state
 
 

@@ -8,6 +8,8 @@ import pytest
 
 from lmsplans.server.progress.rules import (
     EnrolmentCounts,
+    PlanCourseState,
+    course_locks,
     due_time,
     enrolment_status,
     is_overdue,
@@ -148,36 +150,49 @@ def test_plan_complete_when_every_mandatory_course_is_completed() -> None:
 
 
 def test_nothing_is_locked_in_a_single_level() -> None:
-    assert locked_levels([(1, True, TODO), (1, False, TODO)]) == set()
-    assert locked_levels([]) == set()
+    assert locked_levels([(1, True, TODO), (1, False, TODO)]) == {}
+    assert locked_levels([]) == {}
 
 
 def test_a_level_is_locked_until_the_previous_level_is_complete() -> None:
     plan = [(1, True, DONE), (1, True, DOING), (2, True, TODO), (3, True, TODO)]
-    assert locked_levels(plan) == {2, 3}
+    assert locked_levels(plan) == {2: 1, 3: 2}
     plan = [(1, True, DONE), (1, True, DONE), (2, True, DOING), (3, True, TODO)]
-    assert locked_levels(plan) == {3}
+    assert locked_levels(plan) == {3: 2}
     plan = [(1, True, DONE), (2, True, DONE), (3, True, TODO)]
-    assert locked_levels(plan) == set()
+    assert locked_levels(plan) == {}
 
 
 def test_only_mandatory_courses_gate_a_level() -> None:
     plan = [(1, True, DONE), (1, False, TODO), (2, True, TODO)]
-    assert locked_levels(plan) == set()
+    assert locked_levels(plan) == {}
 
 
 def test_a_level_without_mandatory_courses_needs_all_its_courses() -> None:
     plan = [(1, False, DONE), (1, False, DOING), (2, True, TODO)]
-    assert locked_levels(plan) == {2}
+    assert locked_levels(plan) == {2: 1}
     plan = [(1, False, DONE), (1, False, DONE), (2, True, TODO)]
-    assert locked_levels(plan) == set()
+    assert locked_levels(plan) == {}
 
 
 def test_levels_with_gaps_follow_their_predecessor() -> None:
     plan = [(3, True, TODO), (1, True, TODO), (5, True, TODO)]
-    assert locked_levels(plan) == {3, 5}
+    assert locked_levels(plan) == {3: 1, 5: 3}
     plan = [(3, True, TODO), (1, True, DONE), (5, True, TODO)]
-    assert locked_levels(plan) == {5}
+    assert locked_levels(plan) == {5: 3}
+
+
+def test_only_courses_marked_locked_are_locked_and_each_names_the_level_to_complete() -> None:
+    plan = [
+        PlanCourseState(11, 1, True, False, DOING),
+        PlanCourseState(21, 2, True, True, TODO),
+        PlanCourseState(22, 2, False, False, TODO),  # not marked: open whatever the level
+        PlanCourseState(31, 3, True, True, TODO),
+    ]
+    assert course_locks(plan) == {21: 1, 31: 2}
+    done = [PlanCourseState(11, 1, True, False, DONE), *plan[1:]]
+    assert course_locks(done) == {31: 2}
+    assert course_locks([PlanCourseState(1, 1, True, True, TODO)]) == {}
 
 
 # --- progressInfo ------------------------------------------------------------------------------

@@ -11,7 +11,14 @@ from typing import Annotated
 import typer
 
 import lmsplans
-from lmsplans.cli import backup_commands, runtime, server_commands, ui_commands
+from lmsplans.cli import (
+    backup_commands,
+    import_commands,
+    org_commands,
+    runtime,
+    server_commands,
+    ui_commands,
+)
 from lmsplans.cli.client_commands import register as register_client_commands
 from lmsplans.cli.demo_command import demo
 
@@ -46,6 +53,8 @@ def options(
 
 
 server_commands.register(app, client_app)  # serve, migrate, client create
+org_commands.register(app)  # org create, list, rename
+import_commands.register(app)  # import learners, import plans
 app.command()(demo)
 backup_commands.register(app)  # backup, restore
 ui_commands.register(app)  # ui link, ui password

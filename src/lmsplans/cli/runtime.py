@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:
-    from lmsplans.server.db import Connection, Database
+    from lmsplans.server.db import Database
     from lmsplans.server.settings import Settings
 
 console = Console(soft_wrap=True)  # tokens and commands must stay on one line
@@ -42,6 +42,7 @@ class ExitStatus(IntEnum):
 
     FAILED = 1  # the command could not do its job (the message says why)
     USAGE = 2  # not for this situation (e.g. `backup` on PostgreSQL, several workers)
+    INVALID = 65  # EX_DATAERR: the input (an option's value, a file's rows) is not valid
     UNAVAILABLE = 69  # the database cannot be reached or opened
     CONFIG = 78  # a setting cannot be parsed
 
@@ -87,6 +88,25 @@ def server_command(command: Callable[P, R]) -> Callable[P, R]:
             raise _fail(failure.message, failure.status, failure) from None
 
     return run
+
+
+def why_invalid(error: Any) -> str:
+    """What is wrong with one value (an error of pydantic's `ValidationError.errors()`), for
+    a person: "'bob' is not an email address", "may not be empty"."""
+    given = error.get("input")
+    shown = f"{given!r} " if isinstance(given, str) and given.strip() else ""
+    kind, field = error["type"], str(error["loc"][-1] if error["loc"] else "")
+    if kind == "string_pattern_mismatch":
+        if "mail" in field.lower():
+            return shown + "is not an email address"
+        if field == "image":
+            return shown + "is not a picture's number (1 to 3 digits)"
+        return shown + "holds control characters"
+    if kind in ("string_too_short", "missing") and not shown:
+        return "is missing" if kind == "missing" else "may not be empty"
+    if kind == "string_too_long":
+        return f"is longer than {error['ctx']['max_length']} characters"
+    return f"{shown}({error['msg'][0].lower()}{error['msg'][1:]})"
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -194,22 +214,3 @@ async def migrated_database(settings: Settings) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.close()
-
-
-async def find_person(conn: Connection, *, org: str, user: str) -> tuple[int, int]:
-    """The organisation named `org` (or with that id) and its learner `user` (userId, zuid
-    or email): their ids, or a `Failure` naming what was not found."""
-    from lmsplans.server.errors import NoSuchLearner
-    from lmsplans.server.learners.queries import resolve_learner
-
-    org_row = await conn.fetch_one(
-        "SELECT id FROM organisations WHERE name = :org OR CAST(id AS TEXT) = :org",
-        {"org": org},
-    )
-    if org_row is None:
-        raise Failure(f"No organisation named {org!r}.")
-    try:
-        learner = await resolve_learner(conn, org_id=org_row["id"], learner_ref=user)
-    except NoSuchLearner:
-        raise Failure(f"No user {user!r} in organisation {org!r}.") from None
-    return int(org_row["id"]), learner.id

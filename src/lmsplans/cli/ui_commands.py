@@ -17,11 +17,11 @@ from lmsplans.cli.runtime import (
     Failure,
     console,
     errors,
-    find_person,
     load_settings,
     migrated_database,
     server_command,
 )
+from lmsplans.cli.server_commands import find_person
 
 if TYPE_CHECKING:
     from lmsplans.server.errors import ApiError

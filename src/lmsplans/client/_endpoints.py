@@ -52,16 +52,17 @@ LEARNER_PLAN_COURSES_PROGRESS = Endpoint(
 LEARNING_PLANS = Endpoint("GET", "/api/v1/learning-plans", key="learningPlans")
 PLAN_LEARNERS = Endpoint("GET", "/api/v1/learning-plans/{planId}/learners", key="learners")
 LEARNER_COURSE_PROGRESS = Endpoint(
-    "GET", "/api/v1/learners/{learnerId}/course-progress", key="courseProgress"
+    "GET", "/api/v1/learners/{learnerId}/course-progress", key="courseProgress", first_index=0
 )
 COURSE_PROGRESS = Endpoint(
-    "GET", "/api/v1/courses/{courseId}/course-progress", key="courseProgress"
+    "GET", "/api/v1/courses/{courseId}/course-progress", key="courseProgress", first_index=0
 )
 COURSE_LEARNER_PROGRESS = Endpoint(
     "GET", "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress", key="courseProgress"
 )
 # Management (this product's own; Zoho documents none of these).
 LEARNERS_CREATE = Endpoint("POST", "/api/v1/learners", key="learners")
+LEARNERS_UPSERT = Endpoint("PUT", "/api/v1/learners", key="learners")
 LEARNERS = Endpoint("GET", "/api/v1/learners", key="learners")
 LEARNER = Endpoint("GET", "/api/v1/learners/{learnerId}", key="learner")
 LEARNER_UPDATE = Endpoint("PATCH", "/api/v1/learners/{learnerId}", key="learner")

@@ -228,13 +228,34 @@ class Learner(Record):
 
 
 @record
+class LearnerUpsert(Record):
+    """The answer to a learner upsert: the learners in the order sent, and which of them
+    were created, updated or already as sent (userIds)."""
+
+    learners: tuple[Learner, ...] = wire("learners", nested_list(Learner))
+    created: tuple[str, ...] = wire("created", to_ids)
+    updated: tuple[str, ...] = wire("updated", to_ids)
+    unchanged: tuple[str, ...] = wire("unchanged", to_ids)
+    raw: dict[str, Any] = raw_field()
+
+
+@record
 class Course(Record):
-    """A course (`course` records of `/api/v1/courses`); `duration` is in minutes."""
+    """A course (`course` records of `/api/v1/courses`); `duration` is in `duration_unit`s
+    (minute, hour or day), and a blended course's `batch_id` is its own id."""
 
     course_id: str = wire("courseId", to_id)
     course_name: str | None = wire("courseName", to_str)
     course_type: int | None = wire("courseType", to_int)
     duration: int | None = wire("duration", to_int)
+    duration_unit: str | None = wire("durationUnit", to_str)
+    description: str | None = wire("description", to_text)
+    about_course: str | None = wire("aboutCourse", to_text)
+    course_code: str | None = wire("courseCode", to_text)
+    categories: tuple[str, ...] = wire("categories", to_ids)
+    course_admins: tuple[str, ...] = wire("courseAdmins", to_ids)
+    permission_settings: dict[str, Any] | None = wire("permissionSettings", to_dict)
+    batch_id: str | None = wire("batchId", to_str)
     created_time: datetime | None = wire("createdTime", to_datetime)
     modified_time: datetime | None = wire("modifiedTime", to_datetime)
     raw: dict[str, Any] = raw_field()
@@ -302,7 +323,8 @@ class Enrolment(Record):
 @record
 class HistoryEvent(Record):
     """One event of a learner's history in a plan: what changed, who did it, from where, with
-    which `Idempotency-Key`, and the state before and after."""
+    which `Idempotency-Key`, the rule it overrode (`"levelLock"`, or None), whether its course
+    has since left the plan, and the state before and after."""
 
     event_id: str = wire("eventId", to_id)
     kind: str | None = wire("kind", to_str)
@@ -311,6 +333,8 @@ class HistoryEvent(Record):
     actor_id: str | None = wire("actorId", to_str)
     source: str | None = wire("source", to_str)
     idempotency_key: str | None = wire("idempotencyKey", to_str)
+    override: str | None = wire("override", to_str)
+    removed_from_plan: bool | None = wire("removedFromPlan", to_bool)
     before: dict[str, Any] | None = wire("before", to_dict)
     after: dict[str, Any] | None = wire("after", to_dict)
     time: datetime | None = wire("time", to_datetime)

@@ -26,8 +26,9 @@ from lmsplans.server.ops import routes as ops_routes
 from lmsplans.server.ops import startup
 from lmsplans.server.plans import routes as plan_routes
 from lmsplans.server.progress import routes as progress_routes
+from lmsplans.server.protocol import ConnectionLimits
 from lmsplans.server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
-from lmsplans.server.routing import PageTable, RouteTable, page_routes
+from lmsplans.server.routing import PageTable, RouteTable, allowed_methods, page_routes
 from lmsplans.server.sessions.schemas import SessionPolicy
 from lmsplans.server.sessions.service import Passwords
 from lmsplans.server.settings import Settings
@@ -130,7 +131,19 @@ def create_app(
     pages = page_routes(page_tables())
     app = Application(routes=[*site.routes(), *pages, *routes], lifespan=lifespan)
     app.outermost = RequestContextMiddleware(
-        app.router, max_body_bytes=settings.max_body_bytes, metrics=metrics, access_log=access_log
+        app.router,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=metrics,
+        access_log=access_log,
+        allow=allowed_methods(app.router.routes),
+        body_timeout_seconds=settings.body_timeout_seconds,
+    )
+    # What `serve`'s protocol layer reads (`lmsplans.server.protocol`).
+    app.state.connection_limits = ConnectionLimits(
+        max_request_line_bytes=settings.max_request_line_bytes,
+        max_headers=settings.max_headers,
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout_seconds=settings.header_timeout_seconds,
     )
     app.state.metrics = metrics
     app.state.site = site

@@ -11,6 +11,7 @@ error (`error_of`), with the same status, as an HTML page.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -54,7 +55,7 @@ class MissingParameter(ApiError):
 
 
 class InvalidParameter(ApiError):
-    status, code = 400, 7204
+    status, code, default_message = 400, 7204, "Invalid value"
 
     def __init__(self, name: str, detail: str = "is not valid") -> None:
         super().__init__(
@@ -94,12 +95,39 @@ class MethodNotAllowed(ApiError):
     status, code, default_message = 405, 7051, "Method not allowed"
 
 
+class RequestTimeout(ApiError):
+    """The request's body did not arrive in time (`LMSPLANS_BODY_TIMEOUT_SECONDS`); its
+    headers' own timeout is answered by the server's protocol layer, with the same code."""
+
+    status, code, default_message = 408, 7055, "Request timeout"
+
+
 class Conflict(ApiError):
     status, code, default_message = 409, 7052, "Conflict"
 
 
 class BodyTooLarge(ApiError):
     status, code, default_message = 413, 7053, "Request body too large"
+
+
+class UriTooLong(ApiError):
+    """The request line is longer than `LMSPLANS_MAX_REQUEST_LINE_BYTES` (answered by the
+    server's protocol layer)."""
+
+    status, code, default_message = 414, 7056, "Request line too long"
+
+
+class UnsupportedMediaType(ApiError):
+    """A payload in a body that is neither JSON nor a form."""
+
+    status, code, default_message = 415, 7057, "Unsupported media type"
+
+
+class HeaderFieldsTooLarge(ApiError):
+    """More header fields, or more header bytes, than the settings allow (answered by the
+    server's protocol layer)."""
+
+    status, code, default_message = 431, 7058, "Request header fields too large"
 
 
 class LimitExceeded(ApiError):
@@ -129,6 +157,40 @@ class DatabaseUnavailable(ServiceUnavailable):
     default_message = "Service unavailable: the database cannot be reached"
 
 
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One refused part of a batch: where it is (`path` inside the batch, e.g. `(3,
+    "emailId")`), why, and the error it would be on its own (`kind`)."""
+
+    path: tuple[str | int, ...]
+    message: str
+    kind: type[ApiError] = InvalidParameter
+
+
+class BatchRefused(ApiError):
+    """Every problem of a batch at once (a learner upsert, an import): nothing of it is
+    written. The status and code are the first problem's; `errors` names each under the
+    payload's name (`learnerData.3.emailId`); `problems` keeps them for a caller that says
+    where in its own terms (an import's line numbers)."""
+
+    def __init__(self, problems: list[Problem], *, payload: str, what: str) -> None:
+        assert problems, "a refused batch has a problem"
+        first = problems[0]
+        self.status, self.code = first.kind.status, first.kind.code
+        self.problems = problems
+        count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+        super().__init__(
+            f"{first.kind.default_message}: {what} refused ({count}; nothing was written)",
+            errors=[
+                {
+                    "field": ".".join(str(part) for part in (payload, *p.path) if part != ""),
+                    "message": p.message,
+                }
+                for p in problems
+            ],
+        )
+
+
 class FieldError(BaseModel):
     model_config = ConfigDict(extra="forbid")
     field: str
@@ -139,8 +201,8 @@ class ErrorEnvelope(BaseModel):
     """The error body `error_body` writes, as documented in the OpenAPI description."""
 
     model_config = ConfigDict(extra="forbid")
-    status: int = Field(description="The HTTP status, repeated")
-    code: int = Field(description="The error code (see the error table)")
+    status: int = Field(ge=100, le=599, description="The HTTP status, repeated")
+    code: int = Field(ge=1000, le=9999, description="The error code (see the error table)")
     message: str
     requestId: str = Field(description="The request id, also in the X-Request-Id header")
     errors: list[FieldError] = Field(

@@ -2,8 +2,9 @@
 
 An authenticated `/api/v1` route (`authenticated`) takes the same steps for every handler:
 read the data version, authenticate the token (401, with bad tokens limited per client
-address), count the call against the threshold (429), check the token's scope (403) and
-the role the route needs (403), run the handler, and add the rate-limit header fields to
+address), count the call against the threshold (429), check the token's scope (403), the
+ids in the path (400 beyond 64 bits), the path and query (400 for a NUL character) and the
+role the route needs (403), run the handler, and add the rate-limit header fields to
 whatever it answers. A write (`transactional`) runs its handler inside one database
 transaction with one `WriteContext`: nothing is written when the handler raises. With an
 `Idempotency-Key`, the first response is stored in the same transaction; a retry with the
@@ -40,7 +41,7 @@ from lmsplans.server.errors import (
 )
 from lmsplans.server.idempotency import service as idempotency
 from lmsplans.server.middleware import scope_header
-from lmsplans.server.params import idempotency_key, page_of, record_id
+from lmsplans.server.params import check_path_and_query, idempotency_key, page_of, record_id
 from lmsplans.server.ratelimit import Decision, Limiter
 from lmsplans.server.settings import Settings
 from lmsplans.server.writes import WriteContext
@@ -193,6 +194,7 @@ def authenticated(
                 raise InvalidScope(
                     f"Invalid OAuth scope: this API needs ZOHOPEOPLE.training.{operation.value}"
                 )
+            check_path_and_query(request)
             response = await handler(Call(request, principal, services, version, first_index))
         except Exception as exc:  # still an /api/v1 answer, with the rate-limit fields
             response = response_for(exc, request_id_of(request))

@@ -1,21 +1,24 @@
-"""The outermost layer: request ids, the body size limit, metrics and the last-resort 500."""
+"""The outermost layer: request ids, the body's size and time limits, the full `Allow` of a
+405, metrics and the last-resort 500."""
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import itertools
 import re
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from lmsplans.server.errors import BodyTooLarge, response_for
+from lmsplans.server.errors import BodyTooLarge, RequestTimeout, response_for
 from lmsplans.server.logs import AccessLog
 
 _NO_HANDLERS: tuple[dict[Any, Any], dict[Any, Any]] = ({}, {})
@@ -84,9 +87,14 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         metrics: Metrics,
         access_log: AccessLog | None = None,
+        allow: Mapping[str, str] | None = None,
+        body_timeout_seconds: float | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Every method of each path template, for the `Allow` field of a 405.
+        self.allow = allow or {}
+        self.body_timeout_seconds = body_timeout_seconds
         self.metrics = metrics
         self.access_log = access_log
         # Request ids, 32 hex digits: a random prefix per process and a counter (unique,
@@ -126,10 +134,15 @@ class RequestContextMiddleware:
                 )
                 await response(scope, receive, send_with_id)
             else:
-                await self.app(scope, _limited_receive(receive, self.max_body_bytes), send_with_id)
+                limited = _limited_receive(receive, self.max_body_bytes, self.body_timeout_seconds)
+                await self.app(scope, limited, send_with_id)
         except Exception as exc:
             if started:
                 raise
+            if isinstance(exc, HTTPException) and exc.status_code == 405:
+                path = getattr(scope.get("route"), "path", "")
+                if path in self.allow:
+                    exc.headers = {"Allow": self.allow[path]}
             await response_for(exc, request_id)(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
@@ -166,14 +179,26 @@ def _content_length(scope: Scope) -> int | None:
         return None
 
 
-def _limited_receive(receive: Receive, max_bytes: int) -> Receive:
-    """Counts streamed body bytes too, for requests without a Content-Length."""
+def _limited_receive(receive: Receive, max_bytes: int, timeout: float | None) -> Receive:
+    """Counts streamed body bytes too, for requests without a Content-Length, and gives each
+    part of the body `timeout` seconds to arrive (a slow body is 408 7055)."""
     seen = 0
+    body_done = False
 
     async def wrapped() -> Message:
-        nonlocal seen
-        message = await receive()
+        nonlocal seen, body_done
+        if body_done or timeout is None:
+            message = await receive()  # after the body: waiting for a disconnect is fine
+        else:
+            try:
+                message = await asyncio.wait_for(receive(), timeout)
+            except TimeoutError:
+                raise RequestTimeout(
+                    f"Request timeout: the body did not arrive within {timeout:g} seconds",
+                    headers={"Connection": "close"},
+                ) from None
         if message["type"] == "http.request":
+            body_done = not message.get("more_body", False)
             seen += len(message.get("body", b""))
             if seen > max_bytes:
                 raise BodyTooLarge(f"Request body too large: at most {max_bytes} bytes")

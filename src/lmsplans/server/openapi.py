@@ -30,6 +30,7 @@ from lmsplans.server.errors import (
     BodyTooLarge,
     ErrorEnvelope,
     ExpiredToken,
+    HeaderFieldsTooLarge,
     IdempotencyKeyReused,
     InvalidParameter,
     InvalidScope,
@@ -38,8 +39,12 @@ from lmsplans.server.errors import (
     NoSuchLearner,
     PermissionDenied,
     RateLimited,
+    RequestTimeout,
     ServiceUnavailable,
+    UnsupportedMediaType,
+    UriTooLong,
 )
+from lmsplans.server.wire import DECIMAL_ID_PATTERN, LEARNER_REF_SCHEMA, MAX_INT32, MAX_INT64
 
 REF = "#/components/schemas/{model}"
 SECURITY_SCHEME = "zohoOAuthToken"
@@ -115,7 +120,7 @@ def paging(first_index: int) -> tuple[Param, ...]:
     limit = "Records a page, 1 to 100; above 100 is 422 7021."
     count = Annotated[int, Field(ge=1, le=100)]
     return (
-        Param("startIndex", Annotated[int, Field(ge=0)], start, default=first_index),
+        Param("startIndex", Annotated[int, Field(ge=0, le=MAX_INT64)], start, default=first_index),
         Param("limit", count, limit, default=25),
         Param("Limit", count, "Zoho's spelling of `limit`; `limit` wins when both are sent."),
     )
@@ -123,7 +128,7 @@ def paging(first_index: int) -> tuple[Param, ...]:
 
 IDEMPOTENCY_KEY = Param(
     "Idempotency-Key",
-    str,
+    Annotated[str, Field(min_length=1, max_length=255)],
     "A retry with the same key and request (method, path, query and body) returns the first "
     "answer again (`Idempotent-Replayed: true`) and writes nothing; the same key with another "
     "request is 422 7054. 1 to 255 characters (400 7204 otherwise); kept at least 24 hours.",
@@ -134,22 +139,31 @@ _PATH_PARAMS = {
     "learnerId": "The learner's userId (erecno), zuid or email address, in your organisation.",
     "planId": "The learning plan's id.",
     "courseId": "The course's id.",
+    "batchId": "A batch of a blended course: the course's own id (its one batch).",
+}
+# An id in the path: decimal, at most MAX_INT64 (400 7204 beyond; anything else is no record).
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "learnerId": {k: v for k, v in LEARNER_REF_SCHEMA.items() if k != "description"},
+    "planId": {"type": "string", "pattern": DECIMAL_ID_PATTERN},
+    "courseId": {"type": "string", "pattern": DECIMAL_ID_PATTERN},
 }
 
 # Codes whose class carries no fixed message (the message names the parameter).
 _CODE_TEXT = {7019: "Missing parameter: <name>", 7204: "Invalid value for parameter <name>"}
 
 
-def _header(description: str, kind: str = "string") -> dict[str, Any]:
+def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     # Each is referenced only from the responses that always carry it.
-    return {"description": description, "schema": {"type": kind}, "required": True}
+    return {"description": description, "schema": schema or {"type": "string"}, "required": True}
 
 
 _HEADERS = {
     "X-Request-Id": _header("The request id: echoed when the client sent a safe one."),
     "RateLimit-Policy": _header('This API\'s threshold and window, e.g. `"api";q=30;w=60`.'),
     "RateLimit": _header('Calls left and seconds to the reset, e.g. `"api";r=29;t=60`.'),
-    "Retry-After": _header("Seconds until the lock ends.", "integer"),
+    "Retry-After": _header(
+        "Seconds until the lock ends.", {"type": "integer", "minimum": 0, "maximum": MAX_INT32}
+    ),
     # Not always present: referenced from the success answers of writes.
     "Idempotent-Replayed": {
         "description": "`true` when this is the stored answer to an earlier request with "
@@ -164,8 +178,9 @@ _HEADER_REF = "#/components/headers/{}"
 
 def _headers(status: int, authenticated: bool) -> dict[str, Any]:
     names = ["X-Request-Id"]
-    # A 500 or 503 may come before the limiter answered, a 413 from the middleware.
-    if authenticated and status not in (413, 500, 503):
+    # A 500 or 503 may come before the limiter answered, a 413 from the middleware, a 408,
+    # 414 or 431 from the protocol layer, before the app.
+    if authenticated and status not in (408, 413, 414, 431, 500, 503):
         names += ["RateLimit-Policy", "RateLimit"]
     if status == 429:
         names.append("Retry-After")
@@ -194,11 +209,18 @@ def _error_responses(route: DocumentedRoute, doc: OperationDoc) -> dict[str, Any
     errors: list[type[ApiError]] = list(doc.errors)
     if route.scope is not None:
         errors += [InvalidToken, ExpiredToken, InvalidScope, RateLimited, ServiceUnavailable]
+        if "{" in route.path:  # an id in the path beyond 64 bits
+            errors.append(InvalidParameter)
     if doc.idempotent:  # an `Idempotency-Key` too long or empty, or reused
         errors += [InvalidParameter, IdempotencyKeyReused]
-    if doc.body is not None:
-        errors.append(BodyTooLarge)
-    errors.append(ApiError)  # the last-resort 500
+    if doc.body is not None:  # read from the body: it may come too slowly
+        errors.append(RequestTimeout)
+    if doc.payload is not None:  # a body neither JSON nor a form
+        errors.append(UnsupportedMediaType)
+    # Any request may carry a body: one over the limit is refused before it is routed; and
+    # `serve`'s protocol layer refuses a slow head, a long request line and too many or too
+    # large header fields before the app sees them (`lmsplans.server.protocol`).
+    errors += [BodyTooLarge, RequestTimeout, UriTooLong, HeaderFieldsTooLarge, ApiError]
     by_status: dict[int, dict[int, str]] = defaultdict(dict)
     for error in errors:
         by_status[error.status][error.code] = _CODE_TEXT.get(error.code, error.default_message)
@@ -236,7 +258,7 @@ def _operation(route: DocumentedRoute, doc: OperationDoc) -> dict[str, Any]:
             "in": "path",
             "required": True,
             "description": _PATH_PARAMS.get(name, ""),
-            "schema": {"type": "string"},
+            "schema": _PATH_SCHEMAS.get(name, {"type": "string"}),
         }
         for name in re.findall(r"{(\w+)}", route.path)
     ]
@@ -278,11 +300,8 @@ def _operation(route: DocumentedRoute, doc: OperationDoc) -> dict[str, Any]:
     if doc.body is not None:
         content: dict[str, Any] = {media: {"schema": _ref(doc.body)} for media in doc.body_media}
         if doc.payload is not None:  # the same JSON document in a form field
-            field = {
-                "type": "object",
-                "properties": {doc.payload: _ref(doc.body)},
-                "required": [doc.payload],
-            }
+            # Not `required`: an empty form is no body (the query parameter may carry it).
+            field = {"type": "object", "properties": {doc.payload: _ref(doc.body)}}
             encoding = {doc.payload: {"contentType": "application/json"}}
             for media in _FORM_MEDIA:
                 content[media] = {"schema": field, "encoding": encoding}

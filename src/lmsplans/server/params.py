@@ -9,6 +9,7 @@ each bad field is named in `errors[]`. Every bad value is a 400 (or 422) in the 
 
 from __future__ import annotations
 
+import urllib.parse
 from typing import Any, TypeVar
 
 import orjson
@@ -17,8 +18,15 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.requests import Request
 
 from lmsplans.server.db import Page
-from lmsplans.server.errors import InvalidParameter, LimitExceeded, MissingParameter, NoSuchRecord
+from lmsplans.server.errors import (
+    InvalidParameter,
+    LimitExceeded,
+    MissingParameter,
+    NoSuchRecord,
+    UnsupportedMediaType,
+)
 from lmsplans.server.idempotency.service import MAX_KEY_LENGTH
+from lmsplans.server.wire import MAX_INT64, is_decimal_id, out_of_range
 
 T = TypeVar("T")
 
@@ -27,15 +35,21 @@ DEFAULT_LIMIT = 25
 
 
 def _non_negative_int(request: Request, *names: str) -> int | None:
+    """The first of the query parameters `names` that is present, as an integer from 0 to
+    `MAX_INT64`; each one present must be such an integer (400 7204 otherwise, naming it)."""
+    found: int | None = None
     for name in names:
         raw = request.query_params.get(name)
         if raw is None:
             continue
         value = raw.strip()
-        if not (value.isascii() and value.isdigit()):
-            raise InvalidParameter(names[0], "must be a non-negative integer")
-        return int(value)
-    return None
+        if not is_decimal_id(value):
+            raise InvalidParameter(name, "must be a non-negative integer")
+        if out_of_range(value):
+            raise InvalidParameter(name, f"must be at most {MAX_INT64}")
+        if found is None:
+            found = int(value)
+    return found
 
 
 def page_of(request: Request, *, first_index: int) -> Page:
@@ -57,16 +71,56 @@ def page_of(request: Request, *, first_index: int) -> Page:
         )
     elif limit == 0:
         raise InvalidParameter("limit", "must be at least 1")
+    # `start` is at most MAX_INT64, so the offset fits storage's integers.
     offset = 0 if start is None else max(0, start - first_index)
-    # Any offset past the last possible row is simply beyond the end (SQLite's integers stop
-    # at 2**63 - 1; a larger one must not reach the driver).
-    return Page(offset=min(offset, 2**62), limit=limit)
+    return Page(offset=offset, limit=limit)
+
+
+_NUL = "\x00"
+
+
+def check_text(name: str, value: str) -> None:
+    """No NUL character: no stored text holds one, and PostgreSQL refuses it (400 7204)."""
+    if _NUL in value:
+        raise InvalidParameter(name, "may not contain NUL characters")
+
+
+def check_path_and_query(request: Request) -> None:
+    """Before anything is looked up: a decimal id in the path beyond what storage holds is
+    400 7204 (what is not an id names no record: the handler answers 404), and no path or
+    query parameter holds a NUL character (400 7204)."""
+    for name, value in request.path_params.items():
+        if isinstance(value, str):
+            check_text(name, value)
+            if out_of_range(value):
+                raise InvalidParameter(name, f"must be at most {MAX_INT64}")
+    query: bytes = request.scope["query_string"]
+    if b"%00" in query or b"\x00" in query:  # looked at closely only when it has one
+        for name, value in urllib.parse.parse_qsl(query.decode("latin-1")):
+            check_text(name, name)
+            check_text(name, value)
+
+
+def _check_document_text(document: Any, where: str) -> None:
+    """No string of a decoded payload (keys included) holds a NUL character."""
+    if isinstance(document, str):
+        check_text(where, document)
+    elif isinstance(document, list):
+        for index, item in enumerate(document):
+            _check_document_text(item, f"{where}.{index}")
+    elif isinstance(document, dict):
+        for key, value in document.items():
+            check_text(where, key)
+            _check_document_text(value, key if "." not in where else f"{where}.{key}")
 
 
 def record_id(raw: str, what: str) -> int:
-    """A decimal id from the path; anything else names no record (404 7049)."""
-    if not (raw.isascii() and raw.isdigit()) or int(raw) >= 2**63:
+    """A decimal id from the path (400 7204 beyond `MAX_INT64`); anything else names no
+    record (404 7049)."""
+    if not is_decimal_id(raw):
         raise NoSuchRecord(f"No record for the given id: no such {what}")
+    if out_of_range(raw):
+        raise InvalidParameter(what, f"must be at most {MAX_INT64}")
     return int(raw)
 
 
@@ -81,32 +135,60 @@ def idempotency_key(request: Request) -> str | None:
     key = request.headers.get("idempotency-key")
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise InvalidParameter("Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} characters")
+    if key is not None:
+        check_text("Idempotency-Key", key)
     return key
 
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
+def media_type(request: Request) -> str:
+    """The request's media type (`Content-Type` without its parameters), in lower case."""
+    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
+
+
+def _json_media(media: str) -> bool:
+    # No Content-Type at all is taken as JSON, as it always was (curl -d sends a form type).
+    return media in ("", "application/json") or media.endswith("+json")
+
+
 async def raw_payload(request: Request, name: str) -> Any | None:
     """The payload as decoded JSON, from the body, the query parameter `name` or the form
-    field `name`; None when there is none."""
-    content_type = request.headers.get("content-type", "")
+    field `name`; None when there is none.
+
+    One place only: a payload in the query string beside a body is 400 7204. A body that
+    is neither JSON (or without a Content-Type) nor a form is 415 7057; a body that is not
+    JSON (or not UTF-8) 400 7204.
+    """
     document: str | bytes | None = request.query_params.get(name)
-    if document is None and content_type.startswith(_FORM_TYPES):
-        # A form body holds fields, never a JSON document of its own.
-        async with request.form() as form:
-            field = form.get(name)
-        document = field if isinstance(field, str) else None
-    elif document is None:
-        body = await request.body()
-        if body.strip():
+    body = await request.body()
+    if document is not None and body.strip():
+        raise InvalidParameter(
+            name, "is in the query string and a body was sent too: send the payload once"
+        )
+    media = media_type(request)
+    if document is None and body.strip():
+        if media in _FORM_TYPES:
+            # A form body holds fields, never a JSON document of its own.
+            async with request.form() as form:
+                field = form.get(name)
+            document = field if isinstance(field, str) else None
+        elif _json_media(media):
             document = body
+        else:
+            raise UnsupportedMediaType(
+                f"Unsupported media type {media!r}: send the payload as application/json "
+                f"or in the form field {name!r}"
+            )
     if document is None:
         return None
     try:
-        return orjson.loads(document)
+        decoded = orjson.loads(document)
     except orjson.JSONDecodeError as exc:
         raise InvalidParameter(name, f"is not valid JSON: {exc}") from None
+    _check_document_text(decoded, name)
+    return decoded
 
 
 def validation_errors(exc: PydanticValidationError, name: str) -> list[dict[str, str]]:
@@ -116,7 +198,8 @@ def validation_errors(exc: PydanticValidationError, name: str) -> list[dict[str,
         if loc and isinstance(loc[0], int):  # an item of a list payload: "erecnosList.2"
             loc = (name, *loc)
         field = ".".join(str(part) for part in loc) or name
-        errors.append({"field": field, "message": error["msg"]})
+        # pydantic prefixes our own validators' messages; the field already says what it is.
+        errors.append({"field": field, "message": error["msg"].removeprefix("Value error, ")})
     return errors
 
 

@@ -33,11 +33,12 @@ a token, a page instead of JSON; `lmsplans.server.ui.http` runs them):
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from lmsplans.server.auth.schemas import Operation, Role
 from lmsplans.server.errors import ApiError, InvalidParameter, MissingParameter, PermissionDenied
@@ -67,6 +68,16 @@ _WRITE_SCOPES = {
     "PATCH": Operation.UPDATE,
     "DELETE": Operation.DELETE,
 }
+
+
+def allowed_methods(routes: Iterable[BaseRoute]) -> dict[str, str]:
+    """Each path template's methods, for the `Allow` field of a 405: a path is served by one
+    route per method, and a wrong method must hear about all of them, not one."""
+    methods: dict[str, set[str]] = defaultdict(set)
+    for route in routes:
+        if isinstance(route, Route) and route.methods:
+            methods[route.path] |= route.methods
+    return {path: ", ".join(sorted(names)) for path, names in methods.items()}
 
 
 def docstring_parts(handler: Callable[..., Any]) -> tuple[str, str]:

@@ -118,6 +118,34 @@ class Settings(BaseSettings):
         description="Tokens, learners and answers a process keeps between writes (0: none).",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="Largest request body.")
+    # What one client may make a server process hold (answered 408, 414, 431 or 503).
+    body_timeout_seconds: float = Field(
+        default=30, gt=0, le=3600, description="Longest wait for each part of a request body."
+    )
+    header_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        le=3600,
+        description="Time a request's headers may take to arrive (`serve`).",
+    )
+    keep_alive_seconds: int = Field(
+        default=5, ge=1, le=3600, description="Idle keep-alive connections close after (`serve`)."
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Connections and requests a process holds at once; past it, 503 (`serve`).",
+    )
+    # Zoho-style payloads travel in the query string: a batch of 200 learners is ~40 KB.
+    max_request_line_bytes: int = Field(
+        default=65536, ge=256, description="Longest request target, path and query (`serve`)."
+    )
+    max_headers: int = Field(
+        default=100, ge=8, le=10_000, description="Most header fields a request (`serve`)."
+    )
+    max_header_bytes: int = Field(
+        default=16384, ge=1024, description="Most bytes of header fields a request (`serve`)."
+    )
     log_level: str = Field(default="info", description="Log level of the server.")
     log_format: Literal["text", "json"] = Field(
         default="text", description="`text` lines, or one JSON object a line (`json`)."

@@ -62,6 +62,7 @@ class Client:
     - learners.plan_history(learner_id, plan_id): the learner's events in a plan
     - learners.list(search=, role=, status=), learners.get(learner_id)
     - learners.create(email_id=, display_name=, employee_id=), learners.create_many(learners)
+    - learners.upsert_many(learners): create or update by employee id (else email)
     - learners.update(learner_id, ...), learners.deactivate(learner_id)
     - learning_plans.list(), learning_plans.get(plan_id)
     - learning_plans.learners(plan_id, status=): the roster, 100 learners with progress a call

@@ -1,11 +1,11 @@
-"""Course progress by course, with its status in the index (revision 0009, after 0004,
+"""Course progress by course, with its status in the index (revision 0009, after 0006,
 2026-12-07): a plan's roster reads its learners' progress in its courses from the index
 alone (`plans.roster`), the same index that served the course's reads before."""
 
 from alembic import op
 
 revision = "0009"
-down_revision = "0004"
+down_revision = "0006"
 
 
 def upgrade() -> None:

@@ -16,6 +16,7 @@ oauth_clients = Table(
     Column("name", String(200), nullable=False),
     Column("created_time", BigInteger, nullable=False),
     Column("revoked_time", BigInteger, nullable=True),
+    sqlite_autoincrement=True,  # ids never reused (`db.schema.id_column`)
 )
 
 refresh_tokens = Table(
@@ -27,6 +28,7 @@ refresh_tokens = Table(
     Column("scopes", String(500), nullable=False),
     Column("created_time", BigInteger, nullable=False),
     Column("revoked_time", BigInteger, nullable=True),
+    sqlite_autoincrement=True,  # ids never reused (`db.schema.id_column`)
 )
 
 access_tokens = Table(

@@ -7,7 +7,9 @@ from starlette.responses import Response
 
 from lmsplans.server.auth import service
 from lmsplans.server.auth.schemas import (
+    GrantType,
     IssuedToken,
+    NonEmpty,
     OAuthError,
     RevokeRequest,
     RevokeResponse,
@@ -25,7 +27,7 @@ from lmsplans.server.errors import (
 )
 from lmsplans.server.http import Services, client_address
 from lmsplans.server.openapi import Param
-from lmsplans.server.params import required
+from lmsplans.server.params import check_text, media_type, required
 from lmsplans.server.routing import RouteTable
 from lmsplans.server.wire import json_response, ok
 
@@ -34,11 +36,17 @@ _FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 async def _params(request: Request) -> dict[str, str]:
-    """Zoho takes these as query parameters; a form body works as well."""
+    """Zoho takes these as query parameters; a form body works as well, but a parameter in
+    both is 400 7204 (which one would count?)."""
     params = dict(request.query_params)
-    if request.headers.get("content-type", "").startswith(_FORM):
+    if media_type(request) in _FORM:
         async with request.form() as form:  # closes any uploaded file it spooled
-            params.update({k: v for k, v in form.items() if isinstance(v, str)})
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        for name in sorted(fields.keys() & params.keys()):
+            raise InvalidParameter(name, "is in both the query string and the form: send it once")
+        params.update(fields)
+    for name, value in params.items():
+        check_text(name, value)
     return params
 
 
@@ -53,7 +61,13 @@ async def _count_failure(request: Request, services: Services) -> None:
 @routes.public_post(
     "/oauth/v2/token",
     response=TokenResponse,
-    params=tuple(Param(name, str, "Or as a form field.") for name in TokenRequest.model_fields),
+    params=(
+        Param("grant_type", GrantType, "Or as a form field."),
+        *(
+            Param(name, NonEmpty, "Or as a form field.")
+            for name in ("client_id", "client_secret", "refresh_token", "scope")
+        ),
+    ),
     body=TokenRequest,
     body_media=_FORM,
     body_required=False,
@@ -117,11 +131,11 @@ async def token(request: Request, services: Services) -> Response:
 @routes.public_post(
     "/oauth/v2/token/revoke",
     response=RevokeResponse,
-    params=(Param("token", str, "Or as a form field."),),
+    params=(Param("token", NonEmpty, "Or as a form field."),),
     body=RevokeRequest,
     body_media=_FORM,
     body_required=False,
-    errors=(MissingParameter,),
+    errors=(MissingParameter, InvalidParameter),
 )
 async def revoke(request: Request, services: Services) -> Response:
     """Revoke a refresh token (with its access tokens) or an access token

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -63,17 +63,28 @@ class NewClient:
 # --- The documented shapes of the OAuth endpoints (OpenAPI components) -----------------------
 
 
+# A form field or query parameter that must not be empty (an empty one is missing: 400 7019).
+NonEmpty = Annotated[str, Field(min_length=1)]
+GrantType = Literal["refresh_token", "client_credentials"]
+
+
+def _none_required(schema: dict[str, Any]) -> None:
+    schema.pop("required", None)
+
+
 class TokenRequest(BaseModel):
     """`POST /oauth/v2/token`, as form fields (query parameters work as well)."""
 
-    model_config = ConfigDict(extra="forbid")
-    grant_type: Literal["refresh_token", "client_credentials"]
-    client_id: str
-    client_secret: str
-    refresh_token: str | None = Field(None, description="For grant_type=refresh_token")
-    scope: str | None = Field(
-        None, description="For grant_type=client_credentials: comma-separated scopes"
-    )
+    # A description only (the handler reads the fields one by one). Form fields cannot be
+    # null: `refresh_token` and `scope` are strings, not nullable ones.
+    # Other fields are ignored, as Zoho Accounts does; none is required in the form, since
+    # each may come in the query string instead.
+    model_config = ConfigDict(extra="allow", json_schema_extra=_none_required)
+    grant_type: GrantType
+    client_id: NonEmpty
+    client_secret: NonEmpty
+    refresh_token: NonEmpty = Field(description="For grant_type=refresh_token")
+    scope: NonEmpty = Field(description="For grant_type=client_credentials: comma-separated scopes")
 
 
 class TokenResponse(BaseModel):
@@ -82,12 +93,14 @@ class TokenResponse(BaseModel):
     scope: str
     api_domain: str
     token_type: Literal["Bearer"]
-    expires_in: int = Field(description="Seconds the access token lives")
+    expires_in: int = Field(ge=1, le=2**31 - 1, description="Seconds the access token lives")
 
 
 class RevokeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    token: str = Field(description="A refresh token (with its access tokens) or an access token")
+    model_config = ConfigDict(extra="allow", json_schema_extra=_none_required)
+    token: NonEmpty = Field(
+        description="A refresh token (with its access tokens) or an access token"
+    )
 
 
 class RevokeResponse(BaseModel):

@@ -6,9 +6,16 @@ from starlette.responses import Response
 
 from lmsplans.server.auth.schemas import Role
 from lmsplans.server.courses import queries, service
-from lmsplans.server.courses.schemas import CourseIn, CourseOne, CoursePatch, CoursesPage
-from lmsplans.server.errors import Conflict, NoSuchRecord
+from lmsplans.server.courses.schemas import (
+    BatchesPage,
+    CourseIn,
+    CourseOne,
+    CoursePatch,
+    CoursesPage,
+)
+from lmsplans.server.errors import Conflict, NoSuchLearner, NoSuchRecord
 from lmsplans.server.http import Call, WriteCall
+from lmsplans.server.learners.service import visibility
 from lmsplans.server.params import payload
 from lmsplans.server.routing import RouteTable
 from lmsplans.server.wire import ok
@@ -22,20 +29,19 @@ routes = RouteTable(tags=("Courses",))
     response=CourseOne,
     body=CourseIn,
     payload="courseData",
+    errors=(NoSuchLearner,),
 )
 async def create_course(call: WriteCall) -> Response:
     """Create a course
 
-    Admins only.
+    Admins only. `courseData` in this product's fields (`courseName`, `courseType`,
+    `duration` in minutes) or in Zoho's, as its Create Course API documents them (`name`,
+    `type`, `description`, `aboutCourse`, `duration` with `durationUnit`, `courseCode`,
+    `courseAdmins`, `categories`, `permissionSettings`); the answer echoes them. A course
+    admin who is not a learner of the organisation is 404 7048.
     """
     course = await payload(call.request, "courseData", CourseIn)
-    course_id = await service.create_course(
-        call.conn,
-        write=call.write,
-        name=course.courseName,
-        course_type=course.courseType,
-        duration_minutes=course.duration,
-    )
+    course_id = await service.create_from_payload(call.conn, write=call.write, data=course)
     row = await queries.course_row(call.conn, org_id=call.write.org_id, course_id=course_id)
     return ok({"course": queries.course_record(row)}, "Course created successfully")
 
@@ -68,12 +74,14 @@ async def read_course(call: Call) -> Response:
     response=CourseOne,
     body=CoursePatch,
     payload="courseData",
-    errors=(NoSuchRecord,),
+    errors=(NoSuchRecord, NoSuchLearner),
 )
 async def update_course(call: WriteCall) -> Response:
     """Update a course
 
-    Admins only. Absent fields stay as they are; `duration: null` clears the duration.
+    Admins only, in this product's fields or Zoho's (as Zoho's Update Course API documents
+    `courseData`). Absent fields stay as they are; `duration: null` clears the duration. A
+    `duration` without `durationUnit` is in the course's present unit.
     """
     patch = await payload(call.request, "courseData", CoursePatch)
     course_id = call.id_param("courseId", "course")
@@ -98,3 +106,28 @@ async def delete_course(call: WriteCall) -> Response:
         call.conn, write=call.write, course_id=call.id_param("courseId", "course")
     )
     return ok({"course": queries.course_record(row)}, "Course deleted successfully")
+
+
+@routes.get(
+    "/api/v1/courses/{courseId}/batches",
+    response=BatchesPage,
+    paging=0,
+    errors=(NoSuchRecord,),
+)
+async def list_batches(call: Call) -> Response:
+    """A course's batches
+
+    As Zoho's Fetch Course Batch List API answers for a blended course. lmsplans keeps no
+    schedules, so a blended course has one batch, the course itself (`batchId` is the
+    `courseId`); other course types have none. `learnersCount` counts the learners in the
+    course the caller may see.
+    """
+    page = call.page()
+    async with call.db.read() as conn:
+        row = await queries.course_row(
+            conn, org_id=call.principal.org_id, course_id=call.id_param("courseId", "course")
+        )
+        batches, more = await queries.course_batches(
+            conn, row=row, visibility=visibility(call.principal), page=page
+        )
+    return ok({"batches": batches, "isNextAvailable": more}, "Batches fetched successfully")

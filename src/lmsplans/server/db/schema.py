@@ -25,7 +25,10 @@ FIRST_ID = 100_002_000_000_100_000
 
 
 def id_column() -> Column[int]:
-    """The `id` primary key of a table whose rows get generated ids."""
+    """The `id` primary key of a table whose rows get generated ids. Ids are never reused:
+    PostgreSQL's identity sequence never goes back, and on SQLite the table must be declared
+    with `sqlite_autoincrement=True` (migration 0006), or the id of a deleted newest row
+    would be given again."""
     return Column("id", ID, Identity(start=FIRST_ID), primary_key=True)
 
 

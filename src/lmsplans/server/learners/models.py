@@ -10,6 +10,7 @@ organisations = Table(
     id_column(),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_time", BigInteger, nullable=False),
+    sqlite_autoincrement=True,  # ids never reused (`db.schema.id_column`)
 )
 
 learners = Table(
@@ -31,4 +32,5 @@ learners = Table(
     UniqueConstraint("org_id", "zuid"),
     UniqueConstraint("org_id", "employee_id"),
     Index(None, "manager_id"),
+    sqlite_autoincrement=True,  # ids never reused (`db.schema.id_column`)
 )

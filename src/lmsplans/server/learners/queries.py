@@ -89,6 +89,16 @@ async def resolve_learner(conn: Connection, *, org_id: int, learner_ref: str) ->
     return Learner(*rows[0])
 
 
+async def org_learners(conn: Connection, *, org_id: int) -> list[Learner]:
+    """Every learner of the organisation, active or not (a batch write checks against all)."""
+    rows = await conn.fetch_all(
+        "SELECT l.id, l.org_id, l.zuid, l.employee_id, l.email, l.display_name, l.role,"
+        " l.manager_id, l.status FROM learners l WHERE l.org_id = :org_id ORDER BY l.id",
+        {"org_id": org_id},
+    )
+    return [Learner(*row) for row in rows]
+
+
 async def resolve_learners(
     conn: Connection, *, org_id: int, refs: Sequence[str], field: str
 ) -> list[int]:
@@ -125,6 +135,18 @@ async def display_names(
         {"org_id": org_id, **{f"id{index}": value for index, value in enumerate(wanted)}},
     )
     return {row["id"]: row["display_name"] for row in rows}
+
+
+# Where assigned zuids (account ids) start in an organisation.
+FIRST_ZUID = 60_000_001
+
+
+async def next_zuid(conn: Connection, *, org_id: int) -> int:
+    """The zuid the organisation's next learner gets when none is given."""
+    largest = await conn.fetch_value(
+        "SELECT max(zuid) FROM learners WHERE org_id = :org_id", {"org_id": org_id}
+    )
+    return FIRST_ZUID if largest is None else int(largest) + 1
 
 
 def _record(row: Row) -> dict[str, Any]:

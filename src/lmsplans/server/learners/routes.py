@@ -1,4 +1,5 @@
-"""Managing learners: create (up to 200 at once), list and search, read, update, deactivate."""
+"""Managing learners: create (up to 200 at once), create or update by employee id (up to 200),
+list and search, read, update, deactivate."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from lmsplans.server.errors import (
     PermissionDenied,
 )
 from lmsplans.server.http import Call, WriteCall
-from lmsplans.server.learners import queries, service
+from lmsplans.server.learners import queries, service, upsert
 from lmsplans.server.learners.schemas import (
     MAX_BATCH,
     LearnerIn,
@@ -25,6 +26,9 @@ from lmsplans.server.learners.schemas import (
     LearnersCreated,
     LearnersPage,
     LearnersPayload,
+    LearnersUpserted,
+    LearnersUpsertPayload,
+    LearnerUpsertIn,
     RoleName,
 )
 from lmsplans.server.openapi import LEARNER_ERRORS, Param
@@ -70,6 +74,55 @@ async def create_learners(call: WriteCall) -> Response:
     ids = await service.create_learners(call.conn, write=call.write, items=learners)
     records = [await queries.learner_record(call.conn, learner_id=i) for i in ids]
     return ok({"learners": records}, "Learners created successfully")
+
+
+@routes.put(
+    "/api/v1/learners",
+    role=Role.ADMIN,
+    response=LearnersUpserted,
+    body=LearnersUpsertPayload,
+    payload="learnerData",
+    errors=(NoSuchLearner, Conflict, LimitExceeded),
+)
+async def upsert_learners(call: WriteCall) -> Response:
+    """Create or update learners, keyed on employee id (up to 200 at once)
+
+    Admins only. Each learner is matched on `employeeId`, else on `emailId`: a match is
+    updated where it differs (absent fields keep their value, `managerId: null` removes the
+    manager), anyone else is created (role learner and active unless said). A manager may be
+    named by `managerId` (userId, zuid or email) or `managerEmployeeId`, in the organisation
+    or anywhere in the batch, in any order. Sending the same list again changes nothing.
+    All or nothing: every problem of the batch is in `errors`, each naming its item
+    (`learnerData.3.emailId`), with the first problem's status and code: 400 7204 for a bad
+    value, 404 7048 for an unknown manager, 409 7052 for an email or employee id another
+    learner keeps, two items naming one learner, or a reporting loop. Answers the learners
+    in the order sent, and which were `created`, `updated` or `unchanged`.
+    """
+    document = await raw_payload(call.request, "learnerData")
+    if document is None:
+        raise MissingParameter("learnerData")
+    if not isinstance(document, list):
+        raise InvalidParameter("learnerData", "must be a list of learners")
+    if len(document) > MAX_BATCH:
+        raise LimitExceeded(
+            f"Maximum limit exceeded: at most {MAX_BATCH} learners at once",
+            errors=[{"field": "learnerData", "message": f"has {len(document)} learners"}],
+        )
+    if not document:
+        raise InvalidParameter("learnerData", "holds no learner")
+    learners = validate(list[LearnerUpsertIn], document, "learnerData")
+    done = await upsert.upsert_learners(call.conn, write=call.write, items=learners)
+    records = [await queries.learner_record(call.conn, learner_id=d.learner_id) for d in done]
+    return ok(
+        {
+            "learners": records,
+            **{
+                change: [str(d.learner_id) for d in done if d.change == change]
+                for change in ("created", "updated", "unchanged")
+            },
+        },
+        "Learners saved successfully",
+    )
 
 
 @routes.get(

@@ -6,7 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from lmsplans.server.wire import Envelope, EpochMs, OptionalId, ZohoId, ZohoRecord
+from lmsplans.server.wire import (
+    Envelope,
+    EpochMs,
+    IdIn,
+    LearnerRefIn,
+    OptionalId,
+    Patch,
+    ZohoId,
+    ZohoRecord,
+)
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 RoleName = Literal["admin", "manager", "learner"]
@@ -21,23 +30,52 @@ class LearnerIn(BaseModel):
     emailId: str = Field(pattern=EMAIL_PATTERN, max_length=320)
     displayName: str = Field(min_length=1, max_length=200)
     employeeId: str = Field(min_length=1, max_length=64)
-    zuid: int | None = Field(default=None, ge=1, description="Account id; assigned if absent.")
+    zuid: IdIn | None = Field(default=None, description="Account id; assigned if absent.")
     role: RoleName = "learner"
-    managerId: str | None = Field(
+    managerId: LearnerRefIn | None = Field(
         default=None, description="The manager's userId, zuid or email (in this organisation)."
     )
 
 
-class LearnerPatch(BaseModel):
+class LearnerPatch(Patch):
     """Fields to change; absent fields stay as they are. `managerId: null` removes the manager."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    nullable = frozenset({"managerId"})
 
     emailId: str | None = Field(default=None, pattern=EMAIL_PATTERN, max_length=320)
     displayName: str | None = Field(default=None, min_length=1, max_length=200)
     employeeId: str | None = Field(default=None, min_length=1, max_length=64)
     role: RoleName | None = None
-    managerId: str | None = None
+    managerId: LearnerRefIn | None = None
+    status: Literal["active", "inactive"] | None = None
+
+
+class LearnerUpsertIn(BaseModel):
+    """One learner to create or update (`PUT /api/v1/learners`, `lmsplans import learners`),
+    matched on `employeeId`, else on `emailId`. An absent field keeps its value (a new
+    learner: role learner, active, no manager); `managerId: null` removes the manager."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    employeeId: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The key. Absent: the learner is matched on emailId (a new one needs it).",
+    )
+    emailId: str = Field(pattern=EMAIL_PATTERN, max_length=320)
+    displayName: str = Field(min_length=1, max_length=200)
+    role: RoleName | None = None
+    managerId: str | None = Field(
+        default=None,
+        description="The manager's userId, zuid or email, in the organisation or the batch.",
+    )
+    managerEmployeeId: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Or the manager's employee id, in the organisation or the batch.",
+    )
     status: Literal["active", "inactive"] | None = None
 
 
@@ -52,6 +90,13 @@ class LearnersPayload(RootModel[LearnerIn | LearnerBatch]):
     (more is 422 7021)."""
 
     root: LearnerIn | LearnerBatch
+
+
+class LearnersUpsertPayload(RootModel[list[LearnerUpsertIn]]):
+    """`learnerData`: 1 to 200 learners, created or updated together, all or none (more is
+    422 7021)."""
+
+    root: Annotated[list[LearnerUpsertIn], Field(min_length=1, max_length=MAX_BATCH)]
 
 
 class LearnerRecord(ZohoRecord):
@@ -80,3 +125,10 @@ class LearnersCreated(Envelope):
 
 class LearnerOne(Envelope):
     learner: LearnerRecord
+
+
+class LearnersUpserted(Envelope):
+    learners: list[LearnerRecord] = Field(description="In the order they were sent")
+    created: list[ZohoId] = Field(description="The userIds created now")
+    updated: list[ZohoId] = Field(description="The userIds changed")
+    unchanged: list[ZohoId] = Field(description="The userIds already as sent")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from lmsplans.server.auth.schemas import Principal, Role
-from lmsplans.server.db import Connection
+from lmsplans.server.db import Connection, lock_key
 from lmsplans.server.errors import Conflict, InvalidParameter, PermissionDenied
+from lmsplans.server.learners import queries
 from lmsplans.server.learners.queries import Learner, Visibility, resolve_learner
 from lmsplans.server.learners.schemas import LearnerIn, LearnerPatch
 from lmsplans.server.writes import WriteContext
@@ -72,6 +75,63 @@ async def create_learner(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class NewLearner:
+    """A learner for `insert_learners`: its manager is set afterwards (`set_managers`)."""
+
+    zuid: int
+    employee_id: str
+    email: str
+    display_name: str
+    role: Role
+    status: str = "active"
+
+
+async def insert_learners(
+    conn: Connection, *, write: WriteContext, learners: Sequence[NewLearner]
+) -> list[int]:
+    """Many learners of the writer's organisation at once, without managers (an import's
+    thousands: one batched statement rather than a round trip each); answers their userIds
+    in order. Like `create_learner`, it checks nothing: the caller has."""
+    await conn.execute_many(
+        """INSERT INTO learners (org_id, zuid, employee_id, email, display_name, role,
+                                 manager_id, status, created_time, modified_time)
+           VALUES (:org_id, :zuid, :employee_id, :email, :display_name, :role,
+                   NULL, :status, :now, :now)""",
+        [
+            {
+                "org_id": write.org_id,
+                "zuid": new.zuid,
+                "employee_id": new.employee_id,
+                "email": new.email.lower(),
+                "display_name": new.display_name,
+                "role": new.role.value,
+                "status": new.status,
+                "now": write.now_ms,
+            }
+            for new in learners
+        ],
+    )
+    ids = {
+        learner.employee_id: learner.id
+        for learner in await queries.org_learners(conn, org_id=write.org_id)
+    }
+    return [ids[new.employee_id] for new in learners]
+
+
+async def set_managers(
+    conn: Connection, *, write: WriteContext, managers: Sequence[tuple[int, int]]
+) -> None:
+    """(learner, manager) pairs at once, for learners `insert_learners` just made (it
+    checks no loop: a new learner manages no one yet)."""
+    # By id alone: on a table just filled, PostgreSQL's generic plan may prefer an
+    # (org_id, ...) index for `org_id = ...` and read the organisation for every row.
+    await conn.execute_many(
+        "UPDATE learners SET manager_id = :manager_id, modified_time = :now WHERE id = :id",
+        [{"id": i, "manager_id": m, "now": write.now_ms} for i, m in managers],
+    )
+
+
 async def _ensure_unique(
     conn: Connection,
     *,
@@ -109,12 +169,7 @@ async def create_learners(
     Any refusal refuses the whole batch: the caller's transaction is rolled back."""
     org_id = write.org_id
     created: list[int] = []
-    next_zuid = int(
-        await conn.fetch_value(
-            "SELECT coalesce(max(zuid), 60000000) FROM learners WHERE org_id = :org_id",
-            {"org_id": org_id},
-        )
-    )
+    next_zuid = await queries.next_zuid(conn, org_id=org_id) - 1
     for index, item in enumerate(items):
         prefix = f"learnerData.{index}." if len(items) > 1 else ""
         email = item.emailId.lower()
@@ -155,8 +210,10 @@ async def update_learner(
     learner = await resolve_learner(conn, org_id=write.org_id, learner_ref=learner_ref)
     if learner.id == write.actor_id and patch.status == "inactive":
         raise Conflict("Conflict: you cannot deactivate yourself")
-    changes: dict[str, Any] = {}
     fields = patch.model_fields_set
+    if patch.role not in (None, Role.ADMIN.value) or patch.status == "inactive":
+        await ensure_another_active_admin(conn, learner=learner)
+    changes: dict[str, Any] = {}
     email = patch.emailId.lower() if patch.emailId is not None else None
     await _ensure_unique(
         conn,
@@ -197,6 +254,32 @@ async def update_learner(
     return learner.id
 
 
+async def ensure_another_active_admin(conn: Connection, *, learner: Learner) -> None:
+    """Before `learner` stops being an active admin (demoted or deactivated): another
+    active admin of the organisation remains, or 409 7052. An organisation never loses its
+    last admin, who alone manages it.
+
+    Every such write takes the organisation's admin lock first and only then counts, so of
+    two writes racing to demote the last two admins the second counts after the first has
+    committed, and is refused."""
+    await conn.lock(lock_key("org-admins", learner.org_id))
+    current = await conn.fetch_one(
+        "SELECT role, status FROM learners WHERE id = :id", {"id": learner.id}
+    )
+    if current is None or (current["role"], current["status"]) != (Role.ADMIN.value, "active"):
+        return  # not an active admin now: nothing is lost
+    others = await conn.fetch_value(
+        """SELECT count(*) FROM learners
+            WHERE org_id = :org_id AND role = 'admin' AND status = 'active' AND id <> :id""",
+        {"org_id": learner.org_id, "id": learner.id},
+    )
+    if not others:
+        raise Conflict(
+            f"Conflict: {learner.display_name} is the organisation's last active admin; "
+            "make another learner admin first"
+        )
+
+
 async def _reports_to(conn: Connection, *, manager_id: int, learner_id: int) -> bool:
     """Whether `manager_id` is (transitively) a reportee of `learner_id`."""
     seen: set[int] = set()
@@ -217,6 +300,7 @@ async def deactivate_learner(conn: Connection, *, write: WriteContext, learner_r
     learner = await resolve_learner(conn, org_id=write.org_id, learner_ref=learner_ref)
     if learner.id == write.actor_id:
         raise Conflict("Conflict: you cannot deactivate yourself")
+    await ensure_another_active_admin(conn, learner=learner)
     await conn.execute(
         "UPDATE learners SET status = 'inactive', modified_time = :now WHERE id = :id",
         {"now": write.now_ms, "id": learner.id},

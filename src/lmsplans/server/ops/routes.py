@@ -44,7 +44,7 @@ async def service_home(request: Request, services: Services) -> Response:
 @routes.public_get("/healthz", response=Health)
 async def healthz(request: Request, services: Services) -> Response:
     """Alive: the process answers"""
-    return json_response({"status": "ok", "process": os.getpid()})
+    return json_response({"status": "ok", "process": str(os.getpid())})  # an id: a string
 
 
 @routes.public_get(

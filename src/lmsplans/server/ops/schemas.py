@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from lmsplans.server.errors import ErrorEnvelope
+from lmsplans.server.wire import Digits
 
 State = Literal["ok", "down"]
 
@@ -14,7 +15,7 @@ State = Literal["ok", "down"]
 class Health(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["ok"]
-    process: int = Field(description="The id of the server process that answered.")
+    process: Digits = Field(description="The id of the server process that answered.")
 
 
 class Checks(BaseModel):

@@ -35,6 +35,7 @@ learning_plans = Table(
     Column("modified_time", BigInteger, nullable=False),
     Column("published_time", BigInteger, nullable=True),
     Index(None, "org_id", "id"),
+    sqlite_autoincrement=True,  # ids never reused (`db.schema.id_column`)
 )
 
 plan_admins = Table(
@@ -58,6 +59,15 @@ plan_courses = Table(
     Index(None, "course_id"),
 )
 
+# Courses a plan held once and no longer does: their events stay in the plan's history
+# (marked `removedFromPlan`). A course put back in the plan leaves this table.
+plan_removed_courses = Table(
+    "plan_removed_courses",
+    metadata,
+    Column("plan_id", BigInteger, ForeignKey("learning_plans.id"), primary_key=True),
+    Column("course_id", BigInteger, ForeignKey("courses.id"), primary_key=True),
+)
+
 plan_enrolments = Table(
     "plan_enrolments",
     metadata,
@@ -77,4 +87,5 @@ plan_enrolments = Table(
     Column("unenrolled_time", BigInteger, nullable=True),  # set: no longer enrolled
     UniqueConstraint("plan_id", "learner_id"),
     Index(None, "learner_id", "id"),
+    sqlite_autoincrement=True,  # ids never reused (`db.schema.id_column`)
 )

@@ -270,3 +270,22 @@ async def is_plan_admin(conn: Connection, *, org_id: int, plan_id: int, learner_
     if plan is None:
         raise NoSuchRecord("No record for the given id: no such learning plan")
     return bool(plan["is_plan_admin"])
+
+
+async def org_plans(conn: Connection, *, org_id: int) -> list[Row]:
+    """Every plan of the organisation with the fields a catalogue sets."""
+    return await conn.fetch_all(
+        """SELECT id, name, description, duration, duration_type, image, publish_state, disabled
+             FROM learning_plans WHERE org_id = :org_id ORDER BY id""",
+        {"org_id": org_id},
+    )
+
+
+async def plan_course_list(conn: Connection, *, plan_id: int) -> list[tuple[int, int, bool, bool]]:
+    """The plan's courses in order: (course id, level, mandatory, locked)."""
+    rows = await conn.fetch_all(
+        """SELECT course_id, level, is_mandatory, is_locked FROM plan_courses
+            WHERE plan_id = :plan_id ORDER BY position""",
+        {"plan_id": plan_id},
+    )
+    return [(r[0], r[1], bool(r[2]), bool(r[3])) for r in rows]

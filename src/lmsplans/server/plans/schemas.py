@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from lmsplans.server.progress.schemas import ProgressInfo, UserInfo
-from lmsplans.server.wire import Digits, Envelope, EpochMs, ZohoId, ZohoRecord, ZohoTime
+from lmsplans.server.wire import (
+    Digits,
+    Envelope,
+    EpochMs,
+    Flag,
+    IdIn,
+    LearnerRefIn,
+    NotAFlag,
+    Patch,
+    ZohoFlag,
+    ZohoId,
+    ZohoRecord,
+    ZohoTime,
+)
 
 
 def system_image_url(image: str) -> str:
@@ -18,15 +31,14 @@ def system_image_url(image: str) -> str:
 # --- Payloads (`planData`, `courses`, `erecnosList`) -----------------------------------------
 
 MAX_ENROL_BATCH = 200
+DurationType = Annotated[Literal[0, 1, 2], NotAFlag]
+# In days, weeks or months (`durationType`); 0: no due date.
+PlanDuration = Annotated[int, Field(ge=0, le=3650), NotAFlag]
+Level = Annotated[int, Field(ge=1, le=100), NotAFlag]
 
 
-def _ref_text(value: Any) -> Any:
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-# One learner of `erecnosList`: userId, zuid or email (ids may come as JSON numbers). One
-# type, not `str | int`, so a bad item's error names the item, not each union member.
-ErecnoRef = Annotated[str, BeforeValidator(_ref_text)]
+# One learner of `erecnosList`: userId, zuid or email (ids may come as JSON numbers).
+ErecnoRef = LearnerRefIn
 
 
 class PlanIn(BaseModel):
@@ -36,33 +48,31 @@ class PlanIn(BaseModel):
 
     planName: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=5000)
-    duration: int = Field(default=0, ge=0, le=3650, description="0: no due date.")
-    durationType: Literal[0, 1, 2] = Field(default=0, description="0 days, 1 weeks, 2 months.")
+    duration: PlanDuration = Field(default=0, description="0: no due date.")
+    durationType: DurationType = Field(default=0, description="0 days, 1 weeks, 2 months.")
     image: str = Field(default="1", pattern=r"^[0-9]{1,3}$", description="A built-in picture.")
-    planAdmins: list[str] = Field(
+    planAdmins: list[LearnerRefIn] = Field(
         default_factory=list, max_length=50, description="userIds, zuids or emails."
     )
 
 
-class PlanPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
+class PlanPatch(Patch):
     planName: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
-    duration: int | None = Field(default=None, ge=0, le=3650)
-    durationType: Literal[0, 1, 2] | None = None
+    duration: PlanDuration | None = None
+    durationType: DurationType | None = None
     image: str | None = Field(default=None, pattern=r"^[0-9]{1,3}$")
-    planAdmins: list[str] | None = Field(default=None, max_length=50)
-    disabled: bool | None = None
+    planAdmins: list[LearnerRefIn] | None = Field(default=None, max_length=50)
+    disabled: ZohoFlag | None = None
 
 
 class PlanCourseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    courseId: int = Field(ge=1)
-    level: int = Field(default=1, ge=1, le=100)
-    isMandatory: bool = False
-    isLocked: bool = Field(
+    courseId: IdIn
+    level: Level = 1
+    isMandatory: Flag = False
+    isLocked: Flag = Field(
         default=False, description="Locked until the previous level is complete."
     )
 
@@ -158,10 +168,10 @@ class PlanCoursesPayload(RootModel[PlanCoursesIn | PlanCourseList]):
     root: PlanCoursesIn | PlanCourseList
 
 
-class ErecnosList(RootModel[list[str | int]]):
+class ErecnosList(RootModel[list[LearnerRefIn]]):
     """`erecnosList`: the learners to enrol."""
 
-    root: list[str | int] = Field(
+    root: list[LearnerRefIn] = Field(
         min_length=1,
         max_length=MAX_ENROL_BATCH,
         description="userIds (erecnos), zuids or email addresses; more than 200 is 422 7021.",

@@ -136,7 +136,7 @@ async def delete_plan(conn: Connection, *, write: WriteContext, plan_id: int) ->
     plan = await managed_plan(conn, write, plan_id)
     if plan["publish_state"] == 1:
         raise Conflict("Conflict: a published plan cannot be deleted; disable it instead")
-    for table in ("plan_courses", "plan_admins"):
+    for table in ("plan_courses", "plan_removed_courses", "plan_admins"):
         await conn.execute(f"DELETE FROM {table} WHERE plan_id = :id", {"id": plan["plan_id"]})
     await conn.execute("DELETE FROM learning_plans WHERE id = :id", {"id": plan["plan_id"]})
 
@@ -250,8 +250,16 @@ async def create_plan(
 async def set_plan_courses(
     conn: Connection, *, write: WriteContext, plan_id: int, courses: Sequence[PlanCourse]
 ) -> None:
-    """Replace the plan's courses, in order."""
-    await conn.execute("DELETE FROM plan_courses WHERE plan_id = :plan_id", {"plan_id": plan_id})
+    """Replace the plan's courses, in order. The courses it loses are kept as removed from
+    it (`plan_removed_courses`: the plan's history keeps their events)."""
+    params = {"plan_id": plan_id}
+    await conn.execute(
+        """INSERT INTO plan_removed_courses (plan_id, course_id)
+           SELECT plan_id, course_id FROM plan_courses WHERE plan_id = :plan_id
+           ON CONFLICT DO NOTHING""",
+        params,
+    )
+    await conn.execute("DELETE FROM plan_courses WHERE plan_id = :plan_id", params)
     await conn.execute_many(
         """INSERT INTO plan_courses (plan_id, course_id, level, is_mandatory, is_locked, position)
            VALUES (:plan_id, :course_id, :level, :is_mandatory, :is_locked, :position)""",
@@ -266,6 +274,11 @@ async def set_plan_courses(
             }
             for position, c in enumerate(courses)
         ],
+    )
+    await conn.execute(
+        """DELETE FROM plan_removed_courses WHERE plan_id = :plan_id
+              AND course_id IN (SELECT course_id FROM plan_courses WHERE plan_id = :plan_id)""",
+        params,
     )
 
 

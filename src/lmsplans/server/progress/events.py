@@ -1,10 +1,11 @@
 """The event log: every change to progress or to an enrolment appends one event, in the
 transaction that makes the change; the current state is a projection of the events.
 
-Event kinds and what their `after` holds (enough to rebuild the state: see `replay`):
+Event kinds and what their `after` holds (enough to rebuild the state: see `replay`), every
+key camelCased as the wire writes keys:
 
-- `course_enrolled`: a course_progress row created: status, percentage, enrolled_time,
-  completed_time
+- `course_enrolled`: a course_progress row created: status, percentage, enrolledTime,
+  completedTime (`course_event_state`)
 - `course_progress`: a course_progress row changed: the same fields
 - `reset`: a course_progress row reset to not started: the same fields
 - `enrolled`: a plan enrolment (re)created: planuserId, enrolledTime, isJoined, joinedTime,
@@ -12,6 +13,12 @@ Event kinds and what their `after` holds (enough to rebuild the state: see `repl
 - `joined`: isJoined, joinedTime
 - `plan_completed`: isCompleted, completedTime
 - `unenrolled`: unenrolledTime
+
+An event may also name a rule its writer overrode (`override_rule`): `LEVEL_LOCK`, an
+admin recording progress in a course locked for the learner.
+
+Events written before revision 0005 held course states with snake_case keys
+(enrolled_time, completed_time); that migration rewrote them, so every event reads alike.
 """
 
 from __future__ import annotations
@@ -24,6 +31,19 @@ import orjson
 from lmsplans.server.db import Connection
 from lmsplans.server.writes import WriteContext
 
+# The rule an admin overrides by recording progress in a course locked for the learner.
+LEVEL_LOCK = "levelLock"
+
+
+def course_event_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A course_progress state (its columns) as events hold it."""
+    return {
+        "status": state["status"],
+        "percentage": state["percentage"],
+        "enrolledTime": state["enrolled_time"],
+        "completedTime": state["completed_time"],
+    }
+
 
 async def append_event(
     conn: Connection,
@@ -35,15 +55,17 @@ async def append_event(
     after: dict[str, Any] | None,
     plan_id: int | None = None,
     course_id: int | None = None,
+    override: str | None = None,
 ) -> None:
     """Append one event of `kind` to the log: the write's organisation, actor, source,
-    time and idempotency key, with the state before and after."""
+    time and idempotency key, with the state before and after, and the rule the writer
+    overrode, if any."""
     await conn.execute(
         """INSERT INTO progress_events (org_id, learner_id, plan_id, course_id, kind, actor_id,
                                         source, idempotency_key, before_state, after_state,
-                                        created_time)
+                                        override_rule, created_time)
            VALUES (:org_id, :learner_id, :plan_id, :course_id, :kind, :actor_id, :source,
-                   :idempotency_key, :before, :after, :now)""",
+                   :idempotency_key, :before, :after, :override, :now)""",
         {
             "org_id": write.org_id,
             "learner_id": learner_id,
@@ -55,6 +77,7 @@ async def append_event(
             "idempotency_key": write.idempotency_key,
             "before": None if before is None else orjson.dumps(before).decode(),
             "after": None if after is None else orjson.dumps(after).decode(),
+            "override": override,
             "now": write.now_ms,
         },
     )

@@ -44,6 +44,9 @@ progress_events = Table(
     Column("before_state", Text, nullable=True),  # JSON
     Column("after_state", Text, nullable=True),  # JSON
     Column("created_time", BigInteger, nullable=False),
+    # The rule the writer overrode (`events.LEVEL_LOCK`); NULL for none.
+    Column("override_rule", String(32), nullable=True),
     Index(None, "learner_id", "plan_id", "id"),
     Index(None, "org_id", "id"),
+    sqlite_autoincrement=True,  # ids never reused (`db.schema.id_column`)
 )

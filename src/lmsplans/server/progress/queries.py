@@ -12,9 +12,9 @@ import orjson
 from lmsplans.server.db import Connection, Page, Row
 from lmsplans.server.errors import NoSuchRecord
 from lmsplans.server.learners.queries import Visibility
-from lmsplans.server.progress.rules import locked_levels
+from lmsplans.server.progress.rules import PlanCourseState, course_locks
 from lmsplans.server.progress.schemas import CourseStatus
-from lmsplans.server.wire import zoho_str
+from lmsplans.server.wire import zoho_state, zoho_str
 
 _PLAN_COURSES = """
 SELECT c.id AS course_id, c.name AS course_name, c.course_type, pc.level, pc.is_mandatory,
@@ -25,6 +25,47 @@ SELECT c.id AS course_id, c.name AS course_name, c.course_type, pc.level, pc.is_
  WHERE pc.plan_id = :plan_id
  ORDER BY pc.level, pc.position, c.id
 """
+
+
+def _status_of(row: Row) -> CourseStatus:
+    return CourseStatus(row["status"] or CourseStatus.NOT_STARTED)
+
+
+async def _plan_course_rows(conn: Connection, *, plan_id: int, learner_id: int) -> list[Row]:
+    return await conn.fetch_all(_PLAN_COURSES, {"plan_id": plan_id, "learner_id": learner_id})
+
+
+def _course_states(rows: list[Row]) -> list[PlanCourseState]:
+    return [
+        PlanCourseState(
+            course_id=row["course_id"],
+            level=row["level"],
+            is_mandatory=bool(row["is_mandatory"]),
+            lock_until_previous=bool(row["is_locked"]),
+            status=_status_of(row),
+        )
+        for row in rows
+    ]
+
+
+async def plan_course_locks(conn: Connection, *, plan_id: int, learner_id: int) -> dict[int, int]:
+    """The plan's courses locked for the learner now (`rules.course_locks`): course id -> the
+    level to complete first. The same rows and rule as `isLocked` in `plan_courses_progress`."""
+    rows = await _plan_course_rows(conn, plan_id=plan_id, learner_id=learner_id)
+    return course_locks(_course_states(rows))
+
+
+async def plans_locking_course(conn: Connection, *, learner_id: int, course_id: int) -> list[Row]:
+    """The plans (id, name) the learner is enrolled in that mark the course locked until
+    their previous level is complete, by id."""
+    return await conn.fetch_all(
+        """SELECT p.id, p.name FROM plan_enrolments e
+             JOIN learning_plans p ON p.id = e.plan_id
+             JOIN plan_courses pc ON pc.plan_id = e.plan_id AND pc.course_id = :course_id
+            WHERE e.learner_id = :learner_id AND e.unenrolled_time IS NULL AND pc.is_locked
+            ORDER BY p.id""",
+        {"learner_id": learner_id, "course_id": course_id},
+    )
 
 
 async def plan_courses_progress(
@@ -41,12 +82,8 @@ async def plan_courses_progress(
     )
     if enrolment is None:
         raise NoSuchRecord("No record for the given id: the learner is not in this plan")
-    rows = await conn.fetch_all(_PLAN_COURSES, {"plan_id": plan_id, "learner_id": learner_id})
-
-    def status_of(row: Row) -> CourseStatus:
-        return CourseStatus(row["status"] or CourseStatus.NOT_STARTED)
-
-    locked = locked_levels([(r["level"], bool(r["is_mandatory"]), status_of(r)) for r in rows])
+    rows = await _plan_course_rows(conn, plan_id=plan_id, learner_id=learner_id)
+    locks = course_locks(_course_states(rows))
     courses = [
         {
             "courseId": str(row["course_id"]),
@@ -54,8 +91,8 @@ async def plan_courses_progress(
             "courseType": str(row["course_type"]),
             "level": str(row["level"]),
             "isMandatory": bool(row["is_mandatory"]),
-            "isLocked": bool(row["is_locked"]) and row["level"] in locked,
-            "completionStatus": status_of(row).value,
+            "isLocked": row["course_id"] in locks,
+            "completionStatus": _status_of(row).value,
             "completionPercentage": str(row["percentage"] or 0),
             "enrolledDate": zoho_str(row["enrolled_time"] or enrolment["enrolled_time"]),
             "completionDate": zoho_str(row["completed_time"]),
@@ -131,7 +168,7 @@ async def one_course_progress(
 
 
 def event_record(row: Row) -> dict[str, Any]:
-    """One progress event, in the same string conventions."""
+    """One progress event of a plan's history, in the same string conventions."""
     return {
         "eventId": str(row["id"]),
         "kind": row["kind"],
@@ -140,8 +177,11 @@ def event_record(row: Row) -> dict[str, Any]:
         "actorId": zoho_str(row["actor_id"]),
         "source": row["source"],
         "idempotencyKey": row["idempotency_key"] or "null",
-        "before": orjson.loads(row["before_state"]) if row["before_state"] else None,
-        "after": orjson.loads(row["after_state"]) if row["after_state"] else None,
+        "override": row["override_rule"] or "null",
+        "removedFromPlan": bool(row["removed_from_plan"]),
+        # Ids and times inside the states are strings too, as everywhere on the wire.
+        "before": zoho_state(orjson.loads(row["before_state"]) if row["before_state"] else None),
+        "after": zoho_state(orjson.loads(row["after_state"]) if row["after_state"] else None),
         "time": str(row["created_time"]),
     }
 
@@ -150,7 +190,8 @@ async def plan_history(
     conn: Connection, *, org_id: int, plan_id: int, learner_id: int, page: Page
 ) -> tuple[list[dict[str, Any]], bool]:
     """One page of the events of the learner's enrolment in an organisation's plan (404 7049
-    for no such plan) and of their progress in its courses, oldest first."""
+    for no such plan) and of their progress in its courses, those it holds and those it
+    held once (`removedFromPlan`), oldest first."""
     known = await conn.fetch_value(
         "SELECT 1 FROM learning_plans WHERE id = :plan_id AND org_id = :org_id",
         {"plan_id": plan_id, "org_id": org_id},
@@ -158,12 +199,19 @@ async def plan_history(
     if known is None:
         raise NoSuchRecord("No record for the given id: no such learning plan")
     return await conn.fetch_page(
-        """SELECT * FROM progress_events
-            WHERE learner_id = :learner_id
-              AND (plan_id = :plan_id
-                   OR (plan_id IS NULL AND course_id IN
-                       (SELECT course_id FROM plan_courses WHERE plan_id = :plan_id)))
-            ORDER BY id LIMIT :page_limit OFFSET :page_offset""",
+        """SELECT e.*,
+                  CASE WHEN e.course_id IS NOT NULL AND NOT EXISTS
+                            (SELECT 1 FROM plan_courses pc
+                              WHERE pc.plan_id = :plan_id AND pc.course_id = e.course_id)
+                       THEN 1 ELSE 0 END AS removed_from_plan
+             FROM progress_events e
+            WHERE e.learner_id = :learner_id
+              AND (e.plan_id = :plan_id
+                   OR (e.plan_id IS NULL AND e.course_id IN
+                       (SELECT course_id FROM plan_courses WHERE plan_id = :plan_id
+                        UNION
+                        SELECT course_id FROM plan_removed_courses WHERE plan_id = :plan_id)))
+            ORDER BY e.id LIMIT :page_limit OFFSET :page_offset""",
         {"learner_id": learner_id, "plan_id": plan_id},
         page=page,
         record=event_record,

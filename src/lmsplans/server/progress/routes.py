@@ -3,20 +3,17 @@ enrolment's history, and recording progress."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from starlette.responses import Response
 
 from lmsplans.server.courses import queries as course_queries
 from lmsplans.server.db import Connection, Page
-from lmsplans.server.errors import (
-    Conflict,
-    NoSuchRecord,
-)
+from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord
 from lmsplans.server.http import Call, WriteCall
 from lmsplans.server.learners.queries import Learner, resolve_learner
 from lmsplans.server.learners.service import ensure_can_read, visibility
-from lmsplans.server.openapi import LEARNER_ERRORS
+from lmsplans.server.openapi import LEARNER_ERRORS, Param
 from lmsplans.server.params import payload
 from lmsplans.server.plans import queries as plan_queries
 from lmsplans.server.plans.queries import PlanProgress
@@ -146,11 +143,14 @@ async def learner_plan_courses_progress(call: Call) -> Response:
 @routes.get(
     "/api/v1/learners/{learnerId}/course-progress",
     response=schemas.CourseProgressPage,
-    paging=1,
+    paging=0,
     errors=LEARNER_ERRORS,
 )
 async def learner_course_progress(call: Call) -> Response:
-    """A learner's progress in every course"""
+    """A learner's progress in every course
+
+    `startIndex` counts from 0, as Zoho's Single Learner - All Course Progress page says.
+    """
     page = call.page()
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
@@ -164,23 +164,19 @@ async def learner_course_progress(call: Call) -> Response:
 
 
 async def _course_id(call: Call, conn: Connection) -> int:
-    """The live course of the caller's organisation in the path (404 7049 otherwise)."""
+    """The live course of the caller's organisation in the path (404 7049 otherwise), and,
+    on a `/batches/{batchId}` path, its batch (`courses.queries.batch_id`)."""
     course_id = call.id_param("courseId", "course")
-    await course_queries.course_row(conn, org_id=call.principal.org_id, course_id=course_id)
+    org_id = call.principal.org_id
+    if "batchId" in call.request.path_params:
+        batch = call.id_param("batchId", "batch")
+        await course_queries.batch_course_row(conn, org_id=org_id, course_id=course_id, batch=batch)
+    else:
+        await course_queries.course_row(conn, org_id=org_id, course_id=course_id)
     return course_id
 
 
-@routes.get(
-    "/api/v1/courses/{courseId}/course-progress",
-    response=schemas.CourseProgressPage,
-    paging=1,
-    errors=(NoSuchRecord,),
-)
-async def course_progress(call: Call) -> Response:
-    """Every learner's progress in one course
-
-    Only the learners the caller may see (managers: reportees and self).
-    """
+async def _course_progress(call: Call) -> Response:
     page = call.page()
     async with call.db.read() as conn:
         course_id = await _course_id(call, conn)
@@ -194,12 +190,49 @@ async def course_progress(call: Call) -> Response:
 
 
 @routes.get(
-    "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
-    response=schemas.CourseProgressOne,
-    errors=(*LEARNER_ERRORS, NoSuchRecord),
+    "/api/v1/courses/{courseId}/course-progress",
+    response=schemas.CourseProgressPage,
+    paging=0,
+    errors=(NoSuchRecord,),
 )
-async def course_learner_progress(call: Call) -> Response:
-    """One learner's progress in one course"""
+async def course_progress(call: Call) -> Response:
+    """Every learner's progress in one course
+
+    Only the learners the caller may see (managers: reportees and self). `startIndex` counts
+    from 0, as Zoho's Single Course - All Learner Progress page says.
+    """
+    return await _course_progress(call)
+
+
+@routes.get(
+    "/api/v1/courses/{courseId}/batches/{batchId}/course-progress",
+    response=schemas.CourseProgressPage,
+    paging=0,
+    errors=(NoSuchRecord,),
+)
+async def batch_course_progress(call: Call) -> Response:
+    """Every learner's progress in one batch of a blended course
+
+    Zoho's path for a blended course. A blended course has one batch, the course itself
+    (its `batchId` is the `courseId`), so the answer is the course's; another id, or a
+    course of another type, is 404 7049.
+    """
+    return await _course_progress(call)
+
+
+PROGRESS_TYPE = Param(
+    "progressType",
+    Literal[0, 1],
+    "Zoho's choice of the entities counted (0 all, 1 mandatory ones); a course is one unit "
+    "of progress here, so both answer the same.",
+    default=0,
+)
+
+
+async def _course_learner_progress(call: Call) -> Response:
+    progress_type = call.query("progressType")
+    if progress_type is not None and progress_type not in ("0", "1"):
+        raise InvalidParameter("progressType", "must be 0 or 1")
     async with call.db.read() as conn:
         learner = await _readable_learner(call, conn)
         course_id = await _course_id(call, conn)
@@ -207,6 +240,32 @@ async def course_learner_progress(call: Call) -> Response:
     if record is None:
         raise NoSuchRecord("No record for the given id: the learner is not in this course")
     return ok({"courseProgress": record}, "Course progress fetched successfully")
+
+
+@routes.get(
+    "/api/v1/courses/{courseId}/learners/{learnerId}/course-progress",
+    response=schemas.CourseProgressOne,
+    params=(PROGRESS_TYPE,),
+    errors=(*LEARNER_ERRORS, NoSuchRecord, InvalidParameter),
+)
+async def course_learner_progress(call: Call) -> Response:
+    """One learner's progress in one course"""
+    return await _course_learner_progress(call)
+
+
+@routes.get(
+    "/api/v1/courses/{courseId}/batches/{batchId}/learners/{learnerId}/course-progress",
+    response=schemas.CourseProgressOne,
+    params=(PROGRESS_TYPE,),
+    errors=(*LEARNER_ERRORS, NoSuchRecord, InvalidParameter),
+)
+async def batch_learner_progress(call: Call) -> Response:
+    """One learner's progress in one batch of a blended course
+
+    Zoho's path for a blended course; the batch is the course itself (see the course
+    progress of a batch).
+    """
+    return await _course_learner_progress(call)
 
 
 @routes.put(

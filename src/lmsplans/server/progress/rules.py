@@ -8,12 +8,15 @@ read and write.
   now past the due time. A duration of 0 means no due time.
 - Progress percentage = completed mandatory / mandatory courses, floored; the all-courses
   percentage is reported beside it. A completed enrolment reports 100.
+- A course a plan marks locked is locked for a learner while the previous level of the plan
+  is incomplete: reported `isLocked`, and closed to the learner's own progress.
 """
 
 from __future__ import annotations
 
 import calendar
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -111,8 +114,8 @@ def progress_info(
     }
 
 
-def locked_levels(courses: list[tuple[int, bool, CourseStatus]]) -> set[int]:
-    """Levels whose previous level is not complete yet.
+def locked_levels(courses: Sequence[tuple[int, bool, CourseStatus]]) -> dict[int, int]:
+    """Levels whose previous level is not complete yet, each with that previous level.
 
     `courses` holds (level, is_mandatory, status) for every course of a plan. A level is
     complete when all its mandatory courses are completed (all its courses, if none is
@@ -127,11 +130,30 @@ def locked_levels(courses: list[tuple[int, bool, CourseStatus]]) -> set[int]:
         ]
         if any(status is not CourseStatus.COMPLETED for status in gate):
             incomplete.add(level)
-    locked: set[int] = set()
-    for previous, level in itertools.pairwise(levels):
-        if previous in incomplete:
-            locked.add(level)
-    return locked
+    return {
+        level: previous for previous, level in itertools.pairwise(levels) if previous in incomplete
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class PlanCourseState:
+    """One course of a plan, as one learner stands in it."""
+
+    course_id: int
+    level: int
+    is_mandatory: bool
+    lock_until_previous: bool  # the plan marks it locked until the previous level is complete
+    status: CourseStatus
+
+
+def course_locks(courses: Sequence[PlanCourseState]) -> dict[int, int]:
+    """The courses of a plan locked for the learner now: course id -> the level they must
+    complete first. The read reports exactly these as `"isLocked": true`, and a learner's
+    progress in one of them is refused (`progress.service`): one rule, both sides."""
+    levels = locked_levels([(c.level, c.is_mandatory, c.status) for c in courses])
+    return {
+        c.course_id: levels[c.level] for c in courses if c.lock_until_previous and c.level in levels
+    }
 
 
 ALL_TIME = (-(2**63), 2**63)  # a span of time [since, until) with no end either way

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -12,6 +12,9 @@ from lmsplans.server.wire import (
     Digits,
     Envelope,
     EpochMs,
+    EpochMsIn,
+    Flag,
+    NotAFlag,
     OptionalId,
     Percent,
     ZohoId,
@@ -46,6 +49,9 @@ def enrolment_status_param(raw: str | None) -> EnrolmentStatus | None:
         raise InvalidParameter("status", f"must be one of {allowed}") from None
 
 
+Percentage = Annotated[int, Field(ge=0, le=100), NotAFlag]
+
+
 class ProgressIn(BaseModel):
     """A progress record for one learner in one course.
 
@@ -56,10 +62,10 @@ class ProgressIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    completionPercentage: int | None = Field(default=None, ge=0, le=100)
+    completionPercentage: Percentage | None = None
     completionStatus: CourseStatus | None = None
-    completionTime: int | None = Field(default=None, ge=0)
-    reset: bool = False
+    completionTime: EpochMsIn | None = None
+    reset: Flag = False
 
     @model_validator(mode="after")
     def _consistent(self) -> ProgressIn:
@@ -189,8 +195,18 @@ class HistoryEvent(ZohoRecord):
     actorId: OptionalId = Field(description='Who made the change; "null" for the system')
     source: str = Field(description="Where the change came from: api, demo, ...")
     idempotencyKey: str = Field(description='The write\'s Idempotency-Key; "null" without one')
-    before: dict[str, Any] | None = Field(description="The state before; null when new")
-    after: dict[str, Any] | None = Field(description="The state after")
+    override: Literal["levelLock", "null"] = Field(
+        description='The rule the writer overrode: "levelLock", an admin recording progress '
+        'in a course locked for the learner; "null" for none'
+    )
+    removedFromPlan: bool = Field(
+        description="true for an event of a course the plan no longer holds"
+    )
+    before: dict[str, str | bool] | None = Field(
+        description="The state before, keys camelCased; null when new. Ids, counts and times "
+        'are strings ("null" when absent), flags booleans.'
+    )
+    after: dict[str, str | bool] | None = Field(description="The state after, keys camelCased")
     time: EpochMs
 
 

@@ -17,11 +17,13 @@ from lmsplans.server.db import Connection
 from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord, PermissionDenied
 from lmsplans.server.learners.queries import Learner, resolve_learner
 from lmsplans.server.learners.service import ensure_can_read
-from lmsplans.server.progress.events import append_event
+from lmsplans.server.progress import queries
+from lmsplans.server.progress.events import LEVEL_LOCK, append_event, course_event_state
 from lmsplans.server.progress.schemas import CourseStatus, ProgressIn
 from lmsplans.server.writes import WriteContext
 
-CourseState = dict[str, Any]  # status, percentage, enrolled_time, completed_time
+CourseState = dict[str, Any]  # the course_progress columns: status, percentage, enrolled_time,
+# completed_time (events hold them camelCased: `events.course_event_state`)
 
 
 async def record_progress(
@@ -53,9 +55,15 @@ async def record_progress(
     at_ms = write.now_ms if data.completionTime is None else data.completionTime
     if at_ms > write.now_ms:
         raise InvalidParameter("completionTime", "may not be in the future")
+    if at_ms < before["enrolled_time"]:
+        raise InvalidParameter(
+            "completionTime",
+            f"may not precede the enrolment in the course ({before['enrolled_time']})",
+        )
     if data.reset:
         await _reset(conn, write, learner_id=learner.id, course_id=course_id, before=before)
     else:
+        override = await _level_lock(conn, write, learner_id=learner.id, course_id=course_id)
         status, percentage = data.resolved(before["percentage"])
         await _record(
             conn,
@@ -66,8 +74,31 @@ async def record_progress(
             status=status,
             percentage=percentage,
             at_ms=at_ms,
+            override=override,
         )
     return learner
+
+
+async def _level_lock(
+    conn: Connection, write: WriteContext, *, learner_id: int, course_id: int
+) -> str | None:
+    """Whether the course is locked for the learner in a plan of theirs (reported
+    `"isLocked": true` there: `queries.plan_course_locks`, the read's own rule). A learner's
+    or manager's write is refused (409 7052, naming the plan and the level to complete
+    first); an admin's goes through as an override, answered `LEVEL_LOCK` for its event."""
+    for plan in await queries.plans_locking_course(
+        conn, learner_id=learner_id, course_id=course_id
+    ):
+        locks = await queries.plan_course_locks(conn, plan_id=plan["id"], learner_id=learner_id)
+        if course_id not in locks:
+            continue
+        if write.by_admin:
+            return LEVEL_LOCK
+        raise Conflict(
+            f"Conflict: the course is locked in learning plan {plan['name']!r} until level "
+            f"{locks[course_id]} is complete: complete level {locks[course_id]} first"
+        )
+    return None
 
 
 async def set_course_progress(
@@ -116,10 +147,12 @@ async def _record(
     status: CourseStatus,
     percentage: int,
     at_ms: int,
+    override: str | None = None,
 ) -> bool:
     """Set the state `before` (read under the learner's lock) to `status`, append the
-    event, join the plans that hold the course and complete any plan whose mandatory
-    courses are now all completed. Answers whether anything changed.
+    event (saying which rule the writer `override`s, if any), join the plans that hold the
+    course and complete any plan whose mandatory courses are now all completed. Answers
+    whether anything changed.
 
     A completed course stays completed: recording it completed again changes nothing, and
     anything else is 409 7052 (only a reset takes it back).
@@ -144,6 +177,7 @@ async def _record(
         kind="course_progress",
         before=before,
         after=after,
+        override=override,
     )
     if status is not CourseStatus.NOT_STARTED:
         await _join_plans_on_progress(
@@ -187,9 +221,10 @@ async def _write_course_state(
     before: CourseState | None,
     after: CourseState,
     plan_id: int | None = None,
+    override: str | None = None,
 ) -> None:
     """Upsert the course_progress row and append its event (of the plan it was enrolled
-    through, for a course enrolment)."""
+    through, for a course enrolment), the states in the event's camelCase."""
     await conn.execute(
         """INSERT INTO course_progress (learner_id, course_id, org_id, status, percentage,
                                         enrolled_time, completed_time, modified_time)
@@ -213,9 +248,10 @@ async def _write_course_state(
         learner_id=learner_id,
         course_id=course_id,
         kind=kind,
-        before=before,
-        after=after,
+        before=None if before is None else course_event_state(before),
+        after=course_event_state(after),
         plan_id=plan_id,
+        override=override,
     )
 
 
@@ -257,9 +293,10 @@ async def _join_plans_on_progress(
     conn: Connection, write: WriteContext, *, learner_id: int, course_id: int, at_ms: int
 ) -> None:
     """Progress in a course joins the learner to every plan of theirs that holds it: the
-    learner's own act, whoever recorded the progress."""
+    learner's own act, whoever recorded the progress, dated by the progress (never before
+    the enrolment: progress in a course may be older than a plan that holds it)."""
     rows = await conn.fetch_all(
-        """SELECT e.id, e.plan_id FROM plan_enrolments e
+        """SELECT e.id, e.plan_id, e.enrolled_time FROM plan_enrolments e
              JOIN plan_courses pc ON pc.plan_id = e.plan_id AND pc.course_id = :course_id
             WHERE e.learner_id = :learner_id AND e.unenrolled_time IS NULL AND NOT e.is_joined""",
         {"learner_id": learner_id, "course_id": course_id},
@@ -272,7 +309,7 @@ async def _join_plans_on_progress(
             learner_id=learner_id,
             plan_id=row["plan_id"],
             enrolment_id=row["id"],
-            at_ms=at_ms,
+            at_ms=max(at_ms, row["enrolled_time"]),
         )
 
 

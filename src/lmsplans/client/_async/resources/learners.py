@@ -18,6 +18,7 @@ from lmsplans.client._endpoints import (
     LEARNER_UPDATE,
     LEARNERS,
     LEARNERS_CREATE,
+    LEARNERS_UPSERT,
     PLAN_HISTORY,
 )
 from lmsplans.client._models import (
@@ -25,6 +26,7 @@ from lmsplans.client._models import (
     CourseProgress,
     HistoryEvent,
     Learner,
+    LearnerUpsert,
     LearningPlanProgress,
 )
 from lmsplans.client._requests import fields, learner_filters
@@ -123,6 +125,20 @@ class AsyncLearners(AsyncResource):
             e, e.path(), json=[dict(item) for item in learners], idempotency_key=idempotency_key
         )
         return [Learner.from_raw(r) for r in records_of(body, e.key)]
+
+    async def upsert_many(
+        self, learners: Sequence[Mapping[str, Any]], *, idempotency_key: str | None = None
+    ) -> LearnerUpsert:
+        """Create or update up to 200 learners at once, all or none (admins only), PUT
+        /api/v1/learners. Each is matched on `employeeId`, else `emailId`, and a mapping in
+        the API's field names (`employeeId`, `emailId`, `displayName`, `role`, `managerId` or
+        `managerEmployeeId`, `status`); absent fields keep their value. Managers may be
+        anywhere in the batch. Sending the same list again changes nothing."""
+        e = LEARNERS_UPSERT
+        body = await self._client._call(
+            e, e.path(), json=[dict(item) for item in learners], idempotency_key=idempotency_key
+        )
+        return LearnerUpsert.from_raw(body)
 
     def list(
         self,

@@ -1,0 +1,1 @@
+"""Organisations (tenants): creating one with its first admin, renaming, listing."""
