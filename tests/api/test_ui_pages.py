@@ -367,6 +367,9 @@ async def test_unknown_pages_and_methods_are_error_pages(
     assert wrong.select_one(".viewer-name") is None
     response = await admin.client.post("/ui/plans/1", data={})
     assert set(response.headers["allow"].split(", ")) == {"GET", "HEAD"}
+    home = await assert_error_page(await admin.client.delete("/ui"), 405)
+    assert text(one(home, "h1")) == "Not here"
+    assert (await admin.client.delete("/ui")).headers["allow"] == "GET, HEAD"
     bad_filter = await assert_error_page(
         await admin.get(f"/ui/plans/{plan_id}", params={"status": "late"}), 400
     )

@@ -69,6 +69,7 @@ def test_every_page_needs_a_session_but_signing_in() -> None:
 
 def test_the_pages_end_with_what_answers_any_other_path_under_ui() -> None:
     routes = page_routes(page_tables())
-    last = routes[-1]
+    home, last = routes[-2], routes[-1]
     assert isinstance(last, Route) and last.path == UNMATCHED_PAGE
+    assert isinstance(home, Route) and home.path == "/ui" and "GET" not in (home.methods or ())
     assert all(not route.include_in_schema for route in routes if isinstance(route, Route))

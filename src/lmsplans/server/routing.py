@@ -325,14 +325,29 @@ class PageTable:
         return self._declare("POST", path, "public", None)
 
 
+_ANY_METHOD = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def page_routes(tables: list[PageTable]) -> list[Route]:
-    """The pages' routes, then what answers any other path under `/ui/` (as a page)."""
+    """The pages' routes, then what answers, as a page, a method `/ui` does not take and
+    any other path under `/ui/` (405 naming the methods of the page there, or 404)."""
     pages = [route for table in tables for route in table.routes()]
-    unmatched = Route(
-        UNMATCHED_PAGE,
-        ui_http.unmatched(lambda: pages),
-        methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        name="ui_unmatched",
-        include_in_schema=False,
-    )
-    return [*pages, unmatched]
+    unmatched = ui_http.unmatched(lambda: pages)
+    home_methods = {m for route in pages if route.path == "/ui" for m in route.methods or ()}
+    return [
+        *pages,
+        Route(
+            "/ui",
+            unmatched,
+            methods=[method for method in _ANY_METHOD if method not in home_methods],
+            name="ui_home_unmatched",
+            include_in_schema=False,
+        ),
+        Route(
+            UNMATCHED_PAGE,
+            unmatched,
+            methods=list(_ANY_METHOD),
+            name="ui_unmatched",
+            include_in_schema=False,
+        ),
+    ]
