@@ -27,6 +27,20 @@ DOCUMENTS = ("README.md", "docs/api.md")
 SHELL_BLOCK = re.compile(r"^```sh\n(.*?)^```", re.M | re.S)
 
 
+# The README's "Run it for your organisation" is a sequence of its own: its curl line needs
+# the shell its five commands set up. tests/e2e/test_quick_start.py runs it as written.
+QUICK_START = "## Run it for your organisation"
+
+
+def without_quick_start(document: str) -> str:
+    """The document without the quick start's section."""
+    if QUICK_START not in document:
+        return document
+    start = document.index(QUICK_START)
+    end = document.index("\n## ", start + 1)
+    return document[:start] + document[end:]
+
+
 def curl_lines(document: str) -> list[str]:
     """Each `curl` command of the document's shell blocks, its continued lines joined."""
     commands = []
@@ -89,7 +103,7 @@ def test_every_curl_line_of_the_docs_answers_200(
     }
     ran = 0
     for document in DOCUMENTS:
-        for line in curl_lines((REPO_ROOT / document).read_text()):
+        for line in curl_lines(without_quick_start((REPO_ROOT / document).read_text())):
             command = line.replace("http://127.0.0.1:8000", server.base_url)
             command = re.sub(
                 r"Zoho-oauthtoken 1000\.[0-9a-fx]+(\.\.\.)?", f"Zoho-oauthtoken {token}", command
