@@ -104,10 +104,12 @@ async def answers_while_cut(
     )
     assert before.status_code == 200, before.text
     await cut_database()
+    # The pages' own: a sign-in link's token, any other path under /ui/.
+    values = {**ids, "token": "not-a-token", "rest": "nowhere"}
     answers = {}
     with caplog.at_level(logging.ERROR):
         for method, template in _served(app):
-            path = re.sub(r"{(\w+)}", lambda match: ids[match[1]], template)
+            path = re.sub(r"{(\w+)(:\w+)?}", lambda match: values[match[1]], template)
             # Enough for each route to reach its storage: a token, and what OAuth asks for.
             params = {
                 "grant_type": "refresh_token",
@@ -126,13 +128,28 @@ async def answers_while_cut(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "an error was logged"
 
 
+def _is_page(key: tuple[str, str]) -> bool:
+    return key[1] == "/ui" or key[1].startswith("/ui/")
+
+
+async def test_every_page_answers_503_as_a_page(
+    answers_while_cut: dict[tuple[str, str], httpx.Response],
+) -> None:
+    pages = {key: answer for key, answer in answers_while_cut.items() if _is_page(key)}
+    assert len(pages) >= 15  # signing in, the reads and the forms
+    for key, answer in pages.items():
+        assert answer.status_code == 503, (key, answer.text[:300])
+        assert answer.headers["content-type"].startswith("text/html"), key
+        assert "the database cannot be reached" in answer.text, key
+
+
 async def test_every_route_needing_the_database_answers_503_7503(
     answers_while_cut: dict[tuple[str, str], httpx.Response],
 ) -> None:
     assert ("POST", "/oauth/v2/token") in answers_while_cut
     assert ("POST", "/oauth/v2/token/revoke") in answers_while_cut
     assert set(NO_DATABASE) <= set(answers_while_cut)
-    unavailable = {key for key in answers_while_cut if key not in NO_DATABASE}
+    unavailable = {key for key in answers_while_cut if key not in NO_DATABASE and not _is_page(key)}
     assert len(unavailable) >= 30  # the API, OAuth and /readyz
     wrong = {
         f"{method} {path}": (answer.status_code, answer.text)

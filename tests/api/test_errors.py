@@ -95,7 +95,11 @@ async def test_a_wrong_method_hears_every_method_of_its_path_on_every_path(
         path = re.sub(r"{\w+}", "1", template)
         for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} - methods):
             response = await client.request(method, path)
-            assert_error(response, 405, 7051)
+            if template == "/ui" or template.startswith("/ui/"):  # a page for people
+                assert response.status_code == 405, (method, template)
+                assert response.headers["content-type"].startswith("text/html")
+            else:
+                assert_error(response, 405, 7051)
             allowed = {name.strip() for name in response.headers["allow"].split(",")}
             assert allowed == methods, (method, template)
 

@@ -267,6 +267,37 @@ async def test_roster_pages_walk_the_filtered_list(
         assert beyond["learners"] == [] and beyond["isNextAvailable"] is False
 
 
+async def test_roster_search_finds_names_emails_and_employee_ids_within_the_filter(
+    client: httpx.AsyncClient, demo: DemoTokens, services: Services
+) -> None:
+    plan = await busiest_plan(services, demo)
+    url = f"/api/v1/learning-plans/{plan}/learners"
+    whole = await get_ok(client, f"{url}?limit=100", demo.admin_token)
+    people = [m["userInfo"] for m in whole["learners"]]
+    first = people[0]
+    for search, field in (
+        (first["displayName"].split()[0].upper(), "displayName"),
+        (first["emailId"].split("@")[0], "emailId"),
+        (first["employeeId"].lower(), "employeeId"),
+    ):
+        found = await get_ok(client, f"{url}?limit=100&search={search}", demo.admin_token)
+        expected = [p["userId"] for p in people if search.lower() in p[field].lower()]
+        assert [m["userInfo"]["userId"] for m in found["learners"]] == expected
+        assert found["summary"]["matchingCount"] == str(len(expected))
+        summary = {k: v for k, v in found["summary"].items() if k != "matchingCount"}
+        assert summary == {k: v for k, v in whole["summary"].items() if k != "matchingCount"}
+    late = await get_ok(
+        client, f"{url}?limit=100&status=overdue&search={first['emailId']}", demo.admin_token
+    )
+    overdue = await get_ok(client, f"{url}?limit=100&status=overdue", demo.admin_token)
+    in_both = first["userId"] in {m["userInfo"]["userId"] for m in overdue["learners"]}
+    assert [m["userInfo"]["userId"] for m in late["learners"]] == ([first["userId"]] * in_both)
+    # LIKE's wildcards are letters like any other in a search.
+    for search in ("%", "_"):
+        literal = await get_ok(client, f"{url}?search={search}", demo.admin_token)
+        assert literal["learners"] == []
+
+
 async def test_roster_default_page_is_25(
     client: httpx.AsyncClient, demo: DemoTokens, services: Services
 ) -> None:

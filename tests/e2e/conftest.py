@@ -54,13 +54,18 @@ def cli_env(database: Path, **extra: str) -> dict[str, str]:
 
 
 def run_cli(
-    *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 60
+    *args: str,
+    env: dict[str, str],
+    cwd: Path | None = None,
+    timeout: float = 60,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`lmsplans <args>` to completion, with its output captured."""
+    """`lmsplans <args>` to completion, with its output captured (and `input` on stdin)."""
     return subprocess.run(  # noqa: S603 - our own console script, fixed arguments
         [str(LMSPLANS), *args],
         env=env,
         cwd=cwd,
+        input=input,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -164,7 +169,9 @@ class DemoSite:
         return f"http://127.0.0.1:{self.port}"
 
 
-def load_demo(root: Path, *, env_extra: dict[str, str] | None = None) -> DemoSite:
+def load_demo(
+    root: Path, *, env_extra: dict[str, str] | None = None, learners: int = DEMO_LEARNERS
+) -> DemoSite:
     root.mkdir(parents=True, exist_ok=True)
     database = root / "x.db"
     env = cli_env(database, **(env_extra or {}))
@@ -174,7 +181,7 @@ def load_demo(root: Path, *, env_extra: dict[str, str] | None = None) -> DemoSit
         "demo",
         "--no-serve",
         "--learners",
-        str(DEMO_LEARNERS),
+        str(learners),
         "--port",
         str(port),
         "--credentials-out",

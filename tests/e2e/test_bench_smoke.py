@@ -161,3 +161,35 @@ def test_mixed_workload_runs_end_to_end_and_undoes_its_writes(tmp_path: Path) ->
     written = re.search(r"([\d,]+) progress events written, then undone", report)
     assert written is not None and int(written[1].replace(",", "")) > 0
     assert dataset_state(database) == before
+
+
+def test_plan_report_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    output = tmp_path / "RESULTS-plan-report.md"
+    done = run_bench(
+        "plan_report.py", "--backends", "sqlite", "--size", "100", "--requests", "2",
+        "--cache-dir", str(tmp_path / "cache"), "--output", str(output),
+        timeout=120,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: a target missed
+    report = output.read_text()
+    views = {}
+    for line in report.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if cells[0] == "SQLite":
+            views[cells[1], cells[2]] = cells[3:]
+    assert {view for _, view in views} == {
+        "report",
+        "report, roster page 100",
+        "report, overdue only",
+        "report, search",
+        "roster page (htmx)",
+        "roster CSV (every learner)",
+        "plans list",
+    }
+    assert {caches for caches, _ in views} == {"on", "off"}
+    for cells in views.values():
+        requests, median, p95 = int(cells[0]), float(cells[1]), float(cells[2])
+        assert requests == 2 and 0 < median <= p95, cells
+    # The report's counts were checked against the API's roster summary, and said so.
+    assert re.search(r"the report counts \{'total': 100, .*\} and so does the API", report)
+    assert "report p95" in report

@@ -38,6 +38,9 @@ CREDENTIAL_KEYS = {
     "learner_token",
     "learner_id",
     "other_org_learner_id",
+    "admin_ui_url",
+    "manager_ui_url",
+    "learner_ui_url",
 }
 TOKEN = re.compile(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}")
 
@@ -45,7 +48,7 @@ TOKEN = re.compile(r"1000\.[0-9a-f]{32}\.[0-9a-f]{32}")
 def test_help_works_for_every_command(tmp_path: Path) -> None:
     env = cli_env(tmp_path / "unused.db")
     expected = {
-        (): ["serve", "migrate", "demo", "client", "org", "import"],
+        (): ["serve", "migrate", "demo", "client", "org", "import", "ui"],
         ("serve",): ["--host", "--port", "--workers"],
         ("migrate",): ["Create the database"],
         ("demo",): ["--port", "--credentials-out", "--learners", "--no-serve"],
@@ -56,6 +59,9 @@ def test_help_works_for_every_command(tmp_path: Path) -> None:
         ("import",): ["learners", "plans"],
         ("import", "learners"): ["--org", "--dry-run", "--json", "employee id"],
         ("import", "plans"): ["--org", "--dry-run", "--json"],
+        ("ui",): ["link", "password"],
+        ("ui", "link"): ["--org", "--user", "--base-url", "15 minutes"],
+        ("ui", "password"): ["--org", "--user", "--password-stdin"],
     }
     for command, words in expected.items():
         result = run_cli(*command, "--help", env=env)

@@ -1,4 +1,5 @@
-"""`lmsplans demo`: demo data (loaded once), fresh tokens on every run, then serve."""
+"""`lmsplans demo`: demo data (loaded once), fresh tokens and sign-in links on every run,
+then serve."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def demo(
     host: HostOption = None,
     port: PortOption = None,
     credentials_out: Annotated[
-        Path | None, typer.Option(help="Also write the tokens and ids to this JSON file.")
+        Path | None,
+        typer.Option(help="Also write the tokens, sign-in links and ids to this JSON file."),
     ] = None,
     learners: Annotated[
         int, typer.Option(min=20, help="Learners in the demo organisation.")
@@ -34,14 +36,14 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Serve afterwards.")
     ] = True,
 ) -> None:
-    """Load demo data (once), print fresh tokens, then serve.
+    """Load demo data (once), print fresh tokens and sign-in links, then serve.
 
-    Run it again for new tokens: the data stays as it is.
+    Run it again for new tokens and links: the data stays as it is.
     """
     from lmsplans.server.settings import redacted
 
     settings = load_settings(host=host, port=port)
-    tokens, now_ms = asyncio.run(_demo_tokens(settings, learners=learners))
+    tokens, links, now_ms = asyncio.run(_demo_tokens(settings, learners=learners))
     people = tokens.people
     base_url = f"http://{settings.host}:{settings.port}"
     ttl = settings.access_token_ttl_seconds
@@ -57,12 +59,20 @@ def demo(
         "manager_id": str(people.manager_id),
         "admin_id": str(people.admin_id),
         "other_org_learner_id": str(people.other_org_learner_id),
+        **{f"{role}_ui_url": url for role, url in links.items()},
     }
     console.print("[bold]lmsplans demo[/bold]: organisation 'Zylker Corp' is ready.")
     for role in ("admin", "manager", "learner"):
-        console.print(f"  {role:8} token: {credentials[role + '_token']}")
+        console.print(f"  {role:8} token:   {credentials[role + '_token']}", highlight=False)
+        console.print(f"  {'':8} sign in: {links[role]}", highlight=False)
     console.print(f"  learner id:     {people.learner_id}  (learner@zylker.example)")
     console.print(f"  database:       {redacted(settings.database_url)}", highlight=False)
+    console.print(
+        "\nOpen a sign-in link in a browser for the web interface (/ui): each works once, "
+        "within 15 minutes. For another, run `lmsplans demo` again or `lmsplans ui link "
+        "--org 'Zylker Corp' --user admin@zylker.example`.",
+        highlight=False,
+    )
     console.print(
         f"\nThe tokens expire at {expires:%Y-%m-%d %H:%M} UTC (in {_duration(ttl)}). For new "
         "ones, run `lmsplans demo` again: it keeps the data and mints fresh tokens. For a "
@@ -108,9 +118,14 @@ def _serving_lmsplans(base_url: str) -> bool:
         return False
 
 
-async def _demo_tokens(settings: Settings, *, learners: int) -> tuple[DemoTokens, int]:
+async def _demo_tokens(
+    settings: Settings, *, learners: int
+) -> tuple[DemoTokens, dict[str, str], int]:
+    """The demo's tokens and a sign-in link for the admin, the manager and the learner."""
     from lmsplans.demo import build_demo, mint_demo_tokens
     from lmsplans.server.clock import Clock
+    from lmsplans.server.sessions.schemas import SessionPolicy
+    from lmsplans.server.sessions.service import create_sign_in_link
 
     async with migrated_database(settings) as db:
         now_ms = Clock().now_ms()
@@ -118,4 +133,18 @@ async def _demo_tokens(settings: Settings, *, learners: int) -> tuple[DemoTokens
         tokens = await mint_demo_tokens(
             db, people=people, now_ms=now_ms, ttl_seconds=settings.access_token_ttl_seconds
         )
-        return tokens, now_ms
+        links = {}
+        for role, learner_id in (
+            ("admin", people.admin_id),
+            ("manager", people.manager_id),
+            ("learner", people.learner_id),
+        ):
+            made = await create_sign_in_link(
+                db,
+                org_id=people.org_id,
+                learner_id=learner_id,
+                now_ms=now_ms,
+                policy=SessionPolicy(),
+            )
+            links[role] = made.url(settings.base_url)
+        return tokens, links, now_ms

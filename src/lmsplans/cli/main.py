@@ -1,5 +1,5 @@
-"""`lmsplans`: run the server, migrate, back up, load demo data, mint self clients, and read
-progress through the API.
+"""`lmsplans`: run the server, migrate, back up, load demo data, mint self clients, sign people
+in to the web interface, and read progress through the API.
 
 Server commands import the server lazily, so the client half works without its dependencies.
 """
@@ -17,6 +17,7 @@ from lmsplans.cli import (
     org_commands,
     runtime,
     server_commands,
+    ui_commands,
 )
 from lmsplans.cli.client_commands import register as register_client_commands
 from lmsplans.cli.demo_command import demo
@@ -56,6 +57,7 @@ org_commands.register(app)  # org create, list, rename
 import_commands.register(app)  # import learners, import plans
 app.command()(demo)
 backup_commands.register(app)  # backup, restore
+ui_commands.register(app)  # ui link, ui password
 register_client_commands(app)  # progress, export: the client half (no server imports)
 
 

@@ -46,7 +46,7 @@ BaseUrlOption = Annotated[
     str | None,
     typer.Option(
         help="The server's address as people reach it, for the sign-in link and the client "
-        "[default: http://LMSPLANS_HOST:LMSPLANS_PORT].",
+        "[default: LMSPLANS_PUBLIC_URL, or http://LMSPLANS_HOST:LMSPLANS_PORT].",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON only.")]
@@ -67,19 +67,12 @@ def checked(model: type[BaseModel], options: dict[str, str], values: dict[str, A
         raise Failure(f"Invalid {problems}", ExitStatus.INVALID) from None
 
 
-def default_base_url(settings: Settings) -> str:
-    """Where people reach this server when nothing else is said: `serve`'s own address
-    (a wildcard address is reached on loopback)."""
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104
-    return f"http://{host}:{settings.port}"
-
-
 def sign_in_url(base_url: str, token: str) -> str:
-    """The web interface's one-time sign-in address for a link's token: the one place that
-    builds it here (the sessions' `SignInLink.url`, `<base url>/ui/sign-in/<token>`)."""
-    from lmsplans.server.sessions.schemas import SignInLink
+    """The web interface's one-time sign-in address for a link's token
+    (`sessions.schemas.sign_in_url`, the one place that builds it)."""
+    from lmsplans.server.sessions.schemas import sign_in_url as address
 
-    return SignInLink(token, 0).url(base_url)
+    return address(base_url, token)
 
 
 @dataclass(frozen=True)
@@ -135,7 +128,7 @@ def org_create(
         },
     )
     settings = load_settings()
-    url = (base_url or default_base_url(settings)).rstrip("/")
+    url = (base_url or settings.base_url).rstrip("/")
     result = asyncio.run(_create(settings, data))
     if json_output:
         print(json.dumps(_as_json(result, data.adminEmail, url), indent=2))

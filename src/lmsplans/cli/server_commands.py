@@ -159,18 +159,25 @@ async def mint_self_client(
 async def _create_client(
     settings: Settings, *, org: str, user: str, scope: str, name: str
 ) -> dict[str, str | int]:
+    async with migrated_database(settings) as db, db.transaction() as conn:
+        org_id, user_id = await find_person(conn, org=org, user=user)
+        return await mint_self_client(
+            conn, settings, org_id=org_id, user_id=user_id, scope=scope, name=name
+        )
+
+
+async def find_person(conn: Connection, *, org: str, user: str) -> tuple[int, int]:
+    """The organisation `org` names (`organisation_id`) and its learner `user` (userId,
+    zuid or email): their ids, or a `Failure` naming what was not found."""
     from lmsplans.server.errors import NoSuchLearner
     from lmsplans.server.learners.queries import resolve_learner
 
-    async with migrated_database(settings) as db, db.transaction() as conn:
-        org_id = await organisation_id(conn, org)
-        try:
-            learner = await resolve_learner(conn, org_id=org_id, learner_ref=user)
-        except NoSuchLearner:
-            raise Failure(f"No user {user!r} in organisation {org!r}.") from None
-        return await mint_self_client(
-            conn, settings, org_id=org_id, user_id=learner.id, scope=scope, name=name
-        )
+    org_id = await organisation_id(conn, org)
+    try:
+        learner = await resolve_learner(conn, org_id=org_id, learner_ref=user)
+    except NoSuchLearner:
+        raise Failure(f"No user {user!r} in organisation {org!r}.") from None
+    return org_id, learner.id
 
 
 async def organisation_id(conn: Connection, ref: str) -> int:

@@ -28,8 +28,15 @@ from lmsplans.server.plans import routes as plan_routes
 from lmsplans.server.progress import routes as progress_routes
 from lmsplans.server.protocol import ConnectionLimits
 from lmsplans.server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
-from lmsplans.server.routing import RouteTable, allowed_methods
+from lmsplans.server.routing import PageTable, RouteTable, allowed_methods, page_routes
+from lmsplans.server.sessions.schemas import SessionPolicy
+from lmsplans.server.sessions.service import Passwords
 from lmsplans.server.settings import Settings
+from lmsplans.server.ui import people as people_pages
+from lmsplans.server.ui import plan_actions
+from lmsplans.server.ui import plans as plan_pages
+from lmsplans.server.ui import sign_in as sign_in_pages
+from lmsplans.server.ui.http import Interface
 from lmsplans.server.ui.rendering import Site
 
 logger = logging.getLogger("lmsplans")
@@ -45,6 +52,11 @@ def route_tables() -> list[RouteTable]:
         auth_routes.routes,
         ops_routes.routes,
     ]
+
+
+def page_tables() -> list[PageTable]:
+    """The interface's page declarations, in the order they are matched."""
+    return [sign_in_pages.pages, plan_pages.pages, plan_actions.pages, people_pages.pages]
 
 
 def all_routes() -> list[BaseRoute]:
@@ -116,7 +128,8 @@ def create_app(
 
     routes = all_routes()
     site = Site()  # the interface's templates and static files, read from the package once
-    app = Application(routes=[*site.routes(), *routes], lifespan=lifespan)
+    pages = page_routes(page_tables())
+    app = Application(routes=[*site.routes(), *pages, *routes], lifespan=lifespan)
     app.outermost = RequestContextMiddleware(
         app.router,
         max_body_bytes=settings.max_body_bytes,
@@ -134,5 +147,6 @@ def create_app(
     )
     app.state.metrics = metrics
     app.state.site = site
+    app.state.interface = Interface(site=site, passwords=Passwords(), policy=SessionPolicy())
     app.state.openapi_json = openapi.document_json(routes)
     return app

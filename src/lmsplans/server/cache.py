@@ -13,38 +13,60 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, Protocol
 
 
 class VersionedCache:
-    """A bounded LRU cache whose entries hold for one data version."""
+    """A bounded LRU cache whose entries hold for one data version.
+
+    The bound counts records: a token or a learner is one, a value that holds many (a
+    plan's roster holds one per learner) is kept with its `weight`, so a few large values
+    cannot hold more memory than `max_entries` small ones would.
+    """
 
     def __init__(self, *, max_entries: int) -> None:
         self.max_entries = max_entries
         self.version = -1
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._weight = 0
 
     def sync(self, version: int) -> None:
         """Adopt the version a request has just read; a newer one empties the cache."""
         if version > self.version:
-            self._entries.clear()
+            self.clear()
             self.version = version
 
     def get(self, key: Hashable) -> Any | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
-
-    def put(self, key: Hashable, value: Any, *, version: int) -> None:
-        """Keep `value`, read at `version`, unless the cache has moved past that version
-        meanwhile (then the value may be older than what the cache stands for)."""
-        if version != self.version or self.max_entries <= 0:
-            return
-        self._entries[key] = value
+        found = self._entries.get(key)
+        if found is None:
+            return None
         self._entries.move_to_end(key)
-        if len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        return found[0]
+
+    def put(self, key: Hashable, value: Any, *, version: int, weight: int = 1) -> None:
+        """Keep `value` (worth `weight` records), read at `version`, unless the cache has
+        moved past that version meanwhile (then the value may be older than what the cache
+        stands for) or it alone outweighs the whole cache."""
+        if version != self.version or not 0 < weight <= self.max_entries:
+            return
+        previous = self._entries.pop(key, None)
+        if previous is not None:
+            self._weight -= previous[1]
+        self._entries[key] = (value, weight)
+        self._weight += weight
+        while self._weight > self.max_entries:
+            _, (_, dropped) = self._entries.popitem(last=False)
+            self._weight -= dropped
 
     def clear(self) -> None:
         self._entries.clear()
+        self._weight = 0
+
+
+class Keeper(Protocol):
+    """What keeps values while the data version holds: an API call (`http.Call`) or a page
+    (`ui.http.PageCall`), both over the process's `VersionedCache`."""
+
+    def cached(self, key: Hashable) -> Any | None: ...
+
+    def keep(self, key: Hashable, value: Any, *, weight: int = 1) -> None: ...

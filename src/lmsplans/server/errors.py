@@ -4,7 +4,8 @@ Services, storage and the limiter raise `ApiError` subclasses (storage and the l
 report their own outages as `ServiceUnavailable`); `response_for` answers every exception,
 from every layer and every route, with the documented envelope:
 `{"status": <http status>, "code": <code>, "message": "...", "requestId": "..."}`.
-Nothing else in the server builds an error body.
+Nothing else in the server builds an error body; the pages of the interface show the same
+error (`error_of`), with the same status, as an HTML page.
 """
 
 from __future__ import annotations
@@ -250,17 +251,23 @@ def api_error_of(exc: HTTPException) -> ApiError:
     return error
 
 
-def response_for(exc: Exception, request_id: str) -> Response:
-    """The envelope answering `exc`: the one mapping from exceptions to responses, used by
-    the route plumbing (`http`) and, for what escapes it, by the outermost middleware.
+def error_of(exc: Exception, request_id: str = "") -> ApiError:
+    """The documented error that answers `exc`: the one mapping from exceptions to errors,
+    which the API writes as the envelope (`response_for`) and the pages as an HTML page.
 
     An `ApiError` answers its own status and code; a framework `HTTPException` its
     documented equivalent; anything else is a bug: a 500, with the stack trace in the log
     and never in the answer.
     """
     if isinstance(exc, ApiError):
-        return _envelope(exc, request_id)
+        return exc
     if isinstance(exc, HTTPException):
-        return _envelope(api_error_of(exc), request_id)
+        return api_error_of(exc)
     logger.error("unhandled error, request %s", request_id, exc_info=exc)
-    return _envelope(ApiError(), request_id)
+    return ApiError()
+
+
+def response_for(exc: Exception, request_id: str) -> Response:
+    """The envelope answering `exc` (see `error_of`), used by the route plumbing (`http`)
+    and, for what escapes it, by the outermost middleware."""
+    return _envelope(error_of(exc, request_id), request_id)

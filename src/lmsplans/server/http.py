@@ -79,8 +79,10 @@ class Call:
         """A value kept at this call's data version (see `lmsplans.server.cache`)."""
         return self.services.cache.get(key)
 
-    def keep(self, key: Hashable, value: Any) -> None:
-        self.services.cache.put(key, value, version=self.version)
+    def keep(self, key: Hashable, value: Any, *, weight: int = 1) -> None:
+        """Keep `value` (worth `weight` records: see `VersionedCache`) at this call's data
+        version."""
+        self.services.cache.put(key, value, version=self.version, weight=weight)
 
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])
@@ -138,13 +140,17 @@ _REFUSAL = {
 }
 
 
+def ensure_role(held: Role, needed: Role) -> None:
+    """403 9000 unless `held` is `needed` or a role above it."""
+    if _RANK[held] < _RANK[needed]:
+        raise PermissionDenied(_REFUSAL[needed])
+
+
 def with_role(handler: Handler, role: Role) -> Handler:
     """`handler`, for callers holding `role` or a role above it (403 9000 for the rest)."""
-    needed = _RANK[role]
 
     async def checked(call: Call) -> Response:
-        if _RANK[call.principal.role] < needed:
-            raise PermissionDenied(_REFUSAL[role])
+        ensure_role(call.principal.role, role)
         return await handler(call)
 
     return checked

@@ -19,9 +19,15 @@ unwrapped). Every route is authenticated unless it is declared with `public_get`
         \"""
 
 A declaration is plain data (`Declaration`): the app factory turns the tables into
-Starlette routes (`RouteTable.routes`), the OpenAPI description is built from them, and
-another front end (pages with a session instead of a token) can build its own routes from
-the same declarations.
+Starlette routes (`RouteTable.routes`) and the OpenAPI description is built from them.
+
+The interface's pages are declared the same way, with a `PageTable` (a session instead of
+a token, a page instead of JSON; `lmsplans.server.ui.http` runs them):
+
+    pages = PageTable()
+
+    @pages.get("/ui/plans/{planId}", role=Role.MANAGER)
+    async def plan_report(visit: Visit) -> Response: ...
 """
 
 from __future__ import annotations
@@ -30,13 +36,14 @@ import inspect
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from starlette.routing import BaseRoute, Route
 
 from lmsplans.server.auth.schemas import Operation, Role
 from lmsplans.server.errors import ApiError, InvalidParameter, MissingParameter, PermissionDenied
 from lmsplans.server.http import (
+    AsgiEndpoint,
     Handler,
     PublicHandler,
     WriteHandler,
@@ -46,6 +53,7 @@ from lmsplans.server.http import (
     with_role,
 )
 from lmsplans.server.openapi import PAGING_ERRORS, DocumentedRoute, OperationDoc, paging
+from lmsplans.server.ui import http as ui_http
 
 H = TypeVar("H", bound=Callable[..., Any])
 ReadH = TypeVar("ReadH", bound=Handler)
@@ -231,3 +239,115 @@ class RouteTable:
         """A write without a token (OAuth): the explicit opt-out; the handler opens its own
         transaction."""
         return self._declare("POST", path, scope=None, role=None, write=False, name=None, doc=doc)
+
+
+# --- The pages of the interface -------------------------------------------------------------
+
+PageKind = Literal["page", "form", "write", "public"]
+PageH = TypeVar("PageH", bound=Callable[..., Any])
+UNMATCHED_PAGE = "/ui/{rest:path}"
+
+
+@dataclass(frozen=True, slots=True)
+class PageDeclaration:
+    """One page or form of the interface, as declared: who may open it and how it runs
+    (`lmsplans.server.ui.http`). Pages are for people: no token, no OpenAPI operation."""
+
+    method: str
+    path: str
+    handler: Callable[..., Any]
+    name: str
+    kind: PageKind
+    role: Role | None  # the least role the signed-in person needs; None: any role
+
+    def route(self) -> Route:
+        """The Starlette route that serves this declaration."""
+        endpoint: AsgiEndpoint
+        if self.kind == "public":
+            endpoint = ui_http.public(self.handler)
+        elif self.kind == "page":
+            endpoint = ui_http.signed_in(self.handler, role=self.role)
+        elif self.kind == "form":
+            endpoint = ui_http.form(self.handler, role=self.role)
+        else:
+            endpoint = ui_http.writing(self.handler, role=self.role)
+        return Route(
+            self.path, endpoint, methods=[self.method], name=self.name, include_in_schema=False
+        )
+
+
+@dataclass
+class PageTable:
+    """Pages of the interface, in the order they are declared (the counterpart of
+    `RouteTable` for people: a session instead of a token). Every page needs a signed-in
+    person unless declared with `public_get` or `public_post`, the reviewed opt-out."""
+
+    declarations: list[PageDeclaration] = field(default_factory=list)
+    _built: list[Route] | None = None
+
+    def routes(self) -> list[Route]:
+        """The Starlette routes, built once."""
+        if self._built is None:
+            self._built = [declaration.route() for declaration in self.declarations]
+        return self._built
+
+    def _declare(
+        self, method: str, path: str, kind: PageKind, role: Role | None
+    ) -> Callable[[PageH], PageH]:
+        def register(handler: PageH) -> PageH:
+            self.declarations.append(
+                PageDeclaration(method, path, handler, f"ui_{handler.__name__}", kind, role)
+            )
+            return handler
+
+        return register
+
+    def get(self, path: str, *, role: Role | None = None) -> Callable[[PageH], PageH]:
+        """A page (`ui.http.Visit`) for a signed-in person holding `role` or above."""
+        return self._declare("GET", path, "page", role)
+
+    def post(self, path: str, *, role: Role | None = None) -> Callable[[PageH], PageH]:
+        """A form that writes (`ui.http.WriteVisit`): checked, one transaction, one
+        `WriteContext`, idempotent by its one-time key; it answers where to go next."""
+        return self._declare("POST", path, "write", role)
+
+    def form(self, path: str, *, role: Role | None = None) -> Callable[[PageH], PageH]:
+        """A checked form (`ui.http.FormVisit`) whose service keeps its own transaction."""
+        return self._declare("POST", path, "form", role)
+
+    def public_get(self, path: str) -> Callable[[PageH], PageH]:
+        """A page without a session (`ui.http.PageCall`): signing in."""
+        return self._declare("GET", path, "public", None)
+
+    def public_post(self, path: str) -> Callable[[PageH], PageH]:
+        """A form without a session: signing in. Its handler checks it
+        (`ui.http.checked_public_form`)."""
+        return self._declare("POST", path, "public", None)
+
+
+_ANY_METHOD = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def page_routes(tables: list[PageTable]) -> list[Route]:
+    """The pages' routes, then what answers, as a page, a method `/ui` does not take and
+    any other path under `/ui/` (405 naming the methods of the page there, or 404)."""
+    pages = [route for table in tables for route in table.routes()]
+    unmatched = ui_http.unmatched(lambda: pages)
+    home_methods = {m for route in pages if route.path == "/ui" for m in route.methods or ()}
+    return [
+        *pages,
+        Route(
+            "/ui",
+            unmatched,
+            methods=[method for method in _ANY_METHOD if method not in home_methods],
+            name="ui_home_unmatched",
+            include_in_schema=False,
+        ),
+        Route(
+            UNMATCHED_PAGE,
+            unmatched,
+            methods=list(_ANY_METHOD),
+            name="ui_unmatched",
+            include_in_schema=False,
+        ),
+    ]

@@ -14,6 +14,9 @@ DATABASE_FILE = "lmsplans.db"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 _DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
+_PUBLIC_SCHEMES = ("http", "https")
+# Addresses that mean "every interface": a link to the server names loopback instead.
+_ANY_ADDRESS = ("", "0.0.0.0", "::")  # noqa: S104 - compared with, never bound
 
 
 def default_data_dir() -> Path:
@@ -78,6 +81,12 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address `serve` listens on.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
+    public_url: str | None = Field(
+        default=None,
+        description="The address people open the server at, e.g. `https://lms.example.com`: "
+        "the base of sign-in links (HTTPS there also makes the interface's cookie `Secure`); "
+        "default: `http://HOST:PORT`.",
+    )
     api_domain: str | None = Field(
         default=None,
         description="`api_domain` announced by the token endpoint; default: the request's own.",
@@ -179,6 +188,30 @@ class Settings(BaseSettings):
         if problem:
             raise ValueError(problem)
         return url
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        problem = _url_problem(url, _PUBLIC_SCHEMES, "https://HOST[:PORT][/PATH]")
+        parts = urllib.parse.urlsplit(url)
+        if problem is None and (not parts.hostname or parts.query or parts.fragment):
+            problem = f"a base URL is scheme, host and an optional path: {url!r}"
+        if problem:
+            raise ValueError(problem)
+        return url.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach this server: `public_url`, or the address `serve` listens on
+        (loopback when it listens on every interface)."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in _ANY_ADDRESS else self.host
+        if ":" in host:  # an IPv6 address
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @field_validator("log_level")
     @classmethod

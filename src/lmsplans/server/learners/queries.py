@@ -45,6 +45,28 @@ class Visibility:
         return {"viewer_id": self.viewer_id, "everyone": self.everyone, "reportees": self.reportees}
 
 
+@dataclass(frozen=True, slots=True)
+class Search:
+    """Part of a learner's name, email address or employee id, case-insensitive. A query
+    that searches learners (table alias `l`) applies it as the condition
+    `(lower(l.display_name) LIKE :search ESCAPE '\\' OR l.email LIKE :search ESCAPE '\\'
+    OR lower(l.employee_id) LIKE :search ESCAPE '\\')` with `params()` (emails are stored in
+    lower case)."""
+
+    text: str  # stripped, lower case, not empty
+
+    @classmethod
+    def of(cls, raw: str | None) -> Search | None:
+        """The search a person typed; None for nothing (or only spaces)."""
+        text = (raw or "").strip().lower()
+        return cls(text) if text else None
+
+    def params(self) -> dict[str, str]:
+        """`:search`: `%text%`, with LIKE's wildcards in the text escaped."""
+        escaped = self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return {"search": f"%{escaped}%"}
+
+
 async def resolve_learner(conn: Connection, *, org_id: int, learner_ref: str) -> Learner:
     """The learner named by userId (erecno), zuid or email, in the caller's organisation only."""
     ref = learner_ref.strip()
@@ -100,6 +122,21 @@ async def organisation_named(conn: Connection, *, name: str) -> int | None:
     return None if org_id is None else int(org_id)
 
 
+async def display_names(
+    conn: Connection, *, org_id: int, learner_ids: Sequence[int]
+) -> dict[int, str]:
+    """The names of the organisation's learners among `learner_ids` (others are left out)."""
+    wanted = sorted(set(learner_ids))
+    if not wanted:
+        return {}
+    marks = ", ".join(f":id{index}" for index in range(len(wanted)))
+    rows = await conn.fetch_all(
+        f"SELECT id, display_name FROM learners WHERE org_id = :org_id AND id IN ({marks})",
+        {"org_id": org_id, **{f"id{index}": value for index, value in enumerate(wanted)}},
+    )
+    return {row["id"]: row["display_name"] for row in rows}
+
+
 # Where assigned zuids (account ids) start in an organisation.
 FIRST_ZUID = 60_000_001
 
@@ -133,12 +170,6 @@ async def learner_record(conn: Connection, *, learner_id: int) -> dict[str, Any]
     return _record(row)
 
 
-def _like(text: str) -> str:
-    """`%text%` for LIKE, with its wildcards escaped (ESCAPE '\\')."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 async def list_learners(
     conn: Connection,
     *,
@@ -157,12 +188,13 @@ async def list_learners(
         "(:everyone OR l.id = :viewer_id OR (:reportees AND l.manager_id = :viewer_id))",
     ]
     params: dict[str, Any] = {"org_id": org_id, **visibility.params()}
-    if search:
+    wanted = Search.of(search)
+    if wanted is not None:
         conditions.append(
             "(lower(l.display_name) LIKE :search ESCAPE '\\' OR l.email LIKE :search ESCAPE '\\'"
             " OR lower(l.employee_id) LIKE :search ESCAPE '\\')"
         )
-        params["search"] = _like(search)
+        params.update(wanted.params())
     for column, value in (("role", role), ("status", status)):
         if value is not None:
             conditions.append(f"l.{column} = :{column}")

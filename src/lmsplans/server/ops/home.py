@@ -12,7 +12,7 @@ import lmsplans
 from lmsplans.server.wire import json_response
 
 DESCRIPTION = "A self-hosted learning-plan progress service that speaks the Zoho People LMS API."
-# (key, path, label); a link is shown only when the app serves its path (`/ui` once it exists).
+# (key, path, label); a link is shown only when the app serves its path.
 _LINKS = (
     ("ui", "/ui", "Web interface"),
     ("docs", "/docs", "API documentation"),

@@ -1,11 +1,10 @@
-"""Plan reads: every SELECT that answers a `planInfo` (the plans, a plan, its roster, a
-learner's plans with their progress: the reference endpoint), and their rows as Zoho
-writes them. A plan enrolment and its plan are read together in one statement; its
-`progressInfo` follows `progress.rules`."""
+"""Plan reads: every SELECT that answers a `planInfo` (the plans, a plan, a learner's plans
+with their progress: the reference endpoint), and their rows as Zoho writes them. A plan
+enrolment and its plan are read together in one statement; its `progressInfo` follows
+`progress.rules`. A plan's roster has a module of its own, `plans.roster`."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -14,7 +13,6 @@ import orjson
 
 from lmsplans.server.db import Connection, Page, Row
 from lmsplans.server.errors import NoSuchRecord
-from lmsplans.server.learners.queries import Visibility
 from lmsplans.server.progress.rules import (
     ALL_TIME,
     EnrolmentCounts,
@@ -22,7 +20,6 @@ from lmsplans.server.progress.rules import (
     is_overdue,
     progress_info,
 )
-from lmsplans.server.progress.schemas import EnrolmentStatus
 from lmsplans.server.wire import zoho_str
 
 # The columns `plan_info` reads, for a plan (table alias `p`).
@@ -94,15 +91,30 @@ async def plan_admin_ids(conn: Connection, *, plan_id: int) -> list[int]:
     return [row["learner_id"] for row in rows]
 
 
-async def plan_detail(conn: Connection, *, plan: Row, viewer_id: int) -> dict[str, Any]:
-    """A plan (`plan_row`) with its description, courses and admins: the management read."""
-    courses = await conn.fetch_all(
+async def plan_courses(conn: Connection, *, plan_id: int) -> list[Row]:
+    """The plan's courses by level, in the order they were set: `course_id`,
+    `course_name`, `course_type`, `level`, `is_mandatory`, `is_locked`."""
+    return await conn.fetch_all(
         """SELECT c.id AS course_id, c.name AS course_name, c.course_type, pc.level,
                   pc.is_mandatory, pc.is_locked
              FROM plan_courses pc JOIN courses c ON c.id = pc.course_id
             WHERE pc.plan_id = :plan_id ORDER BY pc.level, pc.position""",
-        {"plan_id": plan["plan_id"]},
+        {"plan_id": plan_id},
     )
+
+
+async def administered_plans(conn: Connection, *, learner_id: int) -> list[int]:
+    """The plans the learner is a plan admin of."""
+    rows = await conn.fetch_all(
+        "SELECT plan_id FROM plan_admins WHERE learner_id = :learner_id ORDER BY plan_id",
+        {"learner_id": learner_id},
+    )
+    return [row["plan_id"] for row in rows]
+
+
+async def plan_detail(conn: Connection, *, plan: Row, viewer_id: int) -> dict[str, Any]:
+    """A plan (`plan_row`) with its description, courses and admins: the management read."""
+    courses = await plan_courses(conn, plan_id=plan["plan_id"])
     admin_ids = await plan_admin_ids(conn, plan_id=plan["plan_id"])
     return {
         "planInfo": plan_info(plan, viewer_id=viewer_id),
@@ -153,15 +165,6 @@ SELECT {_ENROLMENT_COLUMNS}
   FROM plan_enrolments e JOIN learning_plans p ON p.id = e.plan_id
  WHERE e.unenrolled_time IS NULL AND e.learner_id = :learner_id AND p.publish_state = 1
  ORDER BY e.id LIMIT :page_limit OFFSET :page_offset"""
-# A plan's roster: its active enrolments of the learners a reader may see (`Visibility`).
-_ROSTER = f"""
-SELECT {_ENROLMENT_COLUMNS},
-       l.email, l.display_name, l.employee_id, l.status AS learner_status
-  FROM plan_enrolments e JOIN learning_plans p ON p.id = e.plan_id
-  JOIN learners l ON l.id = e.learner_id
- WHERE e.unenrolled_time IS NULL AND e.plan_id = :plan_id
-   AND (:everyone OR l.id = :viewer_id OR (:reportees AND l.manager_id = :viewer_id))
- ORDER BY e.id"""
 
 
 def _counts(row: Row) -> EnrolmentCounts:
@@ -174,15 +177,16 @@ def _counts(row: Row) -> EnrolmentCounts:
     )
 
 
-def _user_info(row: Row) -> dict[str, Any]:
-    """The reference's `userInfo` object for one enrolment row."""
+def user_info(row: Row, *, is_plan_admin: bool) -> dict[str, Any]:
+    """The reference's `userInfo` object for one enrolment row (`planuser_id`,
+    `learner_id`, `user_type`, `enrolled_time`, `is_joined`, `is_completed`)."""
     return {
         "planuserId": str(row["planuser_id"]),
         "isUserJoinedPlan": bool(row["is_joined"]),
         "isUserCompletedPlan": bool(row["is_completed"]),
         "userType": str(row["user_type"]),
         "userId": str(row["learner_id"]),
-        "isPlanAdmin": bool(row["is_plan_admin"]),
+        "isPlanAdmin": is_plan_admin,
         "enrolledTime": zoho_str(row["enrolled_time"]),
     }
 
@@ -227,7 +231,7 @@ def _plan_progress(row: Row, *, viewer_id: int) -> PlanProgress:
     """`userInfo`, `planId`, `planInfo` and `progressInfo` of one enrolment row."""
     progress = _progress_info(row, now_ms=0)
     body = {
-        "userInfo": _user_info(row),
+        "userInfo": user_info(row, is_plan_admin=bool(row["is_plan_admin"])),
         "planId": str(row["plan_id"]),
         "planInfo": plan_info(row, viewer_id=viewer_id),
         "progressInfo": progress,
@@ -266,54 +270,6 @@ async def is_plan_admin(conn: Connection, *, org_id: int, plan_id: int, learner_
     if plan is None:
         raise NoSuchRecord("No record for the given id: no such learning plan")
     return bool(plan["is_plan_admin"])
-
-
-async def plan_roster(
-    conn: Connection,
-    *,
-    plan_id: int,
-    visibility: Visibility,
-    status: EnrolmentStatus | None,
-    now_ms: int,
-    page: Page,
-) -> dict[str, Any]:
-    """The roster's answer: one page of the enrolled learners `visibility` shows (only those
-    in `status`, when given) with `userInfo` and `progressInfo`, and `summary` counts of
-    the whole visible roster."""
-    rows = await conn.fetch_all(_ROSTER, {"plan_id": plan_id, **visibility.params()})
-    members: list[dict[str, Any]] = []
-    summary: Counter[str] = Counter()
-    for row in rows:
-        progress = _progress_info(row, now_ms=now_ms)
-        summary[progress["status"]] += 1
-        summary[EnrolmentStatus.OVERDUE] += progress["isOverdue"]
-        matches = status is None or (
-            progress["isOverdue"]
-            if status is EnrolmentStatus.OVERDUE
-            else progress["status"] == status
-        )
-        if matches:
-            info = _user_info(row)
-            info.update(
-                emailId=row["email"],
-                displayName=row["display_name"],
-                employeeId=row["employee_id"],
-                isActive=row["learner_status"] == "active",
-            )
-            members.append({"userInfo": info, "progressInfo": progress})
-    window, more = page.of(members)
-    return {
-        "learners": window,
-        "summary": {
-            "totalCount": str(len(rows)),
-            "completedCount": str(summary[EnrolmentStatus.COMPLETED]),
-            "inProgressCount": str(summary[EnrolmentStatus.IN_PROGRESS]),
-            "notStartedCount": str(summary[EnrolmentStatus.NOT_STARTED]),
-            "overdueCount": str(summary[EnrolmentStatus.OVERDUE]),
-            "matchingCount": str(len(members)),
-        },
-        "isNextAvailable": more,
-    }
 
 
 async def org_plans(conn: Connection, *, org_id: int) -> list[Row]:

@@ -20,6 +20,7 @@ from lmsplans.server.http import Call, WriteCall
 from lmsplans.server.openapi import Param
 from lmsplans.server.params import payload, raw_payload, validate
 from lmsplans.server.plans import enrolments, queries, service
+from lmsplans.server.plans.roster import kept_roster, roster_answer
 from lmsplans.server.plans.schemas import (
     MAX_ENROL_BATCH,
     ErecnoRef,
@@ -36,7 +37,7 @@ from lmsplans.server.plans.schemas import (
     PlansPage,
     RosterPage,
 )
-from lmsplans.server.progress.schemas import EnrolmentStatus
+from lmsplans.server.progress.schemas import EnrolmentStatus, enrolment_status_param
 from lmsplans.server.routing import RouteTable
 from lmsplans.server.wire import ok
 
@@ -45,6 +46,7 @@ routes = RouteTable(tags=("Learning plans",))
 _MANAGED = (NoSuchRecord, PermissionDenied)
 _ROSTER_PARAMS = (
     Param("status", EnrolmentStatus, "Only the learners in this state (overdue: late)."),
+    Param("search", str, "Part of the name, email address or employee id (case-insensitive)."),
 )
 _ROSTER_ERRORS = (NoSuchRecord, PermissionDenied)
 
@@ -88,31 +90,31 @@ async def plan_roster(call: Call) -> Response:
     """A plan's roster, with summary counts
 
     Each enrolled learner the caller may see (admins and plan admins: all; managers:
-    reportees and self) with `userInfo` and `progressInfo`; `summary` counts the whole
-    roster, before the `status` filter. `/members` is an alias of `/learners`.
+    reportees and self) with `userInfo` and `progressInfo`, oldest enrolment first;
+    `summary` counts the whole roster, before the `status` and `search` filters
+    (`matchingCount`: after them). `/members` is an alias of `/learners`.
     """
     page = call.page()
-    wanted_raw = call.query("status")
-    try:
-        wanted = EnrolmentStatus(wanted_raw) if wanted_raw else None
-    except ValueError:
-        allowed = ", ".join(s.value for s in EnrolmentStatus)
-        raise InvalidParameter("status", f"must be one of {allowed}") from None
+    wanted = enrolment_status_param(call.query("status"))
     plan_id = call.id_param("planId", "learning plan")
     principal = call.principal
     async with call.db.read() as conn:
-        is_plan_admin = await queries.is_plan_admin(
-            conn, org_id=principal.org_id, plan_id=plan_id, learner_id=principal.user_id
-        )
-        roster = await queries.plan_roster(
+        roster = await kept_roster(
+            call,
             conn,
+            org_id=principal.org_id,
             plan_id=plan_id,
-            visibility=service.roster_visibility(principal, is_plan_admin=is_plan_admin),
+            visibility=await service.reader_visibility(conn, principal, plan_id=plan_id),
+        )
+        answer = await roster_answer(
+            conn,
+            roster,
             status=wanted,
+            search=call.query("search"),
             now_ms=call.now_ms(),
             page=page,
         )
-    return ok(roster, "Learners fetched successfully")
+    return ok(answer, "Learners fetched successfully")
 
 
 # --- Management -----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from lmsplans.server.errors import (
 )
 from lmsplans.server.learners import service as learners
 from lmsplans.server.learners.queries import Visibility, resolve_learners
-from lmsplans.server.plans.queries import plan_admin_ids, plan_row
+from lmsplans.server.plans.queries import is_plan_admin, plan_admin_ids, plan_row
 from lmsplans.server.plans.schemas import PlanIn, PlanPatch, system_image_url
 from lmsplans.server.progress import service as progress
 from lmsplans.server.writes import WriteContext
@@ -36,6 +36,15 @@ def roster_visibility(principal: Principal, *, is_plan_admin: bool) -> Visibilit
     if principal.role is Role.LEARNER:
         raise PermissionDenied("Permission denied: only admins and managers read rosters")
     return learners.visibility(principal)
+
+
+async def reader_visibility(conn: Connection, principal: Principal, *, plan_id: int) -> Visibility:
+    """Whom the plan's roster shows `principal` (`roster_visibility`); 404 7049 when the
+    organisation has no such plan."""
+    is_admin = await is_plan_admin(
+        conn, org_id=principal.org_id, plan_id=plan_id, learner_id=principal.user_id
+    )
+    return roster_visibility(principal, is_plan_admin=is_admin)
 
 
 def ensure_can_read_plan(principal: Principal, plan: Row) -> None:

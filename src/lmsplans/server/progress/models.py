@@ -24,7 +24,9 @@ course_progress = Table(
     Column("enrolled_time", BigInteger, nullable=False),
     Column("completed_time", BigInteger, nullable=True),
     Column("modified_time", BigInteger, nullable=False),
-    Index(None, "course_id", "learner_id"),
+    # A course's learners; with the status, a plan's roster reads their progress from the
+    # index alone (`plans.roster`).
+    Index(None, "course_id", "learner_id", "status"),
 )
 
 progress_events = Table(

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from starlette.responses import Response
 
 from lmsplans.server.courses import queries as course_queries
-from lmsplans.server.db import Connection
+from lmsplans.server.db import Connection, Page
 from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord
 from lmsplans.server.http import Call, WriteCall
 from lmsplans.server.learners.queries import Learner, resolve_learner
@@ -41,6 +41,12 @@ async def _learner(call: Call, conn: Any) -> Learner:
         )
         call.keep(key, learner)
     return learner
+
+
+def progress_page_key(learner_id: int, page: Page) -> tuple[str, int, int, int]:
+    """The cache key of one page of a learner's `ProgressPage` (the pages of the interface
+    read the same entries)."""
+    return ("plans", learner_id, page.offset, page.limit)
 
 
 async def _readable_learner(call: Call, conn: Any) -> Learner:
@@ -102,13 +108,13 @@ async def learner_plans_progress(call: Call) -> Response:
     learner: Learner | None = call.cached(_learner_key(call))
     if learner is not None:
         ensure_can_read(learner, viewer_id=call.principal.user_id, role=call.principal.role)
-        answer = call.cached(("plans", learner.id, page.offset, page.limit))
+        answer = call.cached(progress_page_key(learner.id, page))
     if answer is None:  # not all in the cache: no connection is taken otherwise
         async with call.db.read() as conn:
             learner = await _readable_learner(call, conn)
             plans, more = await plan_queries.learner_plans(conn, learner_id=learner.id, page=page)
         answer = ProgressPage(plans, more=more)
-        call.keep(("plans", learner.id, page.offset, page.limit), answer)
+        call.keep(progress_page_key(learner.id, page), answer)
     return encoded_response(answer.body(call.now_ms()))
 
 

@@ -59,9 +59,15 @@ def percentage(done: int, total: int) -> int:
 
 
 def enrolment_status(*, is_completed: bool, counts: EnrolmentCounts) -> EnrolmentStatus:
+    return status_of(is_completed=is_completed, started=counts.started_count > 0)
+
+
+def status_of(*, is_completed: bool, started: bool) -> EnrolmentStatus:
+    """Completed (the enrolment's sticky flag), else in progress once any of the plan's
+    courses is started, else not started."""
     if is_completed:
         return EnrolmentStatus.COMPLETED
-    if counts.started_count:
+    if started:
         return EnrolmentStatus.IN_PROGRESS
     return EnrolmentStatus.NOT_STARTED
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lmsplans.server.errors import InvalidParameter
 from lmsplans.server.wire import (
     Digits,
     Envelope,
@@ -35,6 +36,17 @@ class EnrolmentStatus(StrEnum):
     IN_PROGRESS = "inProgress"
     NOT_STARTED = "notStarted"
     OVERDUE = "overdue"
+
+
+def enrolment_status_param(raw: str | None) -> EnrolmentStatus | None:
+    """The roster filter `status` (absent or empty: none); 400 7204 for another value."""
+    if not raw:
+        return None
+    try:
+        return EnrolmentStatus(raw)
+    except ValueError:
+        allowed = ", ".join(status.value for status in EnrolmentStatus)
+        raise InvalidParameter("status", f"must be one of {allowed}") from None
 
 
 Percentage = Annotated[int, Field(ge=0, le=100), NotAFlag]

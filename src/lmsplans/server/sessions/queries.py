@@ -63,9 +63,14 @@ async def use_link(conn: Connection, *, token_hash: str, now_ms: int) -> Row | N
 
 
 async def link_by_hash(conn: Connection, *, token_hash: str) -> Row | None:
-    """A link's `used_time` and `expires_time` (to say why it cannot be used)."""
+    """A link's `used_time` and `expires_time` (to say why it cannot be used), with its
+    person's `display_name` and `status` and the organisation's `org_name`."""
     return await conn.fetch_one(
-        "SELECT used_time, expires_time FROM ui_sign_in_links WHERE token_hash = :token_hash",
+        """SELECT k.used_time, k.expires_time, l.display_name, l.status, o.name AS org_name
+             FROM ui_sign_in_links k
+             JOIN learners l ON l.id = k.learner_id AND l.org_id = k.org_id
+             JOIN organisations o ON o.id = k.org_id
+            WHERE k.token_hash = :token_hash""",
         {"token_hash": token_hash},
     )
 

@@ -7,6 +7,14 @@ from dataclasses import dataclass
 from lmsplans.server.auth.schemas import Operation, Principal, Role
 
 _MINUTE_MS = 60 * 1000
+SIGN_IN_PATH = "/ui/sign-in"
+
+
+def sign_in_url(base_url: str, token: str) -> str:
+    """The address of a one-time sign-in link: `<base>/ui/sign-in/<token>`. Every link
+    printed or shown anywhere (`lmsplans ui link`, `lmsplans demo`) is built here;
+    `base_url` is where people reach the server (`Settings.base_url`)."""
+    return f"{base_url.rstrip('/')}{SIGN_IN_PATH}/{token}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +38,16 @@ class SignInLink:
     expires_ms: int
 
     def url(self, base_url: str) -> str:
-        """The link to open: `<base>/ui/sign-in/<token>`."""
-        return f"{base_url.rstrip('/')}/ui/sign-in/{self.token}"
+        """The link to open (`sign_in_url`)."""
+        return sign_in_url(base_url, self.token)
+
+
+@dataclass(frozen=True, slots=True)
+class SignInLinkInfo:
+    """Whom a live link signs in, and to which organisation (shown before it is used)."""
+
+    display_name: str
+    org_name: str
 
 
 @dataclass(frozen=True, slots=True)

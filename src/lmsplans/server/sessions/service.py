@@ -27,7 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from lmsplans.server.auth.schemas import Principal, Role
 from lmsplans.server.auth.service import hash_secret
-from lmsplans.server.db import Connection, Database
+from lmsplans.server.db import Connection, Database, Row
 from lmsplans.server.errors import (
     ExpiredToken,
     InvalidParameter,
@@ -41,6 +41,7 @@ from lmsplans.server.sessions.schemas import (
     SessionInfo,
     SessionPolicy,
     SignInLink,
+    SignInLinkInfo,
 )
 
 SECRET_BYTES = 32  # of a session id and of a sign-in link's token
@@ -163,6 +164,36 @@ async def _open_session(
     return NewSession(session_id, csrf_token_for(session_id), org_id, learner_id, expires_ms)
 
 
+LINK_INVALID = "This sign-in link is not valid: ask for a new one"
+
+
+def _refuse_link(seen: Row | None, *, now_ms: int, policy: SessionPolicy) -> None:
+    """Say why a link (`queries.link_by_hash`) cannot sign anyone in; nothing if it can."""
+    if seen is None:
+        raise InvalidToken(LINK_INVALID)
+    if seen["used_time"] is not None:
+        raise InvalidToken("This sign-in link has been used already: ask for a new one")
+    if seen["expires_time"] <= now_ms:
+        minutes = policy.link_ttl_ms // 60_000
+        raise ExpiredToken(
+            f"This sign-in link has expired (links last {minutes} minutes): ask for a new one"
+        )
+    if seen["status"] != "active":
+        raise InvalidToken("This account is inactive: it cannot sign in")
+
+
+async def check_sign_in_link(
+    db: Database, *, token: str, now_ms: int, policy: SessionPolicy
+) -> SignInLinkInfo:
+    """Who a link would sign in, and where, without using it (the page that asks the
+    person to go on); the same refusals as `redeem_sign_in_link`."""
+    async with db.read() as conn:
+        seen = await queries.link_by_hash(conn, token_hash=hash_secret(token))
+    _refuse_link(seen, now_ms=now_ms, policy=policy)
+    assert seen is not None  # `_refuse_link` refuses a missing link
+    return SignInLinkInfo(display_name=seen["display_name"], org_name=seen["org_name"])
+
+
 async def redeem_sign_in_link(
     db: Database, *, token: str, now_ms: int, policy: SessionPolicy
 ) -> NewSession:
@@ -172,14 +203,8 @@ async def redeem_sign_in_link(
         link = await queries.use_link(conn, token_hash=token_hash, now_ms=now_ms)
         if link is None:
             seen = await queries.link_by_hash(conn, token_hash=token_hash)
-            if seen is None:
-                raise InvalidToken("This sign-in link is not valid: ask for a new one")
-            if seen["used_time"] is not None:
-                raise InvalidToken("This sign-in link has been used already: ask for a new one")
-            minutes = policy.link_ttl_ms // 60_000
-            raise ExpiredToken(
-                f"This sign-in link has expired (links last {minutes} minutes): ask for a new one"
-            )
+            _refuse_link(seen, now_ms=now_ms, policy=policy)
+            raise InvalidToken(LINK_INVALID)  # a link in use just now by another request
         org_id, learner_id = link["org_id"], link["learner_id"]
         learner = await queries.learner_in_org(conn, org_id=org_id, learner_id=learner_id)
         if learner is None or learner["status"] != "active":

@@ -20,22 +20,22 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-WIDTH = 400  # the viewBox width; the page's CSS scales it to the column
-FONT_SIZE = "13"
-TEXT_COLOUR = "#1a1a1a"
-TRACK_COLOUR = "#e6e6e6"
-OUTLINE_COLOUR = "#4d4d4d"
+from lmsplans.server.ui.svg import (
+    OUTLINE_COLOUR,
+    TRACK_COLOUR,
+    WIDTH,
+    Fill,
+    markup,
+    outline,
+    paint,
+    rect,
+    root,
+    swatch,
+    text,
+)
+
 MAX_LABEL_CHARS = 44  # longer labels are cut in the drawing; the table has them whole
 _CHART_ID = re.compile(r"[a-z][a-z0-9-]{0,40}")
-
-
-@dataclass(frozen=True, slots=True)
-class Fill:
-    """How one kind of value is painted: an Okabe-Ito colour and a pattern over it."""
-
-    colour: str
-    pattern: str  # "solid", "stripes", "dots" or "crosshatch"
-    ink: str = "#ffffff"  # the pattern's lines
 
 
 STATUS_FILLS = {
@@ -113,120 +113,6 @@ class Completion:
             raise ValueError(f"completed must be between 0 and the total: {self}")
 
 
-def _number(value: float) -> str:
-    """A coordinate, to the hundredth, without trailing zeros."""
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-def _pattern(parent: ET.Element, pattern_id: str, fill: Fill) -> None:
-    pattern = ET.SubElement(
-        parent,
-        "pattern",
-        {"id": pattern_id, "width": "8", "height": "8", "patternUnits": "userSpaceOnUse"},
-    )
-    ET.SubElement(pattern, "rect", {"width": "8", "height": "8", "fill": fill.colour})
-    if fill.pattern in ("stripes", "crosshatch"):
-        ET.SubElement(
-            pattern,
-            "path",
-            {"d": "M-2,2 l4,-4 M0,8 l8,-8 M6,10 l4,-4", "stroke": fill.ink, "stroke-width": "1.5"},
-        )
-    if fill.pattern == "crosshatch":
-        ET.SubElement(
-            pattern,
-            "path",
-            {"d": "M-2,6 l4,4 M0,0 l8,8 M6,-2 l4,4", "stroke": fill.ink, "stroke-width": "1.5"},
-        )
-    if fill.pattern == "dots":
-        ET.SubElement(pattern, "circle", {"cx": "4", "cy": "4", "r": "1.5", "fill": fill.ink})
-
-
-def _paint(parent: ET.Element, chart_id: str, key: str, fill: Fill) -> str:
-    """The `fill` attribute for `key`: a pattern defined in `parent`'s defs, or the colour."""
-    if fill.pattern == "solid":
-        return fill.colour
-    pattern_id = f"{chart_id}-{key}"
-    _pattern(parent, pattern_id, fill)
-    return f"url(#{pattern_id})"
-
-
-def _svg(chart_id: str, height: float, title: str, summary: str) -> ET.Element:
-    svg = ET.Element(
-        "svg",
-        {
-            "xmlns": "http://www.w3.org/2000/svg",
-            "viewBox": f"0 0 {WIDTH} {_number(height)}",
-            "role": "img",
-            "aria-labelledby": f"{chart_id}-title {chart_id}-desc",
-            "class": "chart",
-            "font-size": FONT_SIZE,
-            "fill": TEXT_COLOUR,
-        },
-    )
-    ET.SubElement(svg, "title", {"id": f"{chart_id}-title"}).text = title
-    ET.SubElement(svg, "desc", {"id": f"{chart_id}-desc"}).text = summary
-    return svg
-
-
-def _rect(
-    parent: ET.Element,
-    x: float,
-    y: float,
-    width: float,
-    height: float,
-    fill: str,
-    tooltip: str | None = None,
-    **extra: str,
-) -> ET.Element:
-    rect = ET.SubElement(
-        parent,
-        "rect",
-        {
-            "x": _number(x),
-            "y": _number(y),
-            "width": _number(width),
-            "height": _number(height),
-            "fill": fill,
-            **extra,
-        },
-    )
-    if tooltip:
-        ET.SubElement(rect, "title").text = tooltip
-    return rect
-
-
-def _outline(parent: ET.Element, top: float, height: float) -> None:
-    """A frame around a whole bar, drawn over its parts, inside the viewBox."""
-    _rect(parent, 0.5, top + 0.5, WIDTH - 1, height - 1, "none", stroke=OUTLINE_COLOUR)
-
-
-def _text(parent: ET.Element, x: float, y: float, text: str, **extra: str) -> None:
-    ET.SubElement(parent, "text", {"x": _number(x), "y": _number(y), **extra}).text = text
-
-
-def _markup(svg: ET.Element) -> Markup:
-    # ElementTree escapes every text and attribute value it writes.
-    return Markup(ET.tostring(svg, encoding="unicode"))  # noqa: S704
-
-
-def swatch(chart_id: str, key: str, fill: Fill) -> Markup:
-    """A small square painted like `key`'s part of the chart, for the table's legend."""
-    svg = ET.Element(
-        "svg",
-        {
-            "xmlns": "http://www.w3.org/2000/svg",
-            "viewBox": "0 0 16 16",
-            "width": "16",
-            "height": "16",
-            "aria-hidden": "true",
-            "class": "swatch",
-        },
-    )
-    paint = _paint(ET.SubElement(svg, "defs"), f"{chart_id}-swatch", key, fill)
-    _rect(svg, 0.5, 0.5, 15, 15, paint, stroke=OUTLINE_COLOUR)
-    return _markup(svg)
-
-
 def _check_id(chart_id: str) -> None:
     if not _CHART_ID.fullmatch(chart_id):
         raise ValueError(f"a chart id is lower-case letters, digits and '-': {chart_id!r}")
@@ -263,7 +149,7 @@ def status_chart(counts: StatusCounts, *, chart_id: str = "status") -> Chart:
     title = f"Status of {total} enrolled learner{'' if total == 1 else 's'}"
     summary = status_summary(counts)
     overdue_top = BAR_HEIGHT + 24
-    svg = _svg(chart_id, overdue_top + OVERDUE_BAR_HEIGHT + 2, title, summary)
+    svg = root(chart_id, overdue_top + OVERDUE_BAR_HEIGHT + 2, title, summary)
     defs = ET.SubElement(svg, "defs")
     labels = {
         "completed": "Completed",
@@ -276,9 +162,9 @@ def status_chart(counts: StatusCounts, *, chart_id: str = "status") -> Chart:
         ("inProgress", counts.in_progress),
         ("notStarted", counts.not_started),
     ]
-    paints = {key: _paint(defs, chart_id, key, fill) for key, fill in STATUS_FILLS.items()}
+    paints = {key: paint(defs, chart_id, key, fill) for key, fill in STATUS_FILLS.items()}
     bar = ET.SubElement(svg, "g", {"class": "chart-bar"})
-    _rect(bar, 0, 0, WIDTH, BAR_HEIGHT, TRACK_COLOUR)
+    rect(bar, 0, 0, WIDTH, BAR_HEIGHT, TRACK_COLOUR)
     done = 0
     for key, count in parts:
         if count == 0:
@@ -287,7 +173,7 @@ def status_chart(counts: StatusCounts, *, chart_id: str = "status") -> Chart:
         left, right = WIDTH * done / total, WIDTH * (done + count) / total
         done += count
         tooltip = f"{labels[key]}: {_share(count, total)}"
-        _rect(
+        rect(
             bar,
             left,
             0,
@@ -299,7 +185,7 @@ def status_chart(counts: StatusCounts, *, chart_id: str = "status") -> Chart:
         )
         if right - left >= LABEL_MIN_WIDTH:
             # A white halo keeps the number readable over every fill and pattern.
-            _text(
+            text(
                 bar,
                 (left + right) / 2,
                 BAR_HEIGHT / 2 + 5,
@@ -312,12 +198,12 @@ def status_chart(counts: StatusCounts, *, chart_id: str = "status") -> Chart:
                     "paint-order": "stroke",
                 },
             )
-    _outline(bar, 0, BAR_HEIGHT)
+    outline(bar, 0, BAR_HEIGHT)
     overdue = ET.SubElement(svg, "g", {"class": "chart-overdue"})
-    _text(overdue, 0, overdue_top - 6, f"Overdue: {counts.overdue} of {total}")
-    _rect(overdue, 0, overdue_top, WIDTH, OVERDUE_BAR_HEIGHT, TRACK_COLOUR)
+    text(overdue, 0, overdue_top - 6, f"Overdue: {counts.overdue} of {total}")
+    rect(overdue, 0, overdue_top, WIDTH, OVERDUE_BAR_HEIGHT, TRACK_COLOUR)
     if counts.overdue:
-        _rect(
+        rect(
             overdue,
             0,
             overdue_top,
@@ -327,12 +213,12 @@ def status_chart(counts: StatusCounts, *, chart_id: str = "status") -> Chart:
             f"Overdue: {_share(counts.overdue, total)}",
             **{"data-key": "overdue", "data-count": str(counts.overdue)},
         )
-    _outline(overdue, overdue_top, OVERDUE_BAR_HEIGHT)
+    outline(overdue, overdue_top, OVERDUE_BAR_HEIGHT)
     rows = tuple(
         ChartRow(key, labels[key], count, total, swatch(chart_id, key, STATUS_FILLS[key]))
         for key, count in (*parts, ("overdue", counts.overdue))
     )
-    return Chart(chart_id, title, "Status", summary, _markup(svg), rows)
+    return Chart(chart_id, title, "Status", summary, markup(svg), rows)
 
 
 ROW_HEIGHT = 46
@@ -361,20 +247,20 @@ def completion_chart(
     _check_id(chart_id)
     title = f"Completion per {what}"
     summary = completion_summary(items, what)
-    svg = _svg(chart_id, max(len(items), 1) * ROW_HEIGHT, title, summary)
+    svg = root(chart_id, max(len(items), 1) * ROW_HEIGHT, title, summary)
     if not items:
-        _text(svg, 0, 20, f"No {what} yet.")
+        text(svg, 0, 20, f"No {what} yet.")
     fill = COMPLETION_FILL.colour
     for index, item in enumerate(items):
         top = index * ROW_HEIGHT
         row = ET.SubElement(svg, "g", {"class": "chart-row"})
-        _text(row, 0, top + 15, _cut(item.label))
+        text(row, 0, top + 15, _cut(item.label))
         share = f"{item.completed} of {item.total} · {percent(item.completed, item.total)}%"
-        _text(row, WIDTH, top + 15, share, **{"text-anchor": "end"})
+        text(row, WIDTH, top + 15, share, **{"text-anchor": "end"})
         bar_top = top + 22
-        _rect(row, 0, bar_top, WIDTH, COMPLETION_BAR_HEIGHT, TRACK_COLOUR)
+        rect(row, 0, bar_top, WIDTH, COMPLETION_BAR_HEIGHT, TRACK_COLOUR)
         if item.completed:
-            _rect(
+            rect(
                 row,
                 0,
                 bar_top,
@@ -384,7 +270,7 @@ def completion_chart(
                 f"{item.label}: {share}",
                 **{"data-count": str(item.completed), "data-total": str(item.total)},
             )
-        _outline(row, bar_top, COMPLETION_BAR_HEIGHT)
+        outline(row, bar_top, COMPLETION_BAR_HEIGHT)
     rows = tuple(
         ChartRow(
             "completion",
@@ -395,4 +281,33 @@ def completion_chart(
         )
         for item in items
     )
-    return Chart(chart_id, title, what.capitalize(), summary, _markup(svg), rows)
+    return Chart(chart_id, title, what.capitalize(), summary, markup(svg), rows)
+
+
+MINI_WIDTH = 100
+MINI_HEIGHT = 12
+
+
+def completion_bar(completed: int, total: int, *, label: str) -> Markup:
+    """A small bar of `completed` out of `total` (a row of a list), with its words:
+    `label` names what completed ("Onboarding: 12 of 40 completed (30%)")."""
+    if not 0 <= completed <= max(total, 0):
+        raise ValueError(f"completed must be between 0 and the total: {completed} of {total}")
+    words = f"{label}: {completed} of {total} completed ({percent(completed, total)}%)"
+    svg = ET.Element(
+        "svg",
+        {
+            "xmlns": "http://www.w3.org/2000/svg",
+            "viewBox": f"0 0 {MINI_WIDTH} {MINI_HEIGHT}",
+            "role": "img",
+            "aria-label": words,
+            "class": "mini-bar",
+        },
+    )
+    ET.SubElement(svg, "title").text = words
+    rect(svg, 0, 0, MINI_WIDTH, MINI_HEIGHT, TRACK_COLOUR)
+    if completed:
+        width = MINI_WIDTH * completed / total
+        rect(svg, 0, 0, width, MINI_HEIGHT, STATUS_FILLS["completed"].colour)
+    rect(svg, 0.5, 0.5, MINI_WIDTH - 1, MINI_HEIGHT - 1, "none", stroke=OUTLINE_COLOUR)
+    return markup(svg)

@@ -8,12 +8,14 @@ template that names something its handler did not pass fails its test.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -23,6 +25,7 @@ from lmsplans.server.auth.schemas import Role
 from lmsplans.server.ui import charts
 from lmsplans.server.ui.assets import URL_PREFIX, StaticAssets
 from lmsplans.server.ui.security import DOCS_POLICY, PAGE_POLICY, page_headers
+from lmsplans.server.ui.views import STATUS_LABELS
 
 OPENAPI_URL = "/openapi.json"
 
@@ -35,9 +38,10 @@ class NavItem:
 
 
 # (label, href, the roles that see it, the paths it stands for besides its own)
+_READERS = frozenset({Role.ADMIN, Role.MANAGER})
 _NAVIGATION: tuple[tuple[str, str, frozenset[Role], tuple[str, ...]], ...] = (
-    ("Plans", "/ui", frozenset(Role), ("/ui/plans/", "/ui/learners/")),
-    ("Team", "/ui/team", frozenset({Role.MANAGER}), ()),
+    ("Plans", "/ui", _READERS, ("/ui/plans/", "/ui/learners/")),
+    ("Team", "/ui/team", _READERS, ()),
     ("My learning", "/ui/me", frozenset(Role), ()),
 )
 
@@ -73,6 +77,10 @@ def iso_time(epoch_ms: int) -> str:
     return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="seconds")
 
 
+def _bar(completed: int, total: int, label: str) -> Markup:
+    return charts.completion_bar(completed, total, label=label)
+
+
 def build_environment(assets: StaticAssets) -> Environment:
     """The templates of `lmsplans/server/ui/templates`, autoescaped, strict about names."""
     environment = Environment(
@@ -84,7 +92,13 @@ def build_environment(assets: StaticAssets) -> Environment:
         auto_reload=False,  # templates ship with the package: read once
     )
     environment.globals.update(
-        asset_url=assets.url, version=lmsplans.__version__, role_labels=ROLE_LABELS
+        asset_url=assets.url,
+        version=lmsplans.__version__,
+        role_labels=ROLE_LABELS,
+        status_labels=STATUS_LABELS,
+        bar=_bar,
+        # A form's one-time key (`ui.http.writing`): a new one for each form drawn.
+        new_form_key=lambda: secrets.token_urlsafe(18),
     )
     environment.filters.update(
         date=date, date_time=date_time, iso_time=iso_time, percent=charts.percent
