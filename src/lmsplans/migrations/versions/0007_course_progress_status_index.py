@@ -1,10 +1,10 @@
-"""Course progress by course, with its status in the index (revision 0009, after 0006,
+"""Course progress by course, with its status in the index (revision 0007, after 0006,
 2026-12-07): a plan's roster reads its learners' progress in its courses from the index
 alone (`plans.roster`), the same index that served the course's reads before."""
 
 from alembic import op
 
-revision = "0009"
+revision = "0007"
 down_revision = "0006"
 
 
