@@ -395,6 +395,10 @@ def test_a_run_that_died_before_its_first_row_starts_cleanly(
         assert len(out.read_text().splitlines()) == 4 + (fmt == "csv")
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_ctrl_c_on_the_command_line_stops_cleanly_and_says_how_to_resume(
     demo_db: DemoDatabase, fast: LiveServer, tmp_path: Path
@@ -409,6 +413,10 @@ def test_ctrl_c_on_the_command_line_stops_cleanly_and_says_how_to_resume(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As a terminal's Ctrl-C finds it: a shell starts background jobs (a test run
+        # launched with `&`) with SIGINT ignored, and Python then never raises
+        # KeyboardInterrupt.
+        preexec_fn=_interruptible,
     )
     try:
         deadline = time.monotonic() + 30
