@@ -71,9 +71,7 @@ class AsyncLearningPlans(AsyncResource):
     ) -> RosterSummary:
         """Counts over the plan's whole roster (total, completed, in progress, not started,
         overdue, and how many match `status` and `search`), in one call."""
-        page = await self.learners(
-            plan_id, status=status, search=search, page_size=1
-        ).first_page()
+        page = await self.learners(plan_id, status=status, search=search, page_size=1).first_page()
         summary = page.raw.get("summary")
         return RosterSummary.from_raw(summary if isinstance(summary, dict) else {})
 
