@@ -27,6 +27,7 @@ from starlette.routing import Route
 from lmsplans.server.db import Database
 from lmsplans.server.sessions.schemas import SessionPolicy
 from lmsplans.server.sessions.service import create_sign_in_link
+from lmsplans.server.ui.updates import LIST_REDRAW_MS
 from lmsplans.server.ui.views import LIVE_SECONDS
 from tests.browser.conftest import PHONE, Browsing, open_page, serving_in_thread
 from tests.e2e.conftest import DemoSite, ServerProcess, load_demo
@@ -327,7 +328,7 @@ def test_the_report_and_the_list_update_by_themselves(
     record_progress(demo_site, plan_id, not_started(demo_site, plan_id)["userId"])
     later = expected(roster_summary(demo_site, plan_id))
     expect(page.locator(f"{card} [data-count=notStarted] dd")).to_have_text(
-        str(later["notStarted"]), timeout=3 * LIVE_SECONDS * 1000
+        str(later["notStarted"]), timeout=LIST_REDRAW_MS + 3 * LIVE_SECONDS * 1000
     )
     assert shown_counts(page, card) == later
     assert admin.errors == [] and admin.refused == []

@@ -34,18 +34,20 @@ from starlette.responses import Response
 
 from lmsplans.server.ui.http import PageCall
 
-_SINCE = re.compile(r"(\d{1,18})\.(\d{1,18}|-)\.([0-9a-f]{0,32})")
+_SINCE = re.compile(r"(\d{1,18})\.(\d{1,18}|-)\.([0-9a-f]{0,32})\.(\d{1,18})")
 _DIGEST_LENGTH = 20  # hex digits of SHA-256 kept: a changed region shows as changed
 
 
 @dataclass(frozen=True, slots=True)
 class Since:
     """The state a live page shows: `version`, `until_ms` (None: the clock alone never
-    changes it) and `digest` (of its region; empty: unknown)."""
+    changes it), `digest` (of its region; empty: unknown) and `drawn_ms`, when it was
+    drawn."""
 
     version: int
     until_ms: int | None
     digest: str
+    drawn_ms: int
 
     @classmethod
     def parse(cls, raw: str | None) -> Since | None:
@@ -54,15 +56,19 @@ class Since:
         found = _SINCE.fullmatch(raw or "")
         if found is None:
             return None
-        version, until, digest = found.groups()
-        return cls(int(version), None if until == "-" else int(until), digest)
+        version, until, digest, drawn = found.groups()
+        return cls(int(version), None if until == "-" else int(until), digest, int(drawn))
 
     def text(self) -> str:
         until = "-" if self.until_ms is None else str(self.until_ms)
-        return f"{self.version}.{until}.{self.digest}"
+        return f"{self.version}.{until}.{self.digest}.{self.drawn_ms}"
 
-    def holds(self, version: int, now_ms: int) -> bool:
-        """Whether a page at this state still shows what it would show now."""
+    def holds(self, version: int, now_ms: int, *, redraw_ms: int = 0) -> bool:
+        """Whether a page at this state still shows what it would show now, or was drawn
+        less than `redraw_ms` ago (a region dear to draw is drawn again at most that
+        often, whatever was written meanwhile)."""
+        if now_ms - self.drawn_ms < redraw_ms:
+            return True
         return self.version == version and (self.until_ms is None or now_ms <= self.until_ms)
 
 
@@ -120,7 +126,7 @@ def update(
     """The answer to a poll that found a new data version or a passed moment: the poller
     with its new state, and the region when it changed (then `event` is triggered)."""
     changed = since is None or since.digest != part.digest
-    state = Since(call.version, until_ms, part.digest)
+    state = Since(call.version, until_ms, part.digest, call.now_ms)
     response = call.render(
         "_live.html",
         {

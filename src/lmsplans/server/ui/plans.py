@@ -177,7 +177,7 @@ async def plans_list(visit: Visit) -> Response:
         return see_other("/ui/me")
     cards = await plan_cards(visit)
     part = draw(visit, "_plan_cards.html", {"plans": cards.plans, "more": cards.more})
-    state = Since(visit.version, cards.until_ms, part.digest)
+    state = Since(visit.version, cards.until_ms, part.digest, visit.now_ms)
     return visit.render(
         "plans.html",
         {
@@ -355,7 +355,7 @@ async def plan_report(visit: Visit) -> Response:
     part = draw(
         visit, "_report_live.html", report_figures(roster, now), beside=roster_fingerprint(roster)
     )
-    state = Since(visit.version, next_change(roster.tally.dues, now), part.digest)
+    state = Since(visit.version, next_change(roster.tally.dues, now), part.digest, now)
     plan = roster.plan
     draft, disabled = _plan_state(plan)
     context = {
