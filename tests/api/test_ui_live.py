@@ -153,6 +153,7 @@ async def test_the_report_changes_by_itself_when_progress_is_recorded(
     assert learner_id in {row["data-learner-id"] for row in rows}
     overdue = one(page, "#overdue")
     assert overdue["hx-trigger"] == "report-changed from:body"
+    assert overdue["hx-get"] == f"/ui/plans/{plan_id}?status=inProgress"
     alone = dom(await admin.get(str(overdue["hx-get"]), headers={**HTMX, "HX-Target": "overdue"}))
     assert alone.select_one("#counts") is None and alone.select_one("#roster-results") is None
     assert one(alone, "#overdue")

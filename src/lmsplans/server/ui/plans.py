@@ -346,7 +346,7 @@ async def plan_report(visit: Visit) -> Response:
         "overdue_url": url_with(
             visit.request,
             overdue_page=overdue_page.number if overdue_page.number > 1 else None,
-            **dict.fromkeys(("status", "q", "page", "enrol_q", "notice", "count")),
+            **dict.fromkeys(("enrol_q", "notice", "count")),  # the roster's filters stay
         ),
     }
     target = visit.request.headers.get("hx-target")
