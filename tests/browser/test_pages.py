@@ -27,6 +27,8 @@ from starlette.routing import Route
 from lmsplans.server.db import Database
 from lmsplans.server.sessions.schemas import SessionPolicy
 from lmsplans.server.sessions.service import create_sign_in_link
+from lmsplans.server.ui.updates import LIST_REDRAW_MS
+from lmsplans.server.ui.views import LIVE_SECONDS
 from tests.browser.conftest import PHONE, Browsing, open_page, serving_in_thread
 from tests.e2e.conftest import DemoSite, ServerProcess, load_demo
 
@@ -255,6 +257,81 @@ def test_enrolling_a_learner_changes_the_counts(
     assert after["total"] == before["total"] + 1
     assert after == expected(roster_summary(demo_site, plan_id))
     assert admin.errors == []
+
+
+def not_started(site: DemoSite, plan_id: str) -> dict[str, Any]:
+    """A learner of the plan who has not started (their `userInfo`)."""
+    waiting = api(site, f"/api/v1/learning-plans/{plan_id}/learners", status="notStarted")
+    info: dict[str, Any] = waiting["learners"][0]["userInfo"]
+    return info
+
+
+def record_progress(site: DemoSite, plan_id: str, learner_id: str) -> None:
+    """Progress recorded through the API (the admin's token) for the learner, in the first
+    of their courses in the plan the API takes it for."""
+    courses = api(site, f"/api/v1/learners/{learner_id}/learning-plans/{plan_id}/courses/progress")
+    for course in courses["courses"]:
+        response = httpx.put(
+            f"{site.base_url}/api/v1/courses/{course['courseId']}/learners/{learner_id}"
+            "/course-progress",
+            json={"completionPercentage": 40},
+            headers={"Authorization": f"Zoho-oauthtoken {site.credentials['admin_token']}"},
+            timeout=10,
+        )
+        if response.status_code == 200:
+            return
+    raise AssertionError(f"no course of plan {plan_id} took progress for {learner_id}")
+
+
+def test_the_report_and_the_list_update_by_themselves(
+    admin: Browsing, demo_site: DemoSite, server: ServerProcess
+) -> None:
+    page = admin.page
+    plan_id = biggest_plan(demo_site)
+    learner = not_started(demo_site, plan_id)
+    # The roster filtered to those in progress, by the learner's email: nobody, yet.
+    page.goto(f"{server.base_url}/ui/plans/{plan_id}?status=inProgress&q={learner['emailId']}")
+    page.wait_for_function("() => window.htmx !== undefined")
+    expect(page.locator("#roster-count")).to_contain_text("No learner matches")
+    before = shown_counts(page)
+    assert before == expected(roster_summary(demo_site, plan_id))
+    # A mark a reload would wipe: the counts must change under it, in place.
+    page.evaluate("() => { document.body.dataset.stayed = 'yes' }")
+    polls: list[int] = []
+    page.on(
+        "response",
+        lambda response: polls.append(response.status) if "/updates?" in response.url else None,
+    )
+    record_progress(demo_site, plan_id, learner["userId"])
+    after = expected(roster_summary(demo_site, plan_id))
+    assert after != before
+    expect(page.locator("#counts [data-count=notStarted] dd")).to_have_text(
+        str(after["notStarted"]), timeout=3 * LIVE_SECONDS * 1000
+    )
+    assert shown_counts(page) == after
+    # The roster follows, with its filters (the learner is in progress now), and the page
+    # was never reloaded.
+    row = page.locator(f"#roster-results tbody tr[data-learner-id='{learner['userId']}']")
+    expect(row).to_have_attribute("data-status", "inProgress")
+    expect(page.locator("#roster-count")).to_contain_text("1\u20131 of 1 learner")
+    assert page.evaluate("() => document.body.dataset.stayed") == "yes"
+    # Quiet again: the next polls send nothing.
+    page.wait_for_timeout(LIVE_SECONDS * 1000 + 500)
+    assert 200 in polls and polls[-1] == 204
+    admin.shot("report-live")
+
+    # The plans list too.
+    page.goto(f"{server.base_url}/ui")
+    page.wait_for_function("() => window.htmx !== undefined")
+    card = f".plan-card[data-plan-id='{plan_id}']"
+    assert shown_counts(page, card) == after
+    record_progress(demo_site, plan_id, not_started(demo_site, plan_id)["userId"])
+    later = expected(roster_summary(demo_site, plan_id))
+    expect(page.locator(f"{card} [data-count=notStarted] dd")).to_have_text(
+        str(later["notStarted"]), timeout=LIST_REDRAW_MS + 3 * LIVE_SECONDS * 1000
+    )
+    assert shown_counts(page, card) == later
+    assert admin.errors == [] and admin.refused == []
 
 
 def test_a_learner_joins_a_plan_and_cannot_read_anyone_else(

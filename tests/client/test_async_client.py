@@ -60,6 +60,11 @@ async def test_pages_records_and_errors(make: object, demo: DemoTokens) -> None:
     roster = [m async for m in client.learning_plans.learners(plans[0].plan_id, page_size=9)]
     summary = await client.learning_plans.roster_summary(plans[0].plan_id)
     assert len(roster) == len({m.user_id for m in roster}) == summary.total_count
+    email = roster[3].user_info.email_id or ""
+    searched = client.learning_plans.learners(plans[0].plan_id, search=email.upper())
+    assert [m.raw async for m in searched] == [roster[3].raw]
+    found = await client.learning_plans.roster_summary(plans[0].plan_id, search=email)
+    assert found.matching_count == 1 and found.total_count == summary.total_count
     courses = await client.learners.course_progress(learner, page_size=2).to_list()
     one = await client.courses.learner_progress(courses[0].course_id, learner)
     assert one.raw == courses[0].raw

@@ -17,6 +17,7 @@ from lmsplans.client import (
     LearningPlanProgress,
     NotFoundError,
     PermissionDeniedError,
+    RosterMember,
     ValidationError,
 )
 from tests.client.conftest import (
@@ -109,6 +110,42 @@ def test_every_list_crosses_pages_and_returns_each_record_once(
     ).to_list()
     assert len(in_plan) >= 3 and all(c.level is not None and c.level >= 1 for c in in_plan)
     assert len({c.course_id for c in in_plan}) == len(in_plan)
+
+
+def _holds(member: RosterMember, part: str) -> bool:
+    info = member.user_info
+    texts = (info.display_name, info.email_id, info.employee_id)
+    return any(part.lower() in (text or "").lower() for text in texts)
+
+
+def test_the_roster_is_searched_by_name_email_or_employee_id(admin: Client) -> None:
+    plan = admin.learning_plans.list().to_list()[0]
+    whole = admin.learning_plans.learners(plan.plan_id).to_list()
+    name = whole[-1].user_info.display_name
+    assert name
+    part = name.split()[0].upper()  # case does not matter
+    found = admin.learning_plans.learners(plan.plan_id, search=part, page_size=2).to_list()
+    assert found and [m.raw for m in found] == [m.raw for m in whole if _holds(m, part)]
+    assert len(found) < len(whole)
+    summary = admin.learning_plans.roster_summary(plan.plan_id, search=part)
+    assert summary.matching_count == len(found) and summary.total_count == len(whole)
+
+    email = whole[0].user_info.email_id
+    assert email
+    by_email = admin.learning_plans.learners(plan.plan_id, search=email).to_list()
+    assert [m.user_id for m in by_email] == [whole[0].user_id]
+
+    late = admin.learning_plans.learners(plan.plan_id, status="overdue").to_list()
+    assert late
+    late_name = late[0].user_info.display_name or ""
+    both = admin.learning_plans.learners(plan.plan_id, status="overdue", search=late_name)
+    assert [m.raw for m in both] == [m.raw for m in late if _holds(m, late_name)]
+
+    nobody = admin.learning_plans.roster_summary(plan.plan_id, search="no-such-learner-xyz")
+    assert nobody.matching_count == 0 and nobody.total_count == len(whole)
+    assert admin.learning_plans.learners(plan.plan_id, search="no-such-learner-xyz").to_list() == []
+    # An empty search is no filter.
+    assert len(admin.learning_plans.learners(plan.plan_id, search="").to_list()) == len(whole)
 
 
 def plans_of_learner(client: Client, learner: int) -> list[str]:

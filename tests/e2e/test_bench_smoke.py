@@ -185,6 +185,10 @@ def test_plan_report_benchmark_runs_end_to_end(tmp_path: Path) -> None:
         "roster page (htmx)",
         "roster CSV (every learner)",
         "plans list",
+        "report poll, nothing changed",
+        "report poll, after a write",
+        "plans list poll, nothing changed",
+        "plans list poll, after a write",
     }
     assert {caches for caches, _ in views} == {"on", "off"}
     for cells in views.values():

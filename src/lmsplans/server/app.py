@@ -36,6 +36,7 @@ from lmsplans.server.ui import people as people_pages
 from lmsplans.server.ui import plan_actions
 from lmsplans.server.ui import plans as plan_pages
 from lmsplans.server.ui import sign_in as sign_in_pages
+from lmsplans.server.ui import updates as plan_updates
 from lmsplans.server.ui.http import Interface
 from lmsplans.server.ui.rendering import Site
 
@@ -56,7 +57,13 @@ def route_tables() -> list[RouteTable]:
 
 def page_tables() -> list[PageTable]:
     """The interface's page declarations, in the order they are matched."""
-    return [sign_in_pages.pages, plan_pages.pages, plan_actions.pages, people_pages.pages]
+    return [
+        sign_in_pages.pages,
+        plan_pages.pages,
+        plan_updates.pages,
+        plan_actions.pages,
+        people_pages.pages,
+    ]
 
 
 def all_routes() -> list[BaseRoute]:

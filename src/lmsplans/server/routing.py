@@ -243,7 +243,7 @@ class RouteTable:
 
 # --- The pages of the interface -------------------------------------------------------------
 
-PageKind = Literal["page", "form", "write", "public"]
+PageKind = Literal["page", "poll", "form", "write", "public"]
 PageH = TypeVar("PageH", bound=Callable[..., Any])
 UNMATCHED_PAGE = "/ui/{rest:path}"
 
@@ -267,6 +267,8 @@ class PageDeclaration:
             endpoint = ui_http.public(self.handler)
         elif self.kind == "page":
             endpoint = ui_http.signed_in(self.handler, role=self.role)
+        elif self.kind == "poll":
+            endpoint = ui_http.signed_in(self.handler, role=self.role, touch=False)
         elif self.kind == "form":
             endpoint = ui_http.form(self.handler, role=self.role)
         else:
@@ -305,6 +307,11 @@ class PageTable:
     def get(self, path: str, *, role: Role | None = None) -> Callable[[PageH], PageH]:
         """A page (`ui.http.Visit`) for a signed-in person holding `role` or above."""
         return self._declare("GET", path, "page", role)
+
+    def poll(self, path: str, *, role: Role | None = None) -> Callable[[PageH], PageH]:
+        """What a page asks for by itself every few seconds (`ui.live`): as `get`, but not
+        the person's activity (`ui.http.signed_in`, `touch=False`)."""
+        return self._declare("GET", path, "poll", role)
 
     def post(self, path: str, *, role: Role | None = None) -> Callable[[PageH], PageH]:
         """A form that writes (`ui.http.WriteVisit`): checked, one transaction, one

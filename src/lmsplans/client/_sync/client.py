@@ -65,8 +65,8 @@ class Client:
     - learners.upsert_many(learners): create or update by employee id (else email)
     - learners.update(learner_id, ...), learners.deactivate(learner_id)
     - learning_plans.list(), learning_plans.get(plan_id)
-    - learning_plans.learners(plan_id, status=): the roster, 100 learners with progress a call
-    - learning_plans.roster_summary(plan_id, status=): the roster's counts, in one call
+    - learning_plans.learners(plan_id, status=, search=): the roster with progress, 100 a call
+    - learning_plans.roster_summary(plan_id, status=, search=): the roster's counts, in one call
     - learning_plans.create(name), learning_plans.update(plan_id, ...)
     - learning_plans.delete(plan_id), learning_plans.publish(plan_id)
     - learning_plans.disable(plan_id), learning_plans.set_courses(plan_id, courses)

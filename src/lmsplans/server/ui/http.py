@@ -258,13 +258,16 @@ def public(handler: PublicHandler) -> AsgiEndpoint:
     return _timed(respond)
 
 
-def signed_in(handler: PageHandler, *, role: Role | None) -> AsgiEndpoint:
-    """A page for a signed-in person holding `role` or one above it (any, for None)."""
-    return _session_endpoint(handler, role=role)
+def signed_in(handler: PageHandler, *, role: Role | None, touch: bool = True) -> AsgiEndpoint:
+    """A page for a signed-in person holding `role` or one above it (any, for None).
+    `touch=False` (what a page asks by itself every few seconds, `ui.live`): the request
+    is not the person's activity, so a tab left open does not keep its session alive past
+    its idle limit, nor writes anything."""
+    return _session_endpoint(handler, role=role, touch=touch)
 
 
 def _session_endpoint(
-    run: Callable[[Visit], Awaitable[Response]], *, role: Role | None
+    run: Callable[[Visit], Awaitable[Response]], *, role: Role | None, touch: bool = True
 ) -> AsgiEndpoint:
     async def respond(request: Request) -> Response:
         call: PageCall | None = None
@@ -281,9 +284,10 @@ def _session_endpoint(
             if role is not None:
                 ensure_role(session.role, role)
             response = await run(visit)
-            await sessions.record_activity(
-                call.db, session=session, now_ms=call.now_ms, policy=call.interface.policy
-            )
+            if touch:
+                await sessions.record_activity(
+                    call.db, session=session, now_ms=call.now_ms, policy=call.interface.policy
+                )
             return response
         except Exception as exc:
             viewer = None if visit is None else visit.session

@@ -27,6 +27,7 @@ from lmsplans.server.progress.schemas import EnrolmentStatus, enrolment_status_p
 from lmsplans.server.routing import PageTable
 from lmsplans.server.ui import charts
 from lmsplans.server.ui.http import Visit, see_other
+from lmsplans.server.ui.live import Since, draw, earliest, live_url, next_change
 from lmsplans.server.ui.views import (
     STATUS_LABELS,
     duration_text,
@@ -34,6 +35,7 @@ from lmsplans.server.ui.views import (
     number,
     pager,
     shown_status,
+    url_with,
 )
 
 pages = PageTable()
@@ -44,7 +46,16 @@ ENROL_RESULTS = 20
 PLANS_SHOWN = 200  # plans on the list page (an organisation has tens)
 _DAY_MS = 86_400_000
 # The parts of the report htmx asks for alone (`HX-Target`), and their templates.
-FRAGMENTS = {"roster-results": "_roster.html", "enrol-results": "_enrol_results.html"}
+FRAGMENTS = {
+    "roster-results": "_roster.html",
+    "enrol-results": "_enrol_results.html",
+    "overdue": "_overdue.html",
+}
+LIST_UPDATES = "/ui/updates"  # the plans list's live updates (`ui.updates`)
+
+
+def report_updates_path(plan_id: int) -> str:
+    return f"/ui/plans/{plan_id}/updates"
 
 
 async def readable_roster(visit: Visit, conn: Connection, plan_id: int) -> Roster:
@@ -91,14 +102,21 @@ def _counts(summary: RosterSummary) -> charts.StatusCounts:
     )
 
 
-@pages.get("/ui")
-async def plans_list(visit: Visit) -> Response:
+@dataclass(frozen=True, slots=True)
+class PlanCards:
+    """The plans a person's list shows, and until when the clock alone leaves their counts
+    as they are (`live.Since.until_ms`)."""
+
+    plans: list[PlanSummary]
+    more: bool  # more plans than shown
+    until_ms: int | None
+
+
+async def plan_cards(visit: Visit) -> PlanCards:
     """Admins: every plan, drafts marked; managers: the plans of their team or that they
-    administer; learners go to their own page. Each plan counted as its report counts it,
-    all in one statement (`plans.roster.plan_tallies`)."""
+    administer. Each plan counted as its report counts it, all in one statement
+    (`plans.tallies.plan_tallies`), kept while the data version holds."""
     principal = visit.principal
-    if principal.role is Role.LEARNER:
-        return see_other("/ui/me")
     async with visit.db.read() as conn:
         listed, more = await queries.list_plans(
             conn,
@@ -128,13 +146,15 @@ async def plans_list(visit: Visit) -> Response:
                 visibility=Visibility(principal.user_id, everyone=True),
                 durations={key: durations[key] for key in administered if key in durations},
             )
-            tallies.update(whole)
+            tallies = {**tallies, **whole}
     shown: list[PlanSummary] = []
+    changes: list[int | None] = []
     for info in listed:
         plan_id = int(info["planId"])
         counts = _counts(tallies[plan_id].summary(visit.now_ms))
         if principal.role is Role.MANAGER and not (counts.total or plan_id in administered):
             continue
+        changes.append(next_change(tallies[plan_id].dues, visit.now_ms))
         shown.append(
             PlanSummary(
                 plan_id=plan_id,
@@ -146,7 +166,26 @@ async def plans_list(visit: Visit) -> Response:
                 bar=charts.completion_bar(counts.completed, counts.total, label=info["planName"]),
             )
         )
-    return visit.render("plans.html", {"title": "Learning plans", "plans": shown, "more": more})
+    return PlanCards(shown, more, earliest(changes))
+
+
+@pages.get("/ui")
+async def plans_list(visit: Visit) -> Response:
+    """The organisation's plans with their counts (`plan_cards`), updating by themselves
+    (`ui.live`); learners go to their own page."""
+    if visit.principal.role is Role.LEARNER:
+        return see_other("/ui/me")
+    cards = await plan_cards(visit)
+    part = draw(visit, "_plan_cards.html", {"plans": cards.plans, "more": cards.more})
+    state = Since(visit.version, cards.until_ms, part.digest, visit.now_ms)
+    return visit.render(
+        "plans.html",
+        {
+            "title": "Learning plans",
+            "live_content": part.content,
+            "live_url": live_url(LIST_UPDATES, state),
+        },
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,12 +250,15 @@ async def _roster_section(visit: Visit, conn: Connection, roster: Roster) -> dic
     filters = {"status": status.value if status else "", "q": search}
     query = urlencode({key: value for key, value in filters.items() if value})
     csv_url = f"/ui/plans/{roster.plan['plan_id']}/roster.csv" + (f"?{query}" if query else "")
+    shown = {**filters, "page": page.number if page.number > 1 else ""}
+    roster_query = urlencode({key: value for key, value in shown.items() if value})
     return {
         "status_filter": status.value if status else "",
         "search": search,
         "members": await _member_rows(conn, roster, window, visit.now_ms),
         "roster_pager": page,
         "csv_url": csv_url,
+        "roster_url": visit.request.url.path + (f"?{roster_query}" if roster_query else ""),
         "statuses": STATUS_LABELS,
     }
 
@@ -237,10 +279,44 @@ async def _enrol_candidates(
     return [{**found_one, "enrolled": int(found_one["userId"]) in enrolled} for found_one in found]
 
 
+def report_figures(roster: Roster, now_ms: int) -> dict[str, Any]:
+    """The report's live region (`_report_live.html`): its counts (the API roster's
+    `summary`), the status chart and the completion per course and per level."""
+    counts = _counts(roster.summary(now_ms))
+    total = counts.total
+    return {
+        "counts": counts,
+        "status_chart": charts.status_chart(counts, chart_id="status"),
+        "course_chart": charts.completion_chart(
+            [charts.Completion(c.name, n, total) for c, n in roster.course_completion()],
+            what="course",
+            chart_id="per-course",
+        ),
+        "level_chart": charts.completion_chart(
+            [charts.Completion(f"Level {lvl}", n, total) for lvl, n in roster.level_completion()],
+            what="level",
+            chart_id="per-level",
+        ),
+    }
+
+
+def roster_fingerprint(roster: Roster) -> int:
+    """What the roster's rows show besides the counts (who, which courses done and begun,
+    due when), in one number: a live update sees a learner's progress move in the roster
+    and the overdue list even when no count changes. Ints hash the same in every process."""
+    return hash(
+        tuple(
+            (e.planuser_id, e.is_completed, e.completed, e.started, e.due_ms)
+            for e in roster.entries
+        )
+    )
+
+
 @pages.get("/ui/plans/{planId}")
 async def plan_report(visit: Visit) -> Response:
     """The status breakdown, completion per course and per level, the overdue list (most
-    overdue first) and the roster, filtered and paged; for admins, the plan's actions."""
+    overdue first) and the roster, filtered and paged; for admins, the plan's actions. The
+    counts and charts update by themselves (`ui.live`), and the lists after them."""
     plan_id = visit.id_param("planId", "learning plan")
     enrol_search = (visit.query("enrol_q") or "").strip()
     now = visit.now_ms
@@ -259,49 +335,39 @@ async def plan_report(visit: Visit) -> Response:
         )
         start = (overdue_page.number - 1) * OVERDUE_PAGE
         late = await _member_rows(conn, roster, overdue[start : start + OVERDUE_PAGE], now)
+    lists = {
+        **section,
+        "plan_id": plan_id,
+        "manage": manage,
+        "candidates": candidates,
+        "enrol_search": enrol_search,
+        "overdue": late,
+        "overdue_pager": overdue_page,
+        "overdue_url": url_with(
+            visit.request,
+            overdue_page=overdue_page.number if overdue_page.number > 1 else None,
+            **dict.fromkeys(("enrol_q", "notice", "count")),  # the roster's filters stay
+        ),
+    }
     target = visit.request.headers.get("hx-target")
     if visit.is_htmx and target in FRAGMENTS:  # only the part htmx swaps
-        template = FRAGMENTS[target]
-        return visit.render(
-            template,
-            {
-                **section,
-                "plan_id": plan_id,
-                "manage": manage,
-                "candidates": candidates,
-                "enrol_search": enrol_search,
-            },
-        )
-    counts = _counts(roster.summary(now))
+        return visit.render(FRAGMENTS[target], lists)
+    part = draw(
+        visit, "_report_live.html", report_figures(roster, now), beside=roster_fingerprint(roster)
+    )
+    state = Since(visit.version, next_change(roster.tally.dues, now), part.digest, now)
     plan = roster.plan
     draft, disabled = _plan_state(plan)
-    total = counts.total
     context = {
         "title": plan["plan_name"],
         "plan": plan,
-        "plan_id": plan_id,
         "draft": draft,
         "disabled": disabled,
         "duration": duration_text(plan["duration"], plan["duration_type"]),
         "courses": roster.courses,
-        "counts": counts,
-        "status_chart": charts.status_chart(counts, chart_id="status"),
-        "course_chart": charts.completion_chart(
-            [charts.Completion(c.name, n, total) for c, n in roster.course_completion()],
-            what="course",
-            chart_id="per-course",
-        ),
-        "level_chart": charts.completion_chart(
-            [charts.Completion(f"Level {lvl}", n, total) for lvl, n in roster.level_completion()],
-            what="level",
-            chart_id="per-level",
-        ),
-        "overdue": late,
-        "overdue_pager": overdue_page,
-        "manage": manage,
-        "candidates": candidates,
-        "enrol_search": enrol_search,
+        "live_content": part.content,
+        "live_url": live_url(report_updates_path(plan_id), state),
         "notice": notice(visit.request),
-        **section,
+        **lists,
     }
     return visit.render("plan.html", context)

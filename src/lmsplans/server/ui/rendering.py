@@ -25,7 +25,7 @@ from lmsplans.server.auth.schemas import Role
 from lmsplans.server.ui import charts
 from lmsplans.server.ui.assets import URL_PREFIX, StaticAssets
 from lmsplans.server.ui.security import DOCS_POLICY, PAGE_POLICY, page_headers
-from lmsplans.server.ui.views import STATUS_LABELS
+from lmsplans.server.ui.views import LIVE_SECONDS, STATUS_LABELS
 
 OPENAPI_URL = "/openapi.json"
 
@@ -96,6 +96,7 @@ def build_environment(assets: StaticAssets) -> Environment:
         version=lmsplans.__version__,
         role_labels=ROLE_LABELS,
         status_labels=STATUS_LABELS,
+        live_seconds=LIVE_SECONDS,
         bar=_bar,
         # A form's one-time key (`ui.http.writing`): a new one for each form drawn.
         new_form_key=lambda: secrets.token_urlsafe(18),

@@ -22,6 +22,8 @@ STATUS_LABELS = {
     "notStarted": "Not started",
     "overdue": "Overdue",
 }
+# How often a live page asks whether it changed (`ui.live`).
+LIVE_SECONDS = 5
 COURSE_TYPES = {1: "Self-paced", 2: "Blended", 3: "E-material"}
 _DURATION_UNITS = {0: "day", 1: "week", 2: "month"}
 

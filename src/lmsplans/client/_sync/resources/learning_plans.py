@@ -50,25 +50,30 @@ class LearningPlans(Resource):
         plan_id: str | int,
         *,
         status: str | None = None,
+        search: str | None = None,
         page_size: int | None = None,
         start_index: int | None = None,
     ) -> SyncPager[RosterMember]:
         """The plan's roster with each learner's progress, GET
         /api/v1/learning-plans/{planId}/learners; `status` is one of completed, inProgress,
-        notStarted, overdue. Each page's `raw["summary"]` holds counts for the whole roster."""
+        notStarted, overdue; `search` keeps the learners whose name, email address or
+        employee id holds it (case-insensitive). Each page's `raw["summary"]` holds counts
+        for the whole roster, and `matchingCount` how many the filters keep."""
         return self._pager(
             PLAN_LEARNERS,
             RosterMember,
-            params={"status": status} if status else None,
+            params=fields(status=status or None, search=search or None) or None,
             page_size=page_size,
             start_index=start_index,
             planId=plan_id,
         )
 
-    def roster_summary(self, plan_id: str | int, *, status: str | None = None) -> RosterSummary:
+    def roster_summary(
+        self, plan_id: str | int, *, status: str | None = None, search: str | None = None
+    ) -> RosterSummary:
         """Counts over the plan's whole roster (total, completed, in progress, not started,
-        overdue, and how many match `status`), in one call."""
-        page = self.learners(plan_id, status=status, page_size=1).first_page()
+        overdue, and how many match `status` and `search`), in one call."""
+        page = self.learners(plan_id, status=status, search=search, page_size=1).first_page()
         summary = page.raw.get("summary")
         return RosterSummary.from_raw(summary if isinstance(summary, dict) else {})
 
