@@ -14,7 +14,7 @@ from starlette.types import ASGIApp
 from lmsplans.migrations import migrate
 from lmsplans.server import openapi
 from lmsplans.server.auth import routes as auth_routes
-from lmsplans.server.cache import VersionedCache
+from lmsplans.server.cache import TaggedCache
 from lmsplans.server.clock import Clock
 from lmsplans.server.courses import routes as course_routes
 from lmsplans.server.db import Database
@@ -109,12 +109,10 @@ def create_app(
         await anyio.to_thread.run_sync(migrate, settings.database_url)
         db = await Database.open(settings.database_url, pool_size=settings.db_pool_size)
         active_limiter = limiter or make_limiter(settings, clock)
+        cache = TaggedCache(max_entries=settings.cache_entries)
+        db.follow(cache.invalidate)
         app.state.services = Services(
-            settings=settings,
-            db=db,
-            limiter=active_limiter,
-            clock=clock,
-            cache=VersionedCache(max_entries=settings.cache_entries),
+            settings=settings, db=db, limiter=active_limiter, clock=clock, cache=cache
         )
         await startup.announce(settings, db=db, limiter=active_limiter)
         try:
