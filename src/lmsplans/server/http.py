@@ -239,7 +239,7 @@ def transactional(handler: WriteHandler) -> Handler:
             fingerprint = idempotency.request_hash(
                 request.method, request.url.path, request.url.query, await request.body()
             )
-        async with call.db.transaction(write.log) as conn:
+        async with call.db.transaction() as conn:
             if key is not None:
                 # Concurrent retries wait for the first to commit, then answer its response.
                 await conn.lock(lock_key("idempotency", principal.org_id, principal.user_id, key))

@@ -6,17 +6,19 @@ every service function the write calls, inside the write's one transaction
 (`Database.transaction`). The services take who, where and when from it, and the event log
 records it with each change. It is also where a write says what it touched
 (`changes`: the tags of what it made stale and the events of the change feed, see
-`lmsplans.server.changes`), collected in one `ChangeLog` that every copy made from the
-context shares and that the write's transaction (`Database.transaction(write.log)`) writes
-when it commits.
+`lmsplans.server.changes`), collected in the `ChangeLog` of the transaction it runs in (the
+one `Database.transaction` opened in this task), which every copy made from the context
+therefore shares and which the transaction writes when it commits. A context made before
+its transaction, or inside it, records into the same log: no write can record into a log
+that nobody writes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from lmsplans.server.auth.schemas import Role
-from lmsplans.server.changes.log import ChangeLog, OrgChanges
+from lmsplans.server.changes.log import OrgChanges, current_log
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +31,12 @@ class WriteContext:
     now_ms: int  # when it is made (epoch ms): every time it stamps
     role: Role | None = None  # the actor's role, for the services' permission rules
     idempotency_key: str | None = None
-    # What the write changed; shared by every copy (`consequence`, `on_behalf_of`, `at`).
-    log: ChangeLog = field(default_factory=ChangeLog, compare=False, repr=False)
 
     @property
     def changes(self) -> OrgChanges:
         """Where the services say what this write touched, in its organisation, at its
-        time."""
-        return OrgChanges(self.log, self.org_id, self.now_ms)
+        time: the change log of the transaction running (`changes.log.current_log`)."""
+        return OrgChanges(current_log(), self.org_id, self.now_ms)
 
     @property
     def by_admin(self) -> bool:

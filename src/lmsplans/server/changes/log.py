@@ -10,6 +10,9 @@ nothing any process keeps that it could make stale (`nothing_cached`).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -100,7 +103,8 @@ class ChangeLog:
 
     def nothing_cached(self) -> None:
         """Say that this write changes nothing any process keeps (a new token, a sign-in
-        link): it may commit without a row."""
+        link): it may commit without naming a tag (its row names none: every committed
+        write leaves at least one row, so counting rows counts commits)."""
         self._quiet = True
 
     @property
@@ -133,22 +137,27 @@ class ChangeLog:
                     "occurred_time": event.occurred_ms,
                 }
             )
+        if not rows and not any(self._tags.values()):  # `nothing_cached`: still a commit
+            rows.append(_row(None, [], now_ms))
         for org_id, touched in self._tags.items():
             rest = sorted(touched - named.get(org_id, set()))
             if rest:
-                rows.append(
-                    {
-                        "org_id": org_id,
-                        "tags": orjson.dumps(rest).decode(),
-                        "event_type": None,
-                        "learner_id": None,
-                        "plan_id": None,
-                        "course_id": None,
-                        "data": None,
-                        "occurred_time": now_ms,
-                    }
-                )
+                rows.append(_row(org_id, rest, now_ms))
         return rows
+
+
+def _row(org_id: int | None, tags: list[str], now_ms: int) -> dict[str, Any]:
+    """A row that only names tags (none: a commit that changed nothing kept anywhere)."""
+    return {
+        "org_id": org_id,
+        "tags": orjson.dumps(tags).decode(),
+        "event_type": None,
+        "learner_id": None,
+        "plan_id": None,
+        "course_id": None,
+        "data": None,
+        "occurred_time": now_ms,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +197,28 @@ class OrgChanges:
 
     def nothing_cached(self) -> None:
         self.log.nothing_cached()
+
+
+_CURRENT: ContextVar[ChangeLog | None] = ContextVar("lmsplans_change_log", default=None)
+
+
+def current_log() -> ChangeLog:
+    """The log of the write transaction this task is in (`Database.transaction`)."""
+    log = _CURRENT.get()
+    if log is None:
+        raise RuntimeError("a write outside any transaction: there is no change log to record in")
+    return log
+
+
+@contextmanager
+def collecting(log: ChangeLog) -> Iterator[ChangeLog]:
+    """Make `log` the current one (`current_log`) for the block: a transaction's body."""
+    token = _CURRENT.set(log)
+    try:
+        yield log
+    finally:
+        _CURRENT.reset(token)
+        log.clear()
 
 
 _NEXT_SEQ = """INSERT INTO change_sequences (org_id, last_seq) VALUES (:org_id, :count)

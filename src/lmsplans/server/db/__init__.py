@@ -168,14 +168,12 @@ class Database(abc.ABC):
         """A connection for reads; each statement sees committed data."""
 
     @abc.abstractmethod
-    def transaction(
-        self, changes: ChangeLog | None = None
-    ) -> AbstractAsyncContextManager[Connection]:
+    def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """One write transaction: committed when the block ends, rolled back if it raises.
-        What it changed is collected in `changes` (a write's `WriteContext.log`; a new
-        one when None), which its connection answers as `conn.changes`; if it wrote, the
-        rows are written last (`changes.log.write_rows`: a write that recorded nothing
-        is refused as a bug). The log is emptied when the block ends, either way."""
+        What it changed is collected in its `ChangeLog` (`conn.changes`, and the
+        `WriteContext.changes` of any write made in the block: `changes.log.current_log`);
+        if it wrote, the rows are written last (`changes.log.write_rows`: a write that
+        recorded nothing is refused as a bug)."""
 
     @abc.abstractmethod
     async def catch_up(self) -> None:

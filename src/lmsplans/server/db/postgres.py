@@ -21,7 +21,7 @@ import asyncpg
 import orjson
 
 from lmsplans.server.batching import Batcher
-from lmsplans.server.changes.log import ChangeLog, write_rows
+from lmsplans.server.changes.log import ChangeLog, collecting, write_rows
 from lmsplans.server.db import Connection, Database, Params
 from lmsplans.server.errors import DatabaseUnavailable
 
@@ -129,19 +129,17 @@ class PostgresDatabase(Database):
             raise DatabaseUnavailable() from exc
 
     @asynccontextmanager
-    async def transaction(self, changes: ChangeLog | None = None) -> AsyncIterator[Connection]:
-        log = ChangeLog() if changes is None else changes
+    async def transaction(self) -> AsyncIterator[Connection]:
         try:
             async with self._pool.acquire() as raw, raw.transaction():
-                conn = PostgresConnection(raw, log)
-                yield conn
-                if conn.wrote:
-                    # Last, so the organisation's sequence row is locked only until commit.
-                    await write_rows(conn, log)
+                with collecting(ChangeLog()) as log:
+                    conn = PostgresConnection(raw, log)
+                    yield conn
+                    if conn.wrote:
+                        # Last, so the organisation's sequence row is locked until commit only.
+                        await write_rows(conn, log)
         except _OUTAGES as exc:
             raise DatabaseUnavailable() from exc
-        finally:
-            log.clear()
 
     async def catch_up(self) -> None:
         await self._looks.submit(None)
@@ -166,5 +164,5 @@ _SNAPSHOT = "SELECT pg_current_snapshot()::text"
 # `$1`'s xmin: older transactions had all ended by then, and the index finds the rest).
 _CHANGES_SINCE = """SELECT pg_current_snapshot()::text,
        ARRAY(SELECT c.tags FROM changes c
-              WHERE c.xid >= pg_snapshot_xmin($1::pg_snapshot)
-                AND NOT pg_visible_in_snapshot(c.xid, $1::pg_snapshot))"""
+              WHERE c.xid >= pg_snapshot_xmin($1::text::pg_snapshot)
+                AND NOT pg_visible_in_snapshot(c.xid, $1::text::pg_snapshot))"""

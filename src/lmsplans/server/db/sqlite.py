@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from lmsplans.server.changes.log import ChangeLog, write_rows
+from lmsplans.server.changes.log import ChangeLog, collecting, write_rows
 from lmsplans.server.db import Connection, Database, Params
 from lmsplans.server.errors import DatabaseUnavailable
 
@@ -147,16 +147,17 @@ class SqliteDatabase(Database):
             raise
 
     @asynccontextmanager
-    async def transaction(self, changes: ChangeLog | None = None) -> AsyncIterator[Connection]:
-        log = ChangeLog() if changes is None else changes
+    async def transaction(self) -> AsyncIterator[Connection]:
         try:
             async with self._write_lock:
                 self._writer.execute("BEGIN IMMEDIATE")
+                log = ChangeLog()
                 try:
-                    conn = SqliteConnection(self._writer, log)
-                    yield conn
-                    if conn.wrote:
-                        await write_rows(conn, log)
+                    with collecting(log):
+                        conn = SqliteConnection(self._writer, log)
+                        yield conn
+                        if conn.wrote:
+                            await write_rows(conn, log)
                 except BaseException:
                     self._writer.rollback()
                     raise
@@ -165,8 +166,6 @@ class SqliteDatabase(Database):
             if _is_outage(exc):
                 raise DatabaseUnavailable() from exc
             raise
-        finally:
-            log.clear()
 
     async def catch_up(self) -> None:
         # The header is read before the changes: a commit in between shows as a change

@@ -40,7 +40,8 @@ async def _learner(call: Call, conn: Any) -> Learner:
         learner = await resolve_learner(
             conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
         )
-        call.keep(key, learner, tags=(tag("learner", learner.id), tag("org", learner.org_id)))
+        # `people`: a learner created or changed may be the one a reference now names.
+        call.keep(key, learner, tags=(tag("learner", learner.id), tag("people", learner.org_id)))
     return learner
 
 

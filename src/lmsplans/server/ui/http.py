@@ -348,7 +348,7 @@ def writing(handler: WriteHandler, *, role: Role | None) -> AsgiEndpoint:
             idempotency_key=key,
         )
         fingerprint = idempotency.request_hash("POST", request.url.path, request.url.query, body)
-        async with visit.db.transaction(write.log) as conn:
+        async with visit.db.transaction() as conn:
             if key is not None:
                 await conn.lock(lock_key("idempotency", principal.org_id, principal.user_id, key))
                 stored = await idempotency.find(
