@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic.config import Config
 import orjson
+from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from lmsplans.migrations import MIGRATIONS_DIR
