@@ -44,7 +44,7 @@ from lmsplans.server.idempotency import service as idempotency
 from lmsplans.server.middleware import scope_header
 from lmsplans.server.params import check_path_and_query, idempotency_key, page_of, record_id
 from lmsplans.server.ratelimit import Decision, Limiter
-from lmsplans.server.reads import ReadSlots
+from lmsplans.server.reads import ReadGate
 from lmsplans.server.settings import Settings
 from lmsplans.server.writes import WriteContext
 
@@ -58,7 +58,7 @@ class Services:
     limiter: Limiter
     clock: Clock
     cache: TaggedCache
-    reads: ReadSlots  # reads make way for writes (`lmsplans.server.reads`)
+    reads: ReadGate  # reads make way for writes (`lmsplans.server.reads`)
 
 
 @dataclass(frozen=True, slots=True)
