@@ -543,9 +543,6 @@ class SqliteLoader:
         await self.insert("access_tokens", rows)
 
     def finish(self) -> None:
-        bump = bump_data_version()
-        if bump:
-            self.conn.execute(bump)
         self.conn.execute("COMMIT")
         for _, sql in self.indexes:
             self.conn.execute(sql)
@@ -618,9 +615,6 @@ class PostgresLoader:
             await conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"
             )
-        bump = bump_data_version()
-        if bump:
-            await conn.execute(bump)
         await self.transaction.commit()
         if self.bulk:
             await conn.execute("SET session_replication_role = DEFAULT")
@@ -628,17 +622,6 @@ class PostgresLoader:
             await conn.execute("VACUUM (FREEZE, ANALYZE)")
             await conn.execute("CHECKPOINT")
         await conn.close()
-
-
-def bump_data_version() -> str | None:
-    """The statement that bumps the data version as a write transaction would (the servers'
-    caches key on it), where the schema has one."""
-    if "data_version" not in schema().tables:
-        return None
-    return (
-        "INSERT INTO data_version (id, version) VALUES (1, 1)"
-        " ON CONFLICT (id) DO UPDATE SET version = data_version.version + 1"
-    )
 
 
 def _produce(size: int, seed: int, now_ms: int, queue: Queue[Batch | str | None]) -> None:
@@ -1131,25 +1114,44 @@ def events_after(dataset: Dataset, mark: int) -> int:
     return int(row[0]) if row else 0
 
 
-def restore(dataset: Dataset, *, event_mark: int, rows: Sequence[tuple[int, ...]]) -> None:
-    """Undo a benchmark's progress writes: the events after `event_mark` deleted, and the
-    course progress `rows` (learner id, course id, percentage, modified time) put back."""
+def restore(
+    dataset: Dataset, *, event_mark: int, change_mark: int, rows: Sequence[tuple[int, ...]]
+) -> None:
+    """Undo a benchmark's progress writes: the events after `event_mark` and the change log's
+    rows after `change_mark` deleted (each organisation's sequence back to its last row
+    left), and the course progress `rows` (learner id, course id, percentage, modified
+    time) put back."""
     delete = "DELETE FROM progress_events WHERE id > {}"
+    forget = "DELETE FROM changes WHERE id > {}"
+    renumber = (
+        "DELETE FROM change_sequences WHERE org_id NOT IN"
+        " (SELECT org_id FROM changes WHERE seq IS NOT NULL)",
+        "UPDATE change_sequences SET last_seq ="
+        " (SELECT max(seq) FROM changes c WHERE c.org_id = change_sequences.org_id)",
+    )
     update = "UPDATE course_progress SET percentage = {}, modified_time = {}"
     update += " WHERE learner_id = {} AND course_id = {}"
     values = [(row[2], row[3], row[0], row[1]) for row in rows]
     if dataset.backend == "sqlite":
         with sqlite3.connect(sqlite_path(dataset.url)) as conn:
             conn.execute(delete.format("?"), (event_mark,))
+            conn.execute(forget.format("?"), (change_mark,))
+            for statement in renumber:
+                conn.execute(statement)
             conn.executemany(update.format("?", "?", "?", "?"), values)
         return
 
     async def undo(conn: Any) -> None:
         async with conn.transaction():
             await conn.execute(delete.format("$1"), event_mark)
+            await conn.execute(forget.format("$1"), change_mark)
+            for statement in renumber:
+                await conn.execute(statement)
             await conn.executemany(update.format("$1", "$2", "$3", "$4"), values)
         # The deleted rows' space, so that autovacuum does not start in the next sitting.
-        await conn.execute("VACUUM (ANALYZE) progress_events, course_progress")
+        await conn.execute(
+            "VACUUM (ANALYZE) progress_events, course_progress, changes, change_sequences"
+        )
 
     on_postgres(dataset.url, undo, timeout=60)
 

@@ -300,10 +300,15 @@ def bench_sitting(
         if data.backend == "postgresql":
             drop_redis_keys(args.redis_url, redis_prefix(tag))
         events = dataset.events_after(data, before["progress_events"])
-        dataset.restore(data, event_mark=before["progress_events"], rows=rows)
+        dataset.restore(
+            data,
+            event_mark=before["progress_events"],
+            change_mark=before["changes"],
+            rows=rows,
+        )
     sitting.events_written = events
     restored = dataset.marks(data)
-    sitting.not_restored = [t for t in before if t != "data_version" and restored[t] != before[t]]
+    sitting.not_restored = [t for t in before if restored[t] != before[t]]
     print(f"  {sitting.events_written:,} events written, then undone", flush=True)
     return sitting
 

@@ -48,6 +48,13 @@ def reference_sample() -> dict[str, Any]:
     return sample
 
 
+async def committed_writes(services: Services) -> int:
+    """How many rows the change log holds: every committed write transaction leaves at least
+    one, so an unchanged count means nothing was written."""
+    async with services.db.read() as conn:
+        return int(await conn.fetch_value("SELECT count(*) FROM changes"))
+
+
 def auth(token: str, scheme: str = "Zoho-oauthtoken") -> dict[str, str]:
     return {"Authorization": f"{scheme} {token}"}
 

@@ -22,7 +22,7 @@ from lmsplans.server.http import Services
 from lmsplans.server.plans.service import add_plan_admin
 from lmsplans.server.settings import Settings
 from tests.api.readdata import as_admin, long_token, sql
-from tests.conftest import assert_error, auth
+from tests.conftest import assert_error, auth, committed_writes
 
 READ_FAMILY = (
     "/api/v1/learners/{learnerId}/learning-plans/progress",
@@ -543,7 +543,7 @@ async def test_every_route_declared_for_admins_refuses_anyone_else_and_writes_no
     manager = await long_token(  # every scope: the role alone refuses
         services, org_id=demo.people.org_id, user_id=demo.people.manager_id, now_ms=clock.now_ms()
     )
-    (before,) = await sql(services, "SELECT version FROM data_version")
+    before = await committed_writes(services)
     for declaration in declared:
         for token in (manager, demo.learner_token):
             response = await client.request(
@@ -551,4 +551,4 @@ async def test_every_route_declared_for_admins_refuses_anyone_else_and_writes_no
             )
             body = assert_error(response, 403, 9000)
             assert body["message"] == "Permission denied: only admins may do this"
-    assert await sql(services, "SELECT version FROM data_version") == [before]
+    assert await committed_writes(services) == before

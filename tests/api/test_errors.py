@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from lmsplans.demo import DemoTokens
 from lmsplans.server.app import create_app
+from lmsplans.server.changes.log import EVERYTHING
 from lmsplans.server.clock import ManualClock
 from lmsplans.server.http import Services
 from lmsplans.server.settings import Settings
@@ -228,6 +229,7 @@ async def test_unexpected_failure_is_500_7500_without_details(
 ) -> None:
     # Break the storage under the handler for real: a table the reference endpoint reads.
     async with services.db.transaction() as conn:
+        conn.changes.touch(None, EVERYTHING)  # a test's own raw write: every cache lets go
         await conn.execute("DROP TABLE plan_admins")
     caplog.set_level(logging.ERROR)
     headers = auth(demo.admin_token) | {"X-Request-Id": "trace-500.a:1"}
@@ -256,6 +258,7 @@ async def test_unexpected_failure_in_a_public_route_is_500_7500(
     client: httpx.AsyncClient, services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with services.db.transaction() as conn:
+        conn.changes.touch(None, EVERYTHING)  # a test's own raw write: every cache lets go
         # PostgreSQL refuses to drop a referenced table without CASCADE; SQLite does not ask.
         cascade = " CASCADE" if services.db.dialect == "postgresql" else ""
         await conn.execute("DROP TABLE oauth_clients" + cascade)

@@ -19,6 +19,7 @@ from lmsplans.demo import DemoTokens
 from lmsplans.server.app import create_app
 from lmsplans.server.auth.schemas import NewClient
 from lmsplans.server.auth.service import create_client
+from lmsplans.server.changes.log import EVERYTHING
 from lmsplans.server.clock import ManualClock
 from lmsplans.server.http import Services
 from lmsplans.server.settings import Settings
@@ -152,6 +153,7 @@ async def test_deactivated_learners_token_is_401_7201(
     client: httpx.AsyncClient, demo: DemoTokens, services: Services
 ) -> None:
     async with services.db.transaction() as conn:
+        conn.changes.touch(None, EVERYTHING)  # a test's own raw write: every cache lets go
         await conn.execute(
             "UPDATE learners SET status = 'inactive' WHERE id = :id",
             {"id": demo.people.admin_id},
@@ -278,6 +280,7 @@ async def test_inactive_users_client_cannot_mint(
 ) -> None:
     new = await new_client(services, demo, READ, user_id=demo.people.manager_id)
     async with services.db.transaction() as conn:
+        conn.changes.touch(None, EVERYTHING)  # a test's own raw write: every cache lets go
         await conn.execute(
             "UPDATE learners SET status = 'inactive' WHERE id = :id",
             {"id": demo.people.manager_id},

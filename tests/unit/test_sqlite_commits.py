@@ -1,4 +1,5 @@
-"""SQLite's data version: asked of the database only after something committed."""
+"""SQLite follows the change log: asked of the database only after something committed,
+and then only for the rows after the last one seen."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import sqlite3
 from pathlib import Path
 
 from lmsplans.migrations import migrate
-from lmsplans.server.db import BUMP_DATA_VERSION
+from lmsplans.server.changes.log import tag
 from lmsplans.server.db.sqlite import SqliteDatabase, WalCommitWatch
+
+_CHANGE = "INSERT INTO changes (tags, occurred_time) VALUES ('[\"{tag}\"]', 0)"
 
 
 def _commit_elsewhere(path: Path, sql: str) -> None:
@@ -17,22 +20,30 @@ def _commit_elsewhere(path: Path, sql: str) -> None:
     other.close()
 
 
-async def test_a_commit_by_another_connection_is_seen_and_nothing_else_is(tmp_path: Path) -> None:
+async def test_a_commit_by_another_connection_is_followed_once(tmp_path: Path) -> None:
     path = tmp_path / "lms.db"
     migrate(f"sqlite:///{path}")
     db = await SqliteDatabase.connect(f"sqlite:///{path}")
+    followed: list[list[str]] = []
+    db.follow(lambda tags: followed.append(list(tags)))
     keep_open = sqlite3.connect(path)  # so the WAL index outlives `other`
     try:
-        first = await db.data_version()
-        assert await db.data_version() == first
-        _commit_elsewhere(path, BUMP_DATA_VERSION)
-        assert await db.data_version() == first + 1
-        _commit_elsewhere(path, BUMP_DATA_VERSION)
-        _commit_elsewhere(path, BUMP_DATA_VERSION)
-        assert await db.data_version() == first + 3
+        await db.catch_up()
+        await db.catch_up()
+        assert followed == []
+        _commit_elsewhere(path, _CHANGE.format(tag="learner:1"))
+        await db.catch_up()
+        assert followed == [["learner:1"]]
+        _commit_elsewhere(path, _CHANGE.format(tag="plan:2"))
+        _commit_elsewhere(path, _CHANGE.format(tag="plan:3"))
+        await db.catch_up()
+        await db.catch_up()
+        assert followed == [["learner:1"], ["plan:2", "plan:3"]]
         async with db.transaction() as conn:  # this process's own writer
             await conn.execute("UPDATE learners SET status = status WHERE id = -1")
-        assert await db.data_version() == first + 4
+            conn.changes.touch(None, tag("learner", 4))
+        await db.catch_up()
+        assert followed[-1] == ["learner:4"]
     finally:
         keep_open.close()
         await db.close()
@@ -53,7 +64,7 @@ async def test_the_watch_sees_every_commit_and_no_reads(tmp_path: Path) -> None:
         assert watch.unchanged(watch.header())  # a read commits nothing
         _commit_elsewhere(path, "UPDATE learners SET status = status WHERE id = -1")
         assert watch.unchanged(watch.header())  # nor does a write that changed no row
-        _commit_elsewhere(path, "UPDATE data_version SET version = version + 1")
+        _commit_elsewhere(path, _CHANGE.format(tag="learner:1"))
         assert not watch.unchanged(watch.header())
     finally:
         watch.close()

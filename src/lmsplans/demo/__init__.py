@@ -129,7 +129,11 @@ async def _build_org(
     created = now_ms - 365 * _DAY_MS
     # The seed writes as the organisation's admin (the first learner it creates).
     seed = WriteContext(
-        org_id=org_id, actor_id=base_id, source="demo", now_ms=created, role=Role.ADMIN
+        org_id=org_id,
+        actor_id=base_id,
+        source="demo",
+        now_ms=created,
+        role=Role.ADMIN,
     )
 
     async def person(index: int, email: str, name: str, role: Role, manager_id: int | None) -> int:
@@ -313,7 +317,11 @@ async def _build_other_org(conn: Connection, *, rng: random.Random, now_ms: int)
     created = now_ms - 180 * _DAY_MS
     admin_id = 100003000000010007
     seed = WriteContext(
-        org_id=org_id, actor_id=admin_id, source="demo", now_ms=created, role=Role.ADMIN
+        org_id=org_id,
+        actor_id=admin_id,
+        source="demo",
+        now_ms=created,
+        role=Role.ADMIN,
     )
     await create_learner(
         conn,

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp
 from lmsplans.migrations import migrate
 from lmsplans.server import openapi
 from lmsplans.server.auth import routes as auth_routes
-from lmsplans.server.cache import VersionedCache
+from lmsplans.server.cache import TaggedCache
 from lmsplans.server.clock import Clock
 from lmsplans.server.courses import routes as course_routes
 from lmsplans.server.db import Database
@@ -28,6 +28,7 @@ from lmsplans.server.plans import routes as plan_routes
 from lmsplans.server.progress import routes as progress_routes
 from lmsplans.server.protocol import ConnectionLimits
 from lmsplans.server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
+from lmsplans.server.reads import gate_for
 from lmsplans.server.routing import PageTable, RouteTable, allowed_methods, page_routes
 from lmsplans.server.sessions.schemas import SessionPolicy
 from lmsplans.server.sessions.service import Passwords
@@ -116,12 +117,15 @@ def create_app(
         await anyio.to_thread.run_sync(migrate, settings.database_url)
         db = await Database.open(settings.database_url, pool_size=settings.db_pool_size)
         active_limiter = limiter or make_limiter(settings, clock)
+        cache = TaggedCache(max_entries=settings.cache_entries)
+        db.follow(cache.invalidate)
         app.state.services = Services(
             settings=settings,
             db=db,
             limiter=active_limiter,
             clock=clock,
-            cache=VersionedCache(max_entries=settings.cache_entries),
+            cache=cache,
+            reads=gate_for(db.dialect),
         )
         await startup.announce(settings, db=db, limiter=active_limiter)
         try:

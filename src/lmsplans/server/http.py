@@ -1,22 +1,22 @@
 """How a request reaches a handler, and what the handler sees: the route plumbing.
 
 An authenticated `/api/v1` route (`authenticated`) takes the same steps for every handler:
-read the data version, authenticate the token (401, with bad tokens limited per client
-address), count the call against the threshold (429), check the token's scope (403), the
-ids in the path (400 beyond 64 bits), the path and query (400 for a NUL character) and the
-role the route needs (403), run the handler, and add the rate-limit header fields to
-whatever it answers. A write (`transactional`) runs its handler inside one database
-transaction with one `WriteContext`: nothing is written when the handler raises. With an
-`Idempotency-Key`, the first response is stored in the same transaction; a retry with the
-same key and request answers it again and writes nothing, and the same key with a
-different request is 422 7054. A public route (`public`) is the reviewed opt-out. Every
-error, on every route, is answered by `errors.response_for`. Routes are declared with
-`routing.RouteTable`, which builds them from these.
+catch up with the change log (`lmsplans.server.cache`), authenticate the token (401, with
+bad tokens limited per client address), count the call against the threshold (429), check
+the token's scope (403), the ids in the path (400 beyond 64 bits), the path and query (400
+for a NUL character) and the role the route needs (403), run the handler, and add the
+rate-limit header fields to whatever it answers. A write (`transactional`) runs its handler
+inside one database transaction with one `WriteContext`: nothing is written when the
+handler raises. With an `Idempotency-Key`, the first response is stored in the same
+transaction; a retry with the same key and request answers it again and writes nothing, and
+the same key with a different request is 422 7054. A public route (`public`) is the
+reviewed opt-out. Every error, on every route, is answered by `errors.response_for`. Routes
+are declared with `routing.RouteTable`, which builds them from these.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Collection, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,8 @@ from starlette.types import Receive, Scope, Send
 
 from lmsplans.server.auth import service as auth_service
 from lmsplans.server.auth.schemas import Operation, Principal, Role
-from lmsplans.server.cache import VersionedCache
+from lmsplans.server.cache import TaggedCache
+from lmsplans.server.changes.log import tag
 from lmsplans.server.clock import Clock
 from lmsplans.server.db import Connection, Database, Page, lock_key
 from lmsplans.server.errors import (
@@ -43,6 +44,7 @@ from lmsplans.server.idempotency import service as idempotency
 from lmsplans.server.middleware import scope_header
 from lmsplans.server.params import check_path_and_query, idempotency_key, page_of, record_id
 from lmsplans.server.ratelimit import Decision, Limiter
+from lmsplans.server.reads import ReadGate
 from lmsplans.server.settings import Settings
 from lmsplans.server.writes import WriteContext
 
@@ -55,7 +57,8 @@ class Services:
     db: Database
     limiter: Limiter
     clock: Clock
-    cache: VersionedCache
+    cache: TaggedCache
+    reads: ReadGate  # reads make way for writes (`lmsplans.server.reads`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,7 @@ class Call:
     request: Request
     principal: Principal
     services: Services
-    version: int  # the data version read at the start of the call
+    epoch: int  # the cache's epoch once the call caught up with the change log
     first_index: int | None  # a paged list's first `startIndex` (its declaration's `paging`)
 
     @property
@@ -76,13 +79,13 @@ class Call:
         return self.services.clock.now_ms()
 
     def cached(self, key: Hashable) -> Any | None:
-        """A value kept at this call's data version (see `lmsplans.server.cache`)."""
+        """A value kept until a change names its tags (see `lmsplans.server.cache`)."""
         return self.services.cache.get(key)
 
-    def keep(self, key: Hashable, value: Any, *, weight: int = 1) -> None:
-        """Keep `value` (worth `weight` records: see `VersionedCache`) at this call's data
-        version."""
-        self.services.cache.put(key, value, version=self.version, weight=weight)
+    def keep(self, key: Hashable, value: Any, *, tags: Collection[str], weight: int = 1) -> None:
+        """Keep `value` (worth `weight` records: see `TaggedCache`) under `tags`, unless a
+        change to one of them was followed since this call caught up."""
+        self.services.cache.put(key, value, tags=tags, since=self.epoch, weight=weight)
 
     def path_param(self, name: str) -> str:
         return str(self.request.path_params[name])
@@ -163,12 +166,20 @@ def authenticated(
     and route template the limiter counts by (see the module docstring), `first_index` the
     first `startIndex` of a paged list."""
 
+    takes_a_slot = operation is Operation.READ
+
     async def endpoint(request: Request) -> Response:
+        if takes_a_slot:
+            async with request.app.state.services.reads.held():
+                return await answer(request)
+        return await answer(request)
+
+    async def answer(request: Request) -> Response:
         services: Services = request.app.state.services
         decision: Decision | None = None
         try:
-            version = await services.db.data_version()
-            services.cache.sync(version)
+            await services.db.catch_up()
+            epoch = services.cache.epoch
             try:
                 token = auth_service.token_from_header(
                     scope_header(request.scope, b"authorization")
@@ -180,7 +191,9 @@ def authenticated(
                         principal = await auth_service.authenticate(
                             conn, token=token, now_ms=now_ms
                         )
-                    services.cache.put(("token", token), principal, version=version)
+                    services.cache.put(
+                        ("token", token), principal, tags=_token_tags(token, principal), since=epoch
+                    )
             except (InvalidToken, ExpiredToken):
                 # Bad tokens count per client address, so tokens cannot be guessed at speed.
                 decision = await services.limiter.hit(f"addr:{client_address(request)}:{api}")
@@ -195,7 +208,7 @@ def authenticated(
                     f"Invalid OAuth scope: this API needs ZOHOPEOPLE.training.{operation.value}"
                 )
             check_path_and_query(request)
-            response = await handler(Call(request, principal, services, version, first_index))
+            response = await handler(Call(request, principal, services, epoch, first_index))
         except Exception as exc:  # still an /api/v1 answer, with the rate-limit fields
             response = response_for(exc, request_id_of(request))
         if decision is not None:  # RateLimit fields, and Retry-After on a refusal
@@ -203,6 +216,16 @@ def authenticated(
         return response
 
     return AsgiEndpoint(endpoint)
+
+
+def _token_tags(token: str, principal: Principal) -> tuple[str, ...]:
+    """What a kept principal stands on: its token, its learner (role, status) and its
+    organisation."""
+    return (
+        tag("token", auth_service.hash_secret(token)),
+        tag("learner", principal.user_id),
+        tag("org", principal.org_id),
+    )
 
 
 def transactional(handler: WriteHandler) -> Handler:
@@ -247,7 +270,7 @@ def transactional(handler: WriteHandler) -> Handler:
                         headers={"Idempotent-Replayed": "true"},
                     )
             response = await handler(
-                WriteCall(call.request, principal, call.services, call.version, None, conn, write)
+                WriteCall(call.request, principal, call.services, call.epoch, None, conn, write)
             )
             if key is not None:
                 await idempotency.store(

@@ -1,6 +1,7 @@
 """Every table, imported in one place so Alembic and tests see the whole schema."""
 
 from lmsplans.server.auth import models as auth_models
+from lmsplans.server.changes import models as change_models
 from lmsplans.server.courses import models as course_models
 from lmsplans.server.db import schema as storage_models
 from lmsplans.server.db.schema import metadata
@@ -12,6 +13,7 @@ from lmsplans.server.sessions import models as session_models
 
 __all__ = [
     "auth_models",
+    "change_models",
     "course_models",
     "idempotency_models",
     "learner_models",

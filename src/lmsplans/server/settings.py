@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     cache_entries: int = Field(
         default=50_000,
         ge=0,
-        description="Tokens, learners and answers a process keeps between writes (0: none).",
+        description="Tokens, learners and answers a process keeps until a write changes them.",
     )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="Largest request body.")
     # What one client may make a server process hold (answered 408, 414, 431 or 503).

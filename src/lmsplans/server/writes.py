@@ -4,7 +4,13 @@ One value per write, built once (by the route plumbing from the caller's token a
 request's `Idempotency-Key`; by the demo seed or a test for their own writes) and passed to
 every service function the write calls, inside the write's one transaction
 (`Database.transaction`). The services take who, where and when from it, and the event log
-records it with each change. It is also the place a write will say what it touched.
+records it with each change. It is also where a write says what it touched
+(`changes`: the tags of what it made stale and the events of the change feed, see
+`lmsplans.server.changes`), collected in the `ChangeLog` of the transaction it runs in (the
+one `Database.transaction` opened in this task), which every copy made from the context
+therefore shares and which the transaction writes when it commits. A context made before
+its transaction, or inside it, records into the same log: no write can record into a log
+that nobody writes.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from lmsplans.server.auth.schemas import Role
+from lmsplans.server.changes.log import OrgChanges, current_log
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +31,12 @@ class WriteContext:
     now_ms: int  # when it is made (epoch ms): every time it stamps
     role: Role | None = None  # the actor's role, for the services' permission rules
     idempotency_key: str | None = None
+
+    @property
+    def changes(self) -> OrgChanges:
+        """Where the services say what this write touched, in its organisation, at its
+        time: the change log of the transaction running (`changes.log.current_log`)."""
+        return OrgChanges(current_log(), self.org_id, self.now_ms)
 
     @property
     def by_admin(self) -> bool:

@@ -16,6 +16,7 @@ from lmsplans.server.auth.schemas import (
     Principal,
     Role,
 )
+from lmsplans.server.changes.log import tag
 from lmsplans.server.db import Connection
 from lmsplans.server.errors import (
     ExpiredToken,
@@ -107,6 +108,7 @@ async def issue_access_token(
     refresh_token_id: int | None = None,
 ) -> IssuedToken:
     token = new_token()
+    conn.changes.nothing_cached()  # a new token: no process can have kept it
     await conn.execute(
         """INSERT INTO access_tokens (token_hash, client_pk, refresh_token_id, org_id, user_id,
                                       scopes, created_time, expires_time)
@@ -283,15 +285,20 @@ async def revoke(conn: Connection, *, token: str, now_ms: int) -> bool:
             "UPDATE refresh_tokens SET revoked_time = :now WHERE id = :id",
             {"now": now_ms, "id": refresh_id},
         )
-        await conn.execute(
+        revoked = await conn.fetch_all(
             """UPDATE access_tokens SET revoked_time = :now
-                WHERE refresh_token_id = :id AND revoked_time IS NULL""",
+                WHERE refresh_token_id = :id AND revoked_time IS NULL
+            RETURNING token_hash""",
             {"now": now_ms, "id": refresh_id},
         )
+        conn.wrote = True
+        conn.changes.touch(None, *(tag("token", row["token_hash"]) for row in revoked))
+        conn.changes.nothing_cached()  # a refresh token itself is never kept
         return True
     changed = await conn.execute(
         """UPDATE access_tokens SET revoked_time = :now
             WHERE token_hash = :h AND revoked_time IS NULL""",
         {"now": now_ms, "h": token_hash},
     )
+    conn.changes.touch(None, tag("token", token_hash))
     return changed > 0

@@ -30,7 +30,7 @@ async def create_course(
 ) -> int:
     """A course of the writer's organisation; answers its id. `details` holds the columns
     of Zoho's course fields (`course_details`), absent ones at their defaults."""
-    return await conn.insert_row(
+    created = await conn.insert_row(
         "courses",
         {
             "id": course_id,
@@ -43,6 +43,8 @@ async def create_course(
             **(details or {}),
         },
     )
+    write.changes.touch("course", created)
+    return created
 
 
 async def create_from_payload(conn: Connection, *, write: WriteContext, data: CourseIn) -> int:
@@ -131,6 +133,9 @@ async def update_course(
     if not changes:
         return
     await conn.update_row("courses", course_id, changes, now_ms=write.now_ms)
+    # Its name and kind show in the plans that hold it, their rosters and reports.
+    write.changes.touch("course", course_id)
+    write.changes.touch_org("plans")
 
 
 async def delete_course(conn: Connection, *, write: WriteContext, course_id: int) -> Row:
@@ -157,4 +162,6 @@ async def delete_course(conn: Connection, *, write: WriteContext, course_id: int
         "UPDATE courses SET deleted_time = :now, modified_time = :now WHERE id = :id",
         {"now": write.now_ms, "id": course_id},
     )
+    write.changes.touch("course", course_id)
+    write.changes.touch_org("plans", "enrolments")
     return row

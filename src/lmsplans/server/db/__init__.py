@@ -1,4 +1,4 @@
-"""Storage: connections, transactions, the data version, and a page of rows.
+"""Storage: connections, transactions, following the change log, and a page of rows.
 
 The read path uses hand-written SQL over the raw drivers (sqlite3, asyncpg): an ORM there
 costs several times the reference endpoint's throughput. SQLAlchemy describes the schema
@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import abc
 import hashlib
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-T = TypeVar("T")
+from lmsplans.server.changes.log import ChangeLog
 
-# Run last in every write transaction (see `lmsplans.server.cache`).
-BUMP_DATA_VERSION = "UPDATE data_version SET version = version + 1 WHERE id = 1"
-READ_DATA_VERSION = "SELECT version FROM data_version WHERE id = 1"
+T = TypeVar("T")
 
 Params = Mapping[str, Any]
 # A result row: both drivers' rows answer row["column"], row[index] and dict(row).
@@ -57,9 +55,18 @@ class Page:
 
 class Connection(abc.ABC):
     """One connection, used by one request at a time. `wrote` says whether a statement
-    that may change data ran on it (a transaction that wrote nothing changes no version)."""
+    that may change data ran on it (a transaction that wrote nothing writes no change);
+    `changes`, in a write transaction, collects what it changed (`changes.log`)."""
 
     wrote = False
+    _changes: ChangeLog | None = None
+
+    @property
+    def changes(self) -> ChangeLog:
+        """What this write transaction changed (`Database.transaction` writes it)."""
+        if self._changes is None:
+            raise RuntimeError("a connection for reads records no changes")
+        return self._changes
 
     @abc.abstractmethod
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]: ...
@@ -120,12 +127,25 @@ class Connection(abc.ABC):
 class Database(abc.ABC):
     """Connections for reads and for write transactions.
 
-    Storage reports its own outages: `read`, `transaction` and `data_version` raise
+    Storage reports its own outages: `read`, `transaction` and `catch_up` raise
     `DatabaseUnavailable` (503 7503) when the database cannot be reached, whatever the
     driver raised, so no caller needs to know a driver's exceptions.
+
+    A process follows the change log (`lmsplans.server.changes`) through `follow` and
+    `catch_up`: the tags of every change committed by any process reach the follower (the
+    process's cache), each once, before `catch_up` returns.
     """
 
     dialect: str
+    _follower: Callable[[Iterable[str]], None] | None = None
+
+    def follow(self, drop: Callable[[Iterable[str]], None]) -> None:
+        """Give `drop` the tags of each change committed from now on (`catch_up`)."""
+        self._follower = drop
+
+    def _drop(self, tags: Iterable[str]) -> None:
+        if self._follower is not None:
+            self._follower(tags)
 
     @staticmethod
     async def open(database_url: str, *, pool_size: int = 16) -> Database:
@@ -150,11 +170,15 @@ class Database(abc.ABC):
     @abc.abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[Connection]:
         """One write transaction: committed when the block ends, rolled back if it raises.
-        Committing it increments the data version (see `lmsplans.server.cache`)."""
+        What it changed is collected in its `ChangeLog` (`conn.changes`, and the
+        `WriteContext.changes` of any write made in the block: `changes.log.current_log`);
+        if it wrote, the rows are written last (`changes.log.write_rows`: a write that
+        recorded nothing is refused as a bug)."""
 
     @abc.abstractmethod
-    async def data_version(self) -> int:
-        """The number of write transactions committed so far (the data version)."""
+    async def catch_up(self) -> None:
+        """Pass the follower (`follow`) the tags of every change committed before this
+        call, by any process, that it has not had yet."""
 
     async def ping(self) -> bool:
         try:
@@ -165,9 +189,8 @@ class Database(abc.ABC):
 
 
 __all__ = [
-    "BUMP_DATA_VERSION",
-    "READ_DATA_VERSION",
     "AsyncIterator",
+    "ChangeLog",
     "Connection",
     "Database",
     "Page",

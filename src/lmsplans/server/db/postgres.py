@@ -1,4 +1,13 @@
-"""PostgreSQL over asyncpg: a pool, one connection per request, `:name` SQL translated once."""
+"""PostgreSQL over asyncpg: a pool, one connection per request, `:name` SQL translated once.
+
+The change log is followed by snapshot: ids are drawn when a row is inserted, not when its
+transaction commits, so a row with a smaller id can become visible after a larger one. Each
+look reads, in one statement, the statement's snapshot and the changes visible in it but
+not in the previous look's (their writing transaction, `xid`, was still running or not yet
+begun then): each committed change is seen exactly once. One look serves every request
+that arrived before it started (`Batcher`), so under load the cached path costs no round
+trip of its own.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +18,11 @@ from functools import lru_cache
 from typing import Any
 
 import asyncpg
+import orjson
 
 from lmsplans.server.batching import Batcher
-from lmsplans.server.db import BUMP_DATA_VERSION, READ_DATA_VERSION, Connection, Database, Params
+from lmsplans.server.changes.log import ChangeLog, collecting, write_rows
+from lmsplans.server.db import Connection, Database, Params
 from lmsplans.server.errors import DatabaseUnavailable
 
 # What asyncpg raises when the server cannot be reached or the connection is lost (OSError
@@ -54,8 +65,9 @@ async def _keep_session(raw: asyncpg.Connection) -> None:
 
 
 class PostgresConnection(Connection):
-    def __init__(self, raw: asyncpg.Connection) -> None:
+    def __init__(self, raw: asyncpg.Connection, changes: ChangeLog | None = None) -> None:
         self._raw = raw
+        self._changes = changes
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Any]:
         query, names = translate(sql)
@@ -86,9 +98,10 @@ class PostgresDatabase(Database):
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
-        # One read of the data version serves every request that asked while none was in
+        # One look at the change log serves every request that asked while none was in
         # flight: under load, the cached path costs no round trip of its own.
-        self._version_reads: Batcher[None, int] = Batcher(self._read_version)
+        self._looks: Batcher[None, None] = Batcher(self._look)
+        self._snapshot: str | None = None  # the last look's; None: no look yet
 
     @classmethod
     async def connect(cls, database_url: str, *, pool_size: int) -> PostgresDatabase:
@@ -119,21 +132,36 @@ class PostgresDatabase(Database):
     async def transaction(self) -> AsyncIterator[Connection]:
         try:
             async with self._pool.acquire() as raw, raw.transaction():
-                conn = PostgresConnection(raw)
-                yield conn
-                if conn.wrote:
-                    # Last, so the row lock that serialises writers is held only until commit.
-                    await raw.execute(BUMP_DATA_VERSION)
+                with collecting(ChangeLog()) as log:
+                    conn = PostgresConnection(raw, log)
+                    yield conn
+                    if conn.wrote:  # numbered at commit (migration 0008's trigger)
+                        await write_rows(conn, log, numbered_at_commit=True)
         except _OUTAGES as exc:
             raise DatabaseUnavailable() from exc
 
-    async def data_version(self) -> int:
-        return await self._version_reads.submit(None)
+    async def catch_up(self) -> None:
+        await self._looks.submit(None)
 
-    async def _read_version(self, requests: list[None]) -> list[int]:
+    async def _look(self, requests: list[None]) -> list[None]:
         try:
             async with self._pool.acquire() as raw:
-                version = int(await raw.fetchval(READ_DATA_VERSION))
+                if self._snapshot is None:  # nothing kept yet: only where to start from
+                    snapshot, tags = await raw.fetchval(_SNAPSHOT), []
+                else:
+                    row = await raw.fetchrow(_CHANGES_SINCE, self._snapshot)
+                    snapshot, tags = row[0], row[1]
         except _OUTAGES as exc:
             raise DatabaseUnavailable() from exc
-        return [version] * len(requests)
+        self._drop(tag for found in tags for tag in orjson.loads(found))
+        self._snapshot = snapshot
+        return [None] * len(requests)
+
+
+_SNAPSHOT = "SELECT pg_current_snapshot()::text"
+# One statement, one snapshot: the changes it sees that `$1` did not (`xid` at or above
+# `$1`'s xmin: older transactions had all ended by then, and the index finds the rest).
+_CHANGES_SINCE = """SELECT pg_current_snapshot()::text,
+       ARRAY(SELECT c.tags FROM changes c
+              WHERE c.xid >= pg_snapshot_xmin($1::text::pg_snapshot)
+                AND NOT pg_visible_in_snapshot(c.xid, $1::text::pg_snapshot))"""

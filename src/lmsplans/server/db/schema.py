@@ -1,10 +1,10 @@
-"""The schema's shared declarations: the metadata every table joins, the id column, and the
-data-version row (see `lmsplans.server.cache`). Each domain declares its tables in its own
-`models.py`; `lmsplans.server.models` imports them all."""
+"""The schema's shared declarations: the metadata every table joins and the id column.
+Each domain declares its tables in its own `models.py`; `lmsplans.server.models` imports
+them all."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Identity, Integer, MetaData, Table
+from sqlalchemy import BigInteger, Column, Identity, Integer, MetaData
 
 metadata = MetaData(
     naming_convention={
@@ -30,12 +30,3 @@ def id_column() -> Column[int]:
     with `sqlite_autoincrement=True` (migration 0006), or the id of a deleted newest row
     would be given again."""
     return Column("id", ID, Identity(start=FIRST_ID), primary_key=True)
-
-
-# The one row every write transaction increments (`Database.transaction`).
-data_version = Table(
-    "data_version",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1: one row
-    Column("version", BigInteger, nullable=False),
-)

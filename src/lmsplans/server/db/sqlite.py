@@ -2,6 +2,10 @@
 
 SQLite's statements here take microseconds, and a thread hop per statement (aiosqlite) cost
 more than the statement itself, so the driver is called inline on the event loop.
+
+The change log is followed by id: SQLite has one writer at a time, so ids are given in
+commit order, and the rows after the last id seen are exactly the commits since. The look
+is made only when the WAL index shows a commit (`WalCommitWatch`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from lmsplans.server.db import BUMP_DATA_VERSION, READ_DATA_VERSION, Connection, Database, Params
+import orjson
+
+from lmsplans.server.changes.log import ChangeLog, collecting, write_rows
+from lmsplans.server.db import Connection, Database, Params
 from lmsplans.server.errors import DatabaseUnavailable
 
 
@@ -27,8 +34,9 @@ def sqlite_path(database_url: str) -> Path:
 
 
 class SqliteConnection(Connection):
-    def __init__(self, raw: sqlite3.Connection) -> None:
+    def __init__(self, raw: sqlite3.Connection, changes: ChangeLog | None = None) -> None:
         self._raw = raw
+        self._changes = changes
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Any]:
         return self._raw.execute(sql, params or {}).fetchall()
@@ -111,9 +119,10 @@ class SqliteDatabase(Database):
         self._reader = reader
         self._writer = writer
         self._write_lock = asyncio.Lock()
-        self._version = -1
         reader.execute("PRAGMA schema_version").fetchone()  # a read: creates the WAL index
         self._commits = WalCommitWatch(path.with_name(path.name + "-shm"))
+        # The last change followed: a process starts with nothing kept, so from the newest.
+        self._last_change = _newest_change(reader)
 
     @classmethod
     async def connect(cls, database_url: str) -> SqliteDatabase:
@@ -142,11 +151,13 @@ class SqliteDatabase(Database):
         try:
             async with self._write_lock:
                 self._writer.execute("BEGIN IMMEDIATE")
+                log = ChangeLog()
                 try:
-                    conn = SqliteConnection(self._writer)
-                    yield conn
-                    if conn.wrote:
-                        self._writer.execute(BUMP_DATA_VERSION)
+                    with collecting(log):
+                        conn = SqliteConnection(self._writer, log)
+                        yield conn
+                        if conn.wrote:
+                            await write_rows(conn, log, numbered_at_commit=False)
                 except BaseException:
                     self._writer.rollback()
                     raise
@@ -156,20 +167,35 @@ class SqliteDatabase(Database):
                 raise DatabaseUnavailable() from exc
             raise
 
-    async def data_version(self) -> int:
-        # The header is read before the version: a commit in between shows as a change
-        # next time, so the version kept is never newer than the data it stands for.
+    async def catch_up(self) -> None:
+        # The header is read before the changes: a commit in between shows as a change
+        # next time, so no commit is ever taken as seen before its rows were read.
         try:
             header = self._commits.header()
             if self._commits.unchanged(header):
-                return self._version
-            self._version = int(self._reader.execute(READ_DATA_VERSION).fetchone()[0])
+                return
+            rows = self._reader.execute(_CHANGES_AFTER, (self._last_change,)).fetchall()
         except Exception as exc:
             if _is_outage(exc):
                 raise DatabaseUnavailable() from exc
             raise
+        if rows:
+            self._last_change = int(rows[-1][0])
+            self._drop(tag for row in rows for tag in orjson.loads(row[1]))
         self._commits.seen(header)
-        return self._version
+
+
+_NEWEST_CHANGE = "SELECT coalesce(max(id), 0) FROM changes"
+_CHANGES_AFTER = "SELECT id, tags FROM changes WHERE id > ? ORDER BY id"
+
+
+def _newest_change(reader: sqlite3.Connection) -> int:
+    """The id of the newest change; 0 before any (or before the log's migration ran: a
+    process that migrates opens the database again afterwards)."""
+    try:
+        return int(reader.execute(_NEWEST_CHANGE).fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
 
 
 def _is_outage(exc: Exception) -> bool:

@@ -52,7 +52,12 @@ async def store(
     body: bytes,
     now_ms: int,
 ) -> None:
-    """Store a first response; expired keys of the same caller are forgotten on the way."""
+    """Store a first response; expired keys of the same caller are forgotten on the way.
+    Stored responses are never kept in a cache: when the write stored alongside changed
+    nothing, this row is no change to record (a write that did change something still has
+    to say what)."""
+    if not conn.wrote:
+        conn.changes.nothing_cached()
     await conn.execute(
         """DELETE FROM idempotency_keys
             WHERE org_id = :org_id AND user_id = :user_id

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lmsplans.server.auth.schemas import Principal, Role
+from lmsplans.server.changes.log import tag
 from lmsplans.server.db import Connection, lock_key
 from lmsplans.server.errors import Conflict, InvalidParameter, PermissionDenied
 from lmsplans.server.learners import queries
@@ -38,10 +39,12 @@ def visibility(principal: Principal) -> Visibility:
 
 
 async def create_organisation(conn: Connection, *, name: str, now_ms: int) -> int:
-    return await conn.insert(
+    org_id = await conn.insert(
         "INSERT INTO organisations (name, created_time) VALUES (:name, :now)",
         {"name": name, "now": now_ms},
     )
+    conn.changes.touch(org_id, tag("org", org_id))
+    return org_id
 
 
 async def create_learner(
@@ -57,7 +60,7 @@ async def create_learner(
     learner_id: int | None = None,
 ) -> int:
     """One active learner of the writer's organisation; answers its userId."""
-    return await conn.insert_row(
+    created = await conn.insert_row(
         "learners",
         {
             "id": learner_id,
@@ -73,6 +76,18 @@ async def create_learner(
             "modified_time": write.now_ms,
         },
     )
+    write.changes.event(
+        "learner.created",
+        learner_id=created,
+        data={
+            "employeeId": employee_id,
+            "emailId": email.lower(),
+            "displayName": display_name,
+            "role": role.value,
+            "managerId": manager_id,
+        },
+    )
+    return created
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +131,18 @@ async def insert_learners(
         learner.employee_id: learner.id
         for learner in await queries.org_learners(conn, org_id=write.org_id)
     }
+    for new in learners:
+        write.changes.event(
+            "learner.created",
+            learner_id=ids[new.employee_id],
+            data={
+                "employeeId": new.employee_id,
+                "emailId": new.email.lower(),
+                "displayName": new.display_name,
+                "role": new.role.value,
+                "status": new.status,
+            },
+        )
     return [ids[new.employee_id] for new in learners]
 
 
@@ -130,6 +157,10 @@ async def set_managers(
         "UPDATE learners SET manager_id = :manager_id, modified_time = :now WHERE id = :id",
         [{"id": i, "manager_id": m, "now": write.now_ms} for i, m in managers],
     )
+    for learner_id, manager_id in managers:
+        write.changes.event(
+            "learner.updated", learner_id=learner_id, data={"changed": {"managerId": manager_id}}
+        )
 
 
 async def _ensure_unique(
@@ -251,6 +282,12 @@ async def update_learner(
             changes["manager_id"] = manager.id
     if changes:
         await conn.update_row("learners", learner.id, changes, now_ms=write.now_ms)
+        deactivated = changes.get("status") == "inactive" and learner.status != "inactive"
+        write.changes.event(
+            "learner.deactivated" if deactivated else "learner.updated",
+            learner_id=learner.id,
+            data={"changed": changes},
+        )
     return learner.id
 
 
@@ -305,4 +342,5 @@ async def deactivate_learner(conn: Connection, *, write: WriteContext, learner_r
         "UPDATE learners SET status = 'inactive', modified_time = :now WHERE id = :id",
         {"now": write.now_ms, "id": learner.id},
     )
+    write.changes.event("learner.deactivated", learner_id=learner.id)
     return learner.id

@@ -4,7 +4,8 @@ Both ways go through SQLite's online backup API (`sqlite3.Connection.backup`), w
 the pages of one committed state: a backup taken while a server writes holds every write
 committed before it started and none after. A restore copies the backup *into* the
 database through SQLite's own locking, so a server that has it open sees either the old
-state or the restored one, and raises the data version so every server's cache lets go.
+state or the restored one, and ends with a change that names everything (`*`, numbered
+after every change either file holds), so every server's cache lets go of the old data.
 
 PostgreSQL has its own tools for this (`pg_dump`, `pg_restore`); see `docs/running.md`.
 """
@@ -14,15 +15,18 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from lmsplans.migrations import MIGRATIONS_DIR
+from lmsplans.server.changes.log import EVERYTHING
 
 # The "dead man switch" byte of a WAL index (`-shm` file): every connection to the database,
 # in any process, holds a shared lock on it while it is open (SQLite's os_unix.c, UNIX_SHM_DMS).
@@ -41,14 +45,14 @@ class Summary:
     path: Path
     size_bytes: int
     revision: str
-    data_version: int
+    last_change: int  # the id of the newest row of the change log (0: none)
     learners: int
     progress_events: int
 
     def describe(self) -> str:
         return (
             f"{self.learners} learners, {self.progress_events} progress events, "
-            f"schema revision {self.revision}, data version {self.data_version}, "
+            f"schema revision {self.revision}, last change {self.last_change}, "
             f"{self.size_bytes:,} bytes"
         )
 
@@ -70,12 +74,12 @@ def summary(path: Path) -> Summary:
             if check != "ok":
                 raise BackupError(f"{path} is damaged: {check}")
             (revision,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-            (version,) = conn.execute("SELECT version FROM data_version").fetchone()
+            last_change = _last_change(conn) or 0
             (learners,) = conn.execute("SELECT count(*) FROM learners").fetchone()
             (events,) = conn.execute("SELECT count(*) FROM progress_events").fetchone()
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{path} is not an lmsplans database ({exc})") from exc
-    return Summary(path, path.stat().st_size, str(revision), int(version), learners, events)
+    return Summary(path, path.stat().st_size, str(revision), last_change, learners, events)
 
 
 def in_use(database: Path) -> bool:
@@ -135,12 +139,16 @@ def _known_revision(revision: str) -> bool:
 class Restored:
     backup: Summary
     previous: Path | None  # where the database it replaced was saved, if there was one
+    # The newest change id the replaced database held; None once the restore was announced
+    # (a backup of a schema before the change log is announced after its migration).
+    announce_after: int | None
 
 
 def restore(backup_file: Path, database: Path) -> Restored:
     """Replace the database's content with the backup's. The database as it was is saved
-    beside it first (`<name>.before-restore-<UTC time>`), and the data version ends above
-    both the old one and the backup's, so every server's cache lets go of the old data."""
+    beside it first (`<name>.before-restore-<UTC time>`), and a change naming everything is
+    written with an id above both the old database's and the backup's: every server,
+    following the change log by id, drops its whole cache."""
     restored = summary(backup_file)
     if not _known_revision(restored.revision):
         raise BackupError(
@@ -151,22 +159,43 @@ def restore(backup_file: Path, database: Path) -> Restored:
     previous: Path | None = None
     with closing(_connect(database)) as target:
         target.execute("PRAGMA journal_mode=WAL")
-        old_version = _data_version(target)
-        if old_version is not None:
+        old_last = _last_change(target) or 0
+        if _holds_schema(target):
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             previous = database.with_name(f"{database.name}.before-restore-{stamp}")
             _copy(target, previous)
         with closing(_connect(backup_file, read_only=True)) as source:
             source.backup(target)
-        version = max(old_version or 0, restored.data_version) + 1
-        target.execute("UPDATE data_version SET version = ? WHERE id = 1", (version,))
-    return Restored(restored, previous)
+        if _last_change(target) is None:  # a backup from before the change log (0008)
+            return Restored(restored, previous, announce_after=old_last)
+    announce_restore(database, after=old_last)
+    return Restored(restored, previous, announce_after=None)
 
 
-def _data_version(conn: sqlite3.Connection) -> int | None:
-    """The database's data version, or None when it holds no lmsplans schema yet."""
+def announce_restore(database: Path, *, after: int) -> None:
+    """Write the change that names everything (`*`), numbered after `after` and after every
+    change the database holds: every server following the log by id drops its cache."""
+    with closing(_connect(database)) as target:
+        newest = _last_change(target) or 0
+        target.execute(
+            "INSERT INTO changes (id, tags, occurred_time) VALUES (?, ?, ?)",
+            (max(after, newest) + 1, orjson.dumps([EVERYTHING]).decode(), int(time.time() * 1000)),
+        )
+
+
+def _holds_schema(conn: sqlite3.Connection) -> bool:
+    """Whether the database holds an lmsplans schema (of any revision), not a new file."""
+    found = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).fetchone()
+    return bool(found[0])
+
+
+def _last_change(conn: sqlite3.Connection) -> int | None:
+    """The id of the database's newest change (0: none yet), or None when it holds no
+    lmsplans schema yet."""
     try:
-        row = conn.execute("SELECT version FROM data_version WHERE id = 1").fetchone()
+        row = conn.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()
     except sqlite3.OperationalError:  # no such table: a new, empty file
         return None
-    return None if row is None else int(row[0])
+    return int(row[0])

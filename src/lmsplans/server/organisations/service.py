@@ -59,7 +59,11 @@ async def create_organisation_with_admin(
         return Founded(existing, False, admin_id, write)
     org_id = await learners.create_organisation(conn, name=data.name, now_ms=now_ms)
     write = WriteContext(
-        org_id=org_id, actor_id=None, source=source, now_ms=now_ms, role=Role.ADMIN
+        org_id=org_id,
+        actor_id=None,
+        source=source,
+        now_ms=now_ms,
+        role=Role.ADMIN,
     )
     admin_id = await learners.create_learner(
         conn,
@@ -92,4 +96,5 @@ async def rename_organisation(conn: Connection, *, write: WriteContext, name: st
     await conn.execute(
         "UPDATE organisations SET name = :name WHERE id = :id", {"name": name, "id": write.org_id}
     )
+    write.changes.touch_org("org")  # its name shows on every page of its people
     return True

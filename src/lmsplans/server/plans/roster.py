@@ -23,6 +23,7 @@ from operator import attrgetter
 from typing import Any
 
 from lmsplans.server.cache import Keeper
+from lmsplans.server.changes.log import tag
 from lmsplans.server.db import Connection, Page, Row
 from lmsplans.server.learners.queries import Search, Visibility
 from lmsplans.server.plans.queries import plan_admin_ids, plan_courses, plan_row, user_info
@@ -105,7 +106,7 @@ class Roster:
     What does not move with the clock is worked out once, when the roster is read (the
     counts by status, the pending entries by due time), or on first use and kept (the
     completion per course and level, the learners' details read so far): a roster kept
-    while the data version holds answers each page of the report in a few milliseconds.
+    until a change names it answers each page of the report in a few milliseconds.
     """
 
     def __init__(
@@ -305,14 +306,16 @@ async def read_roster(
 async def kept_roster(
     keeper: Keeper, conn: Connection, *, org_id: int, plan_id: int, visibility: Visibility
 ) -> Roster:
-    """`read_roster`, kept while the data version holds (worth one record per learner in
-    the cache's bound): paging through a roster, filtering it or opening the report again
-    reads only the learners shown, until something is written."""
+    """`read_roster`, kept (worth one record per learner in the cache's bound) until its
+    plan, one of its courses or the organisation's people change: paging through a
+    roster, filtering it or opening the report again reads only the learners shown."""
     key = ("roster", org_id, plan_id, visibility)
     roster: Roster | None = keeper.cached(key)
     if roster is None:
         roster = await read_roster(conn, org_id=org_id, plan_id=plan_id, visibility=visibility)
-        keeper.keep(key, roster, weight=len(roster) + 1)
+        tags = [tag("plan", plan_id), tag("people", org_id)]
+        tags += [tag("course", course.course_id) for course in roster.courses]
+        keeper.keep(key, roster, tags=tags, weight=len(roster) + 1)
     return roster
 
 

@@ -96,6 +96,7 @@ async def create_draft(
         plan_id=plan_id,
     )
     await _set_plan_admins(conn, plan_id=plan_id, learner_ids=admins)
+    write.changes.touch("plan", plan_id)
     return plan_id
 
 
@@ -129,6 +130,12 @@ async def update_plan(
         )
         await _set_plan_admins(conn, plan_id=plan["plan_id"], learner_ids=admins)
     await conn.update_row("learning_plans", plan["plan_id"], changes, now_ms=write.now_ms)
+    disabling = changes.get("disabled") is True and not plan["disabled"]
+    write.changes.event(
+        "plan.disabled" if disabling else "plan.updated",
+        plan_id=plan["plan_id"],
+        data={"changed": {**changes, **({"planAdmins": admins} if patch.planAdmins else {})}},
+    )
 
 
 async def delete_plan(conn: Connection, *, write: WriteContext, plan_id: int) -> None:
@@ -139,6 +146,7 @@ async def delete_plan(conn: Connection, *, write: WriteContext, plan_id: int) ->
     for table in ("plan_courses", "plan_removed_courses", "plan_admins"):
         await conn.execute(f"DELETE FROM {table} WHERE plan_id = :id", {"id": plan["plan_id"]})
     await conn.execute("DELETE FROM learning_plans WHERE id = :id", {"id": plan["plan_id"]})
+    write.changes.event("plan.deleted", plan_id=plan["plan_id"])
 
 
 async def publish_plan(conn: Connection, *, write: WriteContext, plan_id: int) -> None:
@@ -158,6 +166,7 @@ async def publish_plan(conn: Connection, *, write: WriteContext, plan_id: int) -
             WHERE id = :plan_id""",
         {"plan_id": plan_id, "now": write.now_ms},
     )
+    write.changes.event("plan.published", plan_id=plan_id, data={"publishedTime": write.now_ms})
 
 
 async def disable_plan(conn: Connection, *, write: WriteContext, plan_id: int) -> None:
@@ -166,6 +175,7 @@ async def disable_plan(conn: Connection, *, write: WriteContext, plan_id: int) -
     await conn.update_row(
         "learning_plans", plan["plan_id"], {"disabled": True}, now_ms=write.now_ms
     )
+    write.changes.event("plan.disabled", plan_id=plan["plan_id"])
 
 
 async def replace_plan_courses(
@@ -194,6 +204,11 @@ async def replace_plan_courses(
         raise Conflict("Conflict: a published plan needs at least one mandatory course")
     await set_plan_courses(conn, write=write, plan_id=plan_id, courses=courses)
     await conn.update_row("learning_plans", plan_id, {}, now_ms=write.now_ms)
+    write.changes.event(
+        "plan.updated",
+        plan_id=plan_id,
+        data={"changed": {"courses": [course.course_id for course in courses]}},
+    )
     enrolled = await conn.fetch_all(
         """SELECT learner_id FROM plan_enrolments
             WHERE plan_id = :plan_id AND unenrolled_time IS NULL ORDER BY id""",
@@ -226,7 +241,7 @@ async def create_plan(
     plan_id: int | None = None,
 ) -> int:
     """A draft plan with a system image (`image` is the number of a built-in picture)."""
-    return await conn.insert_row(
+    created = await conn.insert_row(
         "learning_plans",
         {
             "id": plan_id,
@@ -245,6 +260,9 @@ async def create_plan(
             "modified_time": write.now_ms,
         },
     )
+    write.changes.touch("plan", created)
+    write.changes.touch_org("plans")
+    return created
 
 
 async def set_plan_courses(
@@ -252,6 +270,8 @@ async def set_plan_courses(
 ) -> None:
     """Replace the plan's courses, in order. The courses it loses are kept as removed from
     it (`plan_removed_courses`: the plan's history keeps their events)."""
+    write.changes.touch("plan", plan_id)
+    write.changes.touch_org("plans")
     params = {"plan_id": plan_id}
     await conn.execute(
         """INSERT INTO plan_removed_courses (plan_id, course_id)
@@ -285,6 +305,8 @@ async def set_plan_courses(
 async def add_plan_admin(
     conn: Connection, *, write: WriteContext, plan_id: int, learner_id: int
 ) -> None:
+    write.changes.touch("plan", plan_id)
+    write.changes.touch_org("plans")
     await conn.execute(
         "INSERT INTO plan_admins (plan_id, learner_id) VALUES (:plan_id, :learner_id)",
         {"plan_id": plan_id, "learner_id": learner_id},
@@ -292,6 +314,7 @@ async def add_plan_admin(
 
 
 async def _set_plan_admins(conn: Connection, *, plan_id: int, learner_ids: list[int]) -> None:
+    """Replace the plan's admins (its callers record the change)."""
     await conn.execute("DELETE FROM plan_admins WHERE plan_id = :plan_id", {"plan_id": plan_id})
     for learner_id in dict.fromkeys(learner_ids):
         await conn.execute(

@@ -8,6 +8,7 @@ import bisect
 from dataclasses import dataclass
 
 from lmsplans.server.cache import Keeper
+from lmsplans.server.changes.log import tag
 from lmsplans.server.db import Connection
 from lmsplans.server.learners.queries import Visibility
 from lmsplans.server.progress.rules import due_time, status_of
@@ -108,8 +109,9 @@ async def kept_tallies(
     visibility: Visibility,
     durations: dict[int, tuple[int, int]],
 ) -> dict[int, StatusTally]:
-    """`plan_tallies`, kept while the data version holds (a due time weighs a quarter of a
-    record in the cache's bound: it is one number)."""
+    """`plan_tallies`, kept until an enrolment, a plan or the people of the organisation
+    change (a due time weighs a quarter of a record in the cache's bound: it is one
+    number)."""
     key = ("plan-tallies", org_id, visibility, frozenset(durations.items()))
     tallies: dict[int, StatusTally] | None = keeper.cached(key)
     if tallies is None:
@@ -117,5 +119,10 @@ async def kept_tallies(
             conn, org_id=org_id, visibility=visibility, durations=durations
         )
         dues = sum(len(tally.dues) for tally in tallies.values())
-        keeper.keep(key, tallies, weight=1 + len(tallies) + dues // 4)
+        keeper.keep(
+            key,
+            tallies,
+            tags=(tag("enrolments", org_id), tag("plans", org_id), tag("people", org_id)),
+            weight=1 + len(tallies) + dues // 4,
+        )
     return tallies

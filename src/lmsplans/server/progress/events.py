@@ -17,6 +17,12 @@ key camelCased as the wire writes keys:
 An event may also name a rule its writer overrode (`override_rule`): `LEVEL_LOCK`, an
 admin recording progress in a course locked for the learner.
 
+Each event is also recorded in the change log (`lmsplans.server.changes`), which makes the
+learner's, plan's and course's cache entries stale, under the change feed's names
+(`feed_event_type`): plan.enrollment.created/joined/completed/removed,
+course.progress.updated/completed/reset; a course enrolled (a progress row created with its
+plan enrolment) is only a change of those entries.
+
 Events written before revision 0005 held course states with snake_case keys
 (enrolled_time, completed_time); that migration rewrote them, so every event reads alike.
 """
@@ -45,6 +51,26 @@ def course_event_state(state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_FEED_TYPES = {
+    "reset": "course.progress.reset",
+    "enrolled": "plan.enrollment.created",
+    "joined": "plan.enrollment.joined",
+    "plan_completed": "plan.enrollment.completed",
+    "unenrolled": "plan.enrollment.removed",
+}
+
+
+def feed_event_type(
+    kind: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> str | None:
+    """The change feed's name for an event of `kind` (None: not one the feed publishes)."""
+    if kind == "course_progress":
+        done = (after or {}).get("status") == "completed"
+        was_done = (before or {}).get("status") == "completed"
+        return "course.progress.completed" if done and not was_done else "course.progress.updated"
+    return _FEED_TYPES.get(kind)
+
+
 async def append_event(
     conn: Connection,
     write: WriteContext,
@@ -59,7 +85,29 @@ async def append_event(
 ) -> None:
     """Append one event of `kind` to the log: the write's organisation, actor, source,
     time and idempotency key, with the state before and after, and the rule the writer
-    overrode, if any."""
+    overrode, if any; and the change, in the write's change log."""
+    event_type = feed_event_type(kind, before, after)
+    if event_type is None:
+        write.changes.touch("learner", learner_id)
+        if plan_id is not None:
+            write.changes.touch("plan", plan_id)
+        if course_id is not None:
+            write.changes.touch("course", course_id)
+        write.changes.touch_org("enrolments")
+    else:
+        write.changes.event(
+            event_type,
+            learner_id=learner_id,
+            plan_id=plan_id,
+            course_id=course_id,
+            data={
+                "before": before,
+                "after": after,
+                "actorId": write.actor_id,
+                "source": write.source,
+                "overrideRule": override,
+            },
+        )
     await conn.execute(
         """INSERT INTO progress_events (org_id, learner_id, plan_id, course_id, kind, actor_id,
                                         source, idempotency_key, before_state, after_state,

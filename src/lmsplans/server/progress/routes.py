@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from starlette.responses import Response
 
+from lmsplans.server.changes.log import tag
 from lmsplans.server.courses import queries as course_queries
 from lmsplans.server.db import Connection, Page
 from lmsplans.server.errors import Conflict, InvalidParameter, NoSuchRecord
@@ -32,14 +33,15 @@ def _learner_key(call: Call) -> tuple[str, int, str]:
 
 
 async def _learner(call: Call, conn: Any) -> Learner:
-    """The learner in the path (kept while the data version holds)."""
+    """The learner in the path (kept until they change)."""
     key = _learner_key(call)
     learner: Learner | None = call.cached(key)
     if learner is None:
         learner = await resolve_learner(
             conn, org_id=call.principal.org_id, learner_ref=call.path_param("learnerId")
         )
-        call.keep(key, learner)
+        # `people`: a learner created or changed may be the one a reference now names.
+        call.keep(key, learner, tags=(tag("learner", learner.id), tag("people", learner.org_id)))
     return learner
 
 
@@ -49,6 +51,12 @@ def progress_page_key(learner_id: int, page: Page) -> tuple[str, int, int, int]:
     return ("plans", learner_id, page.offset, page.limit)
 
 
+def progress_page_tags(learner_id: int, org_id: int) -> tuple[str, str]:
+    """What a learner's `ProgressPage` stands on: the learner (their enrolments and
+    progress) and the organisation's plans (their publication, courses and names)."""
+    return tag("learner", learner_id), tag("plans", org_id)
+
+
 async def _readable_learner(call: Call, conn: Any) -> Learner:
     learner = await _learner(call, conn)
     ensure_can_read(learner, viewer_id=call.principal.user_id, role=call.principal.role)
@@ -56,9 +64,10 @@ async def _readable_learner(call: Call, conn: Any) -> Learner:
 
 
 class ProgressPage:
-    """One page of the reference endpoint's answer for one learner, kept while the data
-    version holds. Only `isOverdue` moves with the clock, and only when the clock passes a
-    pending plan's due time: the encoded answer is kept for as long as it stays true."""
+    """One page of the reference endpoint's answer for one learner, kept until a change
+    names its tags (`progress_page_tags`). Only `isOverdue` moves with the clock, and only
+    when the clock passes a pending plan's due time: the encoded answer is kept for as long
+    as it stays true."""
 
     __slots__ = ("_body", "_since", "_until", "more", "plans")
 
@@ -100,8 +109,8 @@ async def learner_plans_progress(call: Call) -> Response:
     Zoho's reference endpoint: published plans only, oldest enrolment first, with this
     product's `progressInfo` added to each plan.
     """
-    # The hot path: while no write has been committed, the learner and their encoded answer
-    # come from the cache (re-encoded only when `isOverdue`, which moves with the clock,
+    # The hot path: until a write touches them, the learner and their encoded answer come
+    # from the cache (re-encoded only when `isOverdue`, which moves with the clock,
     # changes).
     page = call.page()
     answer: ProgressPage | None = None
@@ -114,7 +123,11 @@ async def learner_plans_progress(call: Call) -> Response:
             learner = await _readable_learner(call, conn)
             plans, more = await plan_queries.learner_plans(conn, learner_id=learner.id, page=page)
         answer = ProgressPage(plans, more=more)
-        call.keep(progress_page_key(learner.id, page), answer)
+        call.keep(
+            progress_page_key(learner.id, page),
+            answer,
+            tags=progress_page_tags(learner.id, learner.org_id),
+        )
     return encoded_response(answer.body(call.now_ms()))
 
 

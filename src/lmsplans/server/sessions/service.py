@@ -27,6 +27,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from lmsplans.server.auth.schemas import Principal, Role
 from lmsplans.server.auth.service import hash_secret
+from lmsplans.server.changes.log import tag
 from lmsplans.server.db import Connection, Database, Row
 from lmsplans.server.errors import (
     ExpiredToken,
@@ -133,6 +134,7 @@ async def create_sign_in_link(
     token = secrets.token_urlsafe(SECRET_BYTES)
     expires_ms = now_ms + policy.link_ttl_ms
     async with db.transaction() as conn:
+        conn.changes.nothing_cached()  # links are never kept
         await _active_member(conn, org_id=org_id, learner_id=learner_id)
         await queries.forget_expired_links(conn, learner_id=learner_id, now_ms=now_ms)
         await queries.insert_link(
@@ -150,6 +152,9 @@ async def create_sign_in_link(
 async def _open_session(
     conn: Connection, *, org_id: int, learner_id: int, now_ms: int, policy: SessionPolicy
 ) -> NewSession:
+    # A new session, a used link, a password's better hash: nothing a process keeps (the
+    # ended sessions forgotten here were dropped from every cache when they ended).
+    conn.changes.nothing_cached()
     await queries.forget_ended_sessions(conn, learner_id=learner_id, now_ms=now_ms)
     session_id = secrets.token_urlsafe(SECRET_BYTES)
     expires_ms = now_ms + policy.session_ttl_ms
@@ -251,15 +256,16 @@ async def record_activity(
         return False
     async with db.transaction() as conn:
         await queries.touch_session(conn, session_hash=session.session_hash, now_ms=now_ms)
+        conn.changes.touch(session.org_id, tag("session", session.session_hash))
     return True
 
 
 async def end_session(db: Database, *, session_id: str, now_ms: int) -> bool:
     """Revoke one session; answers whether it was live."""
     async with db.transaction() as conn:
-        revoked = await queries.revoke_session(
-            conn, session_hash=hash_secret(session_id), now_ms=now_ms
-        )
+        session_hash = hash_secret(session_id)
+        revoked = await queries.revoke_session(conn, session_hash=session_hash, now_ms=now_ms)
+        conn.changes.touch(None, tag("session", session_hash))
     return revoked > 0
 
 
@@ -267,6 +273,7 @@ async def end_all_sessions(db: Database, *, org_id: int, learner_id: int, now_ms
     """Revoke every live session of one person (signing out: everywhere at once); answers
     how many there were."""
     async with db.transaction() as conn:
+        conn.changes.touch(org_id, tag("learner", learner_id))
         return await queries.revoke_learner_sessions(
             conn, org_id=org_id, learner_id=learner_id, now_ms=now_ms
         )
@@ -286,6 +293,7 @@ async def set_password(
     check_password_rules(password)
     password_hash = await passwords.hash(password)
     async with db.transaction() as conn:
+        conn.changes.touch(org_id, tag("learner", learner_id))  # their sessions end
         await _active_member(conn, org_id=org_id, learner_id=learner_id)
         await queries.upsert_password(
             conn, org_id=org_id, learner_id=learner_id, password_hash=password_hash, now_ms=now_ms

@@ -2,13 +2,13 @@
 transaction, and the error page. Pages are declared with `routing.PageTable`, which builds
 their routes from these.
 
-A page (`signed_in`) reads the data version, finds the session behind the `lmsplans_session`
-cookie (a person who is not signed in is sent to sign in), checks the role the page needs
-and runs its handler with a `Visit`. A form passes its checks first (`forms`: not from
-another site, with its token); a form that writes (`writing`) then runs in one transaction
-with one `WriteContext` (source `ui`) and the form's one-time key as its `Idempotency-Key`,
-as an API write does: a form sent twice writes once, and both answers send the browser to
-the same page. The sign-in pages (`public`) need no session.
+A page (`signed_in`) catches up with the change log, finds the session behind the
+`lmsplans_session` cookie (a person who is not signed in is sent to sign in), checks the
+role the page needs and runs its handler with a `Visit`. A form passes its checks first
+(`forms`: not from another site, with its token); a form that writes (`writing`) then runs
+in one transaction with one `WriteContext` (source `ui`) and the form's one-time key as its
+`Idempotency-Key`, as an API write does: a form sent twice writes once, and both answers
+send the browser to the same page. The sign-in pages (`public`) need no session.
 
 Every error is the API's own (`errors.error_of`): the same status, shown as a page.
 """
@@ -16,7 +16,7 @@ Every error is the API's own (`errors.error_of`): the same status, shown as a pa
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Collection, Hashable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +27,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match, Route
 
 from lmsplans.server.auth.schemas import Principal, Role
+from lmsplans.server.changes.log import tag
 from lmsplans.server.db import Connection, Database, lock_key
 from lmsplans.server.errors import (
     ExpiredToken,
@@ -67,7 +68,7 @@ class PageCall:
     request: Request
     services: Services
     interface: Interface
-    version: int  # the data version read at the start of the request
+    epoch: int  # the cache's epoch once the request caught up with the change log
     now_ms: int
 
     @property
@@ -89,11 +90,11 @@ class PageCall:
         return record_id(self.path_param(name), what)
 
     def cached(self, key: Hashable) -> Any | None:
-        """A value kept at this request's data version (the API's cache)."""
+        """A value kept until a change names its tags (the API's cache)."""
         return self.services.cache.get(key)
 
-    def keep(self, key: Hashable, value: Any, *, weight: int = 1) -> None:
-        self.services.cache.put(key, value, version=self.version, weight=weight)
+    def keep(self, key: Hashable, value: Any, *, tags: Collection[str], weight: int = 1) -> None:
+        self.services.cache.put(key, value, tags=tags, since=self.epoch, weight=weight)
 
     @property
     def is_htmx(self) -> bool:
@@ -151,7 +152,8 @@ def see_other(url: str) -> Response:
 
 
 async def _session(call: PageCall) -> SessionInfo:
-    """The live session behind the request's cookie (kept while the data version holds)."""
+    """The live session behind the request's cookie (kept until it, its person or their
+    organisation changes)."""
     session_id = call.request.cookies.get(forms.SESSION_COOKIE)
     if not session_id:
         raise InvalidToken(sessions.NOT_SIGNED_IN)
@@ -161,7 +163,15 @@ async def _session(call: PageCall) -> SessionInfo:
         session = await sessions.look_up_session(
             call.db, session_id=session_id, now_ms=call.now_ms, policy=call.interface.policy
         )
-        call.keep(key, session)
+        call.keep(
+            key,
+            session,
+            tags=(
+                tag("session", session.session_hash),
+                tag("learner", session.learner_id),
+                tag("org", session.org_id),
+            ),
+        )
     return session
 
 
@@ -218,16 +228,19 @@ ERROR_TITLES = {
 
 async def _page_call(request: Request) -> PageCall:
     services: Services = request.app.state.services
-    version = await services.db.data_version()
-    services.cache.sync(version)
+    await services.db.catch_up()
     return PageCall(
-        request, services, request.app.state.interface, version, services.clock.now_ms()
+        request,
+        services,
+        request.app.state.interface,
+        services.cache.epoch,
+        services.clock.now_ms(),
     )
 
 
 def _bare_call(request: Request) -> PageCall:
-    """A request that failed before its data version was read (the database is down): enough
-    to show the error page."""
+    """A request that failed before it caught up with the change log (the database is
+    down): enough to show the error page."""
     return PageCall(request, request.app.state.services, request.app.state.interface, -1, 0)
 
 
@@ -279,7 +292,7 @@ def _session_endpoint(
             except (InvalidToken, ExpiredToken) as error:
                 return _not_signed_in(call, error)
             visit = Visit(
-                call.request, call.services, call.interface, call.version, call.now_ms, session
+                call.request, call.services, call.interface, call.epoch, call.now_ms, session
             )
             if role is not None:
                 ensure_role(session.role, role)
@@ -313,7 +326,7 @@ def _visit_fields(visit: Visit) -> dict[str, Any]:
         "request": visit.request,
         "services": visit.services,
         "interface": visit.interface,
-        "version": visit.version,
+        "epoch": visit.epoch,
         "now_ms": visit.now_ms,
         "session": visit.session,
     }

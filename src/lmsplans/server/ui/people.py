@@ -25,7 +25,7 @@ from lmsplans.server.plans import enrolments
 from lmsplans.server.plans import queries as plan_queries
 from lmsplans.server.progress import queries as progress_queries
 from lmsplans.server.progress import service as progress
-from lmsplans.server.progress.routes import ProgressPage, progress_page_key
+from lmsplans.server.progress.routes import ProgressPage, progress_page_key, progress_page_tags
 from lmsplans.server.progress.schemas import ProgressIn
 from lmsplans.server.routing import PageTable
 from lmsplans.server.ui.http import Visit, WriteVisit, see_other
@@ -48,13 +48,13 @@ TEAM_SHOWN = 200
 
 async def learner_plans(visit: Visit, conn: Connection, learner_id: int) -> list[dict[str, Any]]:
     """The learner's plans as the reference endpoint answers them (`learningPlans`), from
-    the entries it keeps while the data version holds."""
+    the entries it keeps (`progress_page_tags`)."""
     key = progress_page_key(learner_id, PLANS_READ)
     answer: ProgressPage | None = visit.cached(key)
     if answer is None:
         plans, more = await plan_queries.learner_plans(conn, learner_id=learner_id, page=PLANS_READ)
         answer = ProgressPage(plans, more=more)
-        visit.keep(key, answer)
+        visit.keep(key, answer, tags=progress_page_tags(learner_id, visit.principal.org_id))
     found: list[dict[str, Any]] = orjson.loads(answer.body(visit.now_ms))["learningPlans"]
     return found
 
