@@ -2,23 +2,24 @@
 recorded elsewhere (`ui.updates` answers them).
 
 A live page holds a region (`#plans-live`, `#report-live`) and an empty poller that htmx
-fires every `LIVE_SECONDS` with the state the page shows (`since`): the data version it was
-drawn at, the moment until which the clock alone cannot change its counts (the next due
-time: an enrolment past it becomes overdue), and a digest of what the region shows. The
-answer is as small as the change:
+fires every `LIVE_SECONDS` with the state the page shows (`since`): the organisation's
+position in its change sequence when it was drawn (`position`, read before drawing), the
+moment until which the clock alone cannot change its counts (the next due time: an enrolment
+past it becomes overdue), and a digest of what the region shows. The answer is as small as
+the change:
 
-- the same data version, and that moment not passed: 204, nothing read but the version
-  (the session comes from the cache at that version), nothing swapped;
+- the same position, and that moment not passed: 204, nothing read but the position
+  (one row; the session comes from the cache), nothing swapped;
 - something was written, or the moment passed, but the region would read the same: the
   poller alone, with its new `since` (a few hundred bytes);
 - the region changed: its new content and the poller, both swapped out of band, and an
   `HX-Trigger` event the page's other lists listen to (`report-changed`).
 
-What the region shows is drawn from the same kept roster and tallies as the page, so a
-poll after a write costs what opening the page again from the cache costs, once per person
-and data version. Polls are not the person's activity (`PageTable.poll`). Without
-JavaScript the poller is inert and the page is complete as sent.
-"""
+What the region shows is drawn from the same kept roster and tallies as the page, so a poll
+after a write costs what opening the page again from the cache costs, once per person and
+change of the organisation's (another organisation's writes move nothing here). Polls are
+not the person's activity (`PageTable.poll`). Without JavaScript the poller is inert and the
+page is complete as sent."""
 
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ from typing import Any
 from markupsafe import Markup
 from starlette.responses import Response
 
-from lmsplans.server.ui.http import PageCall
+from lmsplans.server.changes.queries import organisation_position
+from lmsplans.server.ui.http import PageCall, Visit
 
 _SINCE = re.compile(r"(\d{1,18})\.(\d{1,18}|-)\.([0-9a-f]{0,32})\.(\d{1,18})")
 _DIGEST_LENGTH = 20  # hex digits of SHA-256 kept: a changed region shows as changed
@@ -40,9 +42,9 @@ _DIGEST_LENGTH = 20  # hex digits of SHA-256 kept: a changed region shows as cha
 
 @dataclass(frozen=True, slots=True)
 class Since:
-    """The state a live page shows: `version`, `until_ms` (None: the clock alone never
-    changes it), `digest` (of its region; empty: unknown) and `drawn_ms`, when it was
-    drawn."""
+    """The state a live page shows: `version` (the organisation's `position`), `until_ms`
+    (None: the clock alone never changes it), `digest` (of its region; empty: unknown) and
+    `drawn_ms`, when it was drawn."""
 
     version: int
     until_ms: int | None
@@ -70,6 +72,17 @@ class Since:
         if now_ms - self.drawn_ms < redraw_ms:
             return True
         return self.version == version and (self.until_ms is None or now_ms <= self.until_ms)
+
+
+async def position(visit: Visit) -> int:
+    """The visitor's organisation's position in its change sequence: read before a region
+    is drawn, so a change committed while drawing shows as a change at the next poll. The
+    process then catches up with the change log again, so that what the cache gives the
+    drawing holds every change the position counts."""
+    async with visit.db.read() as conn:
+        found = await organisation_position(conn, org_id=visit.principal.org_id)
+    await visit.db.catch_up()
+    return found
 
 
 def next_change(dues: Sequence[int], now_ms: int) -> int | None:
@@ -117,16 +130,18 @@ def update(
     since: Since | None,
     part: LivePart,
     *,
+    version: int,
     region: str,
     poller: str,
     path: str,
     until_ms: int | None,
     event: str | None = None,
 ) -> Response:
-    """The answer to a poll that found a new data version or a passed moment: the poller
-    with its new state, and the region when it changed (then `event` is triggered)."""
+    """The answer to a poll that found a new position (`version`, read before `part` was
+    drawn) or a passed moment: the poller with its new state, and the region when it
+    changed (then `event` is triggered)."""
     changed = since is None or since.digest != part.digest
-    state = Since(call.version, until_ms, part.digest, call.now_ms)
+    state = Since(version, until_ms, part.digest, call.now_ms)
     response = call.render(
         "_live.html",
         {

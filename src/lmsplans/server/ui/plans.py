@@ -27,7 +27,7 @@ from lmsplans.server.progress.schemas import EnrolmentStatus, enrolment_status_p
 from lmsplans.server.routing import PageTable
 from lmsplans.server.ui import charts
 from lmsplans.server.ui.http import Visit, see_other
-from lmsplans.server.ui.live import Since, draw, earliest, live_url, next_change
+from lmsplans.server.ui.live import Since, draw, earliest, live_url, next_change, position
 from lmsplans.server.ui.views import (
     STATUS_LABELS,
     duration_text,
@@ -115,7 +115,7 @@ class PlanCards:
 async def plan_cards(visit: Visit) -> PlanCards:
     """Admins: every plan, drafts marked; managers: the plans of their team or that they
     administer. Each plan counted as its report counts it, all in one statement
-    (`plans.tallies.plan_tallies`), kept while the data version holds."""
+    (`plans.tallies.plan_tallies`), kept until a change names their plans."""
     principal = visit.principal
     async with visit.db.read() as conn:
         listed, more = await queries.list_plans(
@@ -175,9 +175,10 @@ async def plans_list(visit: Visit) -> Response:
     (`ui.live`); learners go to their own page."""
     if visit.principal.role is Role.LEARNER:
         return see_other("/ui/me")
+    version = await position(visit)
     cards = await plan_cards(visit)
     part = draw(visit, "_plan_cards.html", {"plans": cards.plans, "more": cards.more})
-    state = Since(visit.version, cards.until_ms, part.digest, visit.now_ms)
+    state = Since(version, cards.until_ms, part.digest, visit.now_ms)
     return visit.render(
         "plans.html",
         {
@@ -320,6 +321,7 @@ async def plan_report(visit: Visit) -> Response:
     plan_id = visit.id_param("planId", "learning plan")
     enrol_search = (visit.query("enrol_q") or "").strip()
     now = visit.now_ms
+    version = await position(visit)
     async with visit.db.read() as conn:
         roster = await readable_roster(visit, conn, plan_id)
         manage = _can_manage(visit, roster)
@@ -355,7 +357,7 @@ async def plan_report(visit: Visit) -> Response:
     part = draw(
         visit, "_report_live.html", report_figures(roster, now), beside=roster_fingerprint(roster)
     )
-    state = Since(visit.version, next_change(roster.tally.dues, now), part.digest, now)
+    state = Since(version, next_change(roster.tally.dues, now), part.digest, now)
     plan = roster.plan
     draft, disabled = _plan_state(plan)
     context = {

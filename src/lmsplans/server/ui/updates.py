@@ -33,7 +33,8 @@ async def plans_updates(visit: Visit) -> Response:
     """The plans list's counts and bars, when they changed since `since` (drawn again at
     most every `LIST_REDRAW_MS`)."""
     since = live.Since.parse(visit.query("since"))
-    if since is not None and since.holds(visit.version, visit.now_ms, redraw_ms=LIST_REDRAW_MS):
+    version = await live.position(visit)
+    if since is not None and since.holds(version, visit.now_ms, redraw_ms=LIST_REDRAW_MS):
         return live.unchanged()
     cards = await plan_cards(visit)
     part = live.draw(visit, "_plan_cards.html", {"plans": cards.plans, "more": cards.more})
@@ -41,6 +42,7 @@ async def plans_updates(visit: Visit) -> Response:
         visit,
         since,
         part,
+        version=version,
         region="plans-live",
         poller="plans-poll",
         path=LIST_UPDATES,
@@ -55,7 +57,8 @@ async def report_updates(visit: Visit) -> Response:
     organisation as the report: another organisation's plan is 404, a learner 403."""
     plan_id = visit.id_param("planId", "learning plan")
     since = live.Since.parse(visit.query("since"))
-    if since is not None and since.holds(visit.version, visit.now_ms):
+    version = await live.position(visit)
+    if since is not None and since.holds(version, visit.now_ms):
         return live.unchanged()
     async with visit.db.read() as conn:
         roster = await readable_roster(visit, conn, plan_id)
@@ -69,6 +72,7 @@ async def report_updates(visit: Visit) -> Response:
         visit,
         since,
         part,
+        version=version,
         region="report-live",
         poller="report-poll",
         path=report_updates_path(plan_id),
