@@ -18,6 +18,7 @@ from lmsplans.cli import (
     runtime,
     server_commands,
     ui_commands,
+    worker_command,
 )
 from lmsplans.cli.client_commands import register as register_client_commands
 from lmsplans.cli.demo_command import demo
@@ -58,6 +59,7 @@ import_commands.register(app)  # import learners, import plans
 app.command()(demo)
 backup_commands.register(app)  # backup, restore
 ui_commands.register(app)  # ui link, ui password
+app.command()(worker_command.worker)
 register_client_commands(app)  # progress, export: the client half (no server imports)
 
 
