@@ -348,3 +348,39 @@ async def test_the_server_delivers_by_itself_unless_a_worker_does(
                 await asyncio.sleep(0.1)
     [got] = receiver.received
     assert got.verified(webhook["secret"])["type"] == "webhook.test"
+
+
+async def test_the_client_manages_webhooks_and_verifies_deliveries(
+    app: Any, services: Services, demo: DemoTokens, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    from lmsplans.client import AsyncClient, webhooks
+
+    token = await token_for(services, demo, demo.people.admin_id)
+    async with AsyncClient(
+        base_url="http://testserver",
+        access_token=token,
+        transport=httpx.ASGITransport(app=app),
+        pacing_state=False,
+    ) as client:
+        made = await client.webhooks.create(receiver.url, ["plan.*"], description="CRM")
+        assert made.secret and made.secret.startswith("whsec_") and made.enabled is True
+        assert [w.webhook_id for w in await client.webhooks.list().to_list()] == [made.webhook_id]
+        fetched = await client.webhooks.get(made.webhook_id)
+        assert fetched.secret is None and fetched.description == "CRM"
+        changed = await client.webhooks.update(made.webhook_id, event_types=["*"])
+        assert changed.event_types == ("*",)
+        [test_id] = await client.webhooks.test(made.webhook_id)
+        await deliverer.deliver_due()
+        [got] = receiver.received
+        event = webhooks.verify(got.body.encode(), got.headers, made.secret)
+        assert event["id"] == test_id and event["type"] == "webhook.test"
+        with pytest.raises(webhooks.WebhookVerificationError):
+            webhooks.verify(got.body + " ", got.headers, made.secret)
+        [attempt] = await client.webhooks.deliveries(made.webhook_id).to_list()
+        assert attempt.event_id == test_id and attempt.status_code == 200 and attempt.succeeded
+        assert await client.webhooks.replay(made.webhook_id, [test_id]) == (test_id,)
+        rotated = await client.webhooks.rotate_secret(made.webhook_id)
+        assert rotated.secret and rotated.secret != made.secret
+        gone = await client.webhooks.delete(made.webhook_id)
+        assert gone.webhook_id == made.webhook_id
+        assert await client.webhooks.list().to_list() == []
