@@ -18,33 +18,25 @@ from lmsplans.cli.runtime import console, load_settings, migrated_database, serv
 async def _work() -> None:
     from lmsplans.server.clock import Clock
     from lmsplans.server.settings import redacted
-    from lmsplans.server.webhooks.delivery import Deliverer
-    from lmsplans.server.webhooks.runner import DeliveryLoop
+    from lmsplans.server.webhooks.runner import Delivery
     from lmsplans.server.webhooks.secrets import SecretBox
 
     settings = load_settings()
     async with migrated_database(settings) as db:
-        loop = DeliveryLoop(
-            Deliverer(
-                db,
-                clock=Clock(),
-                box=SecretBox.from_settings(settings),
-                allow_private=settings.webhook_allow_private_targets,
-            )
-        )
+        delivery = Delivery(settings, db=db, clock=Clock(), box=SecretBox.from_settings(settings))
         stop = asyncio.Event()
         running = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             running.add_signal_handler(signum, stop.set)
+        await delivery.start()
         console.print(
             f"Delivering webhooks from {redacted(settings.database_url)} (Ctrl-C stops).",
             highlight=False,
         )
-        loop.start()
         try:
             await stop.wait()
         finally:
-            await loop.stop()
+            await delivery.stop()
 
 
 @server_command

@@ -122,7 +122,7 @@ def create_app(
         await startup.announce(settings, db=db, limiter=active_limiter)
         # Webhook deliveries: sent by this process unless `lmsplans worker` sends them.
         app.state.webhooks = Webhooks(settings, db=db, clock=clock)
-        app.state.webhooks.start()
+        await app.state.webhooks.start()
         try:
             yield
         finally:

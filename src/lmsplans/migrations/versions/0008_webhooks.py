@@ -1,8 +1,11 @@
-"""Webhooks: endpoints, their queue of deliveries and the log of attempts (revision 0008,
-after 0007, 2026-12-07)."""
+"""Webhooks: endpoints, their queue of deliveries and the log of attempts; on PostgreSQL,
+pgqueuer's tables, which carry the jobs that wake the deliverers (revision 0008, after 0007,
+2026-12-07)."""
 
 import sqlalchemy as sa
 from alembic import op
+from pgqueuer.adapters.persistence.qb import QueryBuilderEnvironment
+from sqlalchemy.util import await_only
 
 revision = "0008"
 down_revision = "0007"
@@ -127,9 +130,25 @@ def upgrade() -> None:
         ["endpoint_id", "id"],
         unique=False,
     )
+    if op.get_bind().dialect.name == "postgresql":
+        _run_script(_pgqueuer().build_install_query())
+
+
+def _pgqueuer() -> QueryBuilderEnvironment:
+    """pgqueuer's schema (its tables, its NOTIFY trigger), as the pinned version writes it."""
+    return QueryBuilderEnvironment()
+
+
+def _run_script(sql: str) -> None:
+    """Several statements at once (functions, a trigger): asyncpg runs a script unprepared,
+    on the migration's own connection and transaction."""
+    raw = op.get_bind().connection.driver_connection
+    await_only(raw.execute(sql))  # type: ignore[union-attr]
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _run_script(_pgqueuer().build_uninstall_query())
     # The tables in the reverse order of their creation; each takes its indexes with it.
     for table in ("webhook_attempts", "webhook_deliveries", "webhook_endpoints"):
         op.drop_table(table)

@@ -9,9 +9,10 @@ attempt), and records the outcome (`service.record_attempt`). A 2xx within
 leaves the lease to run out; the delivery is then sent again with the same `webhook-id`:
 at least once, never lost. Times come from the server's clock, so tests move them.
 
-The same code runs in every server process (`runner.run_deliveries`, SQLite or PostgreSQL)
-or in `lmsplans worker` alone (`LMSPLANS_WEBHOOK_DELIVERY=worker`); on PostgreSQL several
-deliverers share the queue, the claim keeping one attempt in flight per endpoint.
+The same code runs in every server process (`runner.Delivery`, SQLite or PostgreSQL) or in
+`lmsplans worker` alone (`LMSPLANS_WEBHOOK_DELIVERY=worker`); on PostgreSQL several
+deliverers share the queue, the claim keeping one attempt in flight per endpoint, and
+pgqueuer's jobs start them (`webhooks.queue`).
 """
 
 from __future__ import annotations
@@ -83,6 +84,19 @@ class Deliverer:
             return 0
         results = await asyncio.gather(*(self._deliver(item) for item in due))
         return sum(results)
+
+    async def deliver_endpoint(self, endpoint_id: int) -> int:
+        """What one endpoint has due, in order, until nothing more is (a pgqueuer job's
+        work, `webhooks.queue`). Answers how many attempts were made."""
+        made = 0
+        while True:
+            async with self.db.read() as conn:
+                due = await queries.due_deliveries(
+                    conn, now_ms=self.clock.now_ms(), limit=1, endpoint_id=endpoint_id
+                )
+            if not due or not await self._deliver(due[0]):
+                return made
+            made += 1
 
     async def _deliver(self, due: Due) -> int:
         async with self.db.transaction() as conn:

@@ -123,9 +123,12 @@ class Due:
     previous_secret_expires: int | None
 
 
-async def due_deliveries(conn: Connection, *, now_ms: int, limit: int) -> list[Due]:
+async def due_deliveries(
+    conn: Connection, *, now_ms: int, limit: int, endpoint_id: int | None = None
+) -> list[Due]:
     """Deliveries due now, at most one per endpoint (the oldest pending one: an endpoint's
-    events go in order), none claimed by a deliverer whose lease still runs."""
+    events go in order), none claimed by a deliverer whose lease still runs; only
+    `endpoint_id`'s when it is given."""
     rows = await conn.fetch_all(
         """SELECT d.id, d.endpoint_id, d.event_id, d.payload, d.attempts, e.url, e.secret,
                   e.previous_secret, e.previous_secret_expires
@@ -133,12 +136,13 @@ async def due_deliveries(conn: Connection, *, now_ms: int, limit: int) -> list[D
              JOIN webhook_endpoints e ON e.id = d.endpoint_id
             WHERE d.state = 'pending' AND e.enabled
               AND d.next_attempt_time <= :now
+              AND (CAST(:endpoint_id AS BIGINT) IS NULL OR d.endpoint_id = :endpoint_id)
               AND (d.lease_until IS NULL OR d.lease_until <= :now)
               AND d.id = (SELECT min(h.id) FROM webhook_deliveries h
                            WHERE h.endpoint_id = d.endpoint_id AND h.state = 'pending')
             ORDER BY d.next_attempt_time, d.id
             LIMIT :limit""",
-        {"now": now_ms, "limit": limit},
+        {"now": now_ms, "limit": limit, "endpoint_id": endpoint_id},
     )
     return [
         Due(

@@ -15,7 +15,7 @@ import orjson
 
 from lmsplans.server.db import Connection, lock_key
 from lmsplans.server.errors import InvalidParameter
-from lmsplans.server.webhooks import queries
+from lmsplans.server.webhooks import jobs, queries
 from lmsplans.server.webhooks.queries import EXCERPT_CHARS
 from lmsplans.server.webhooks.schemas import TEST_EVENT, WebhookIn, WebhookPatch
 from lmsplans.server.webhooks.secrets import SecretBox, new_secret
@@ -100,6 +100,7 @@ async def update_endpoint(
                     WHERE endpoint_id = :id AND state = 'pending'""",
                 {"now": write.now_ms, "id": webhook_id},
             )
+            await jobs.wake(conn, [webhook_id])
         elif not patch.enabled:
             changes["disabled_reason"] = ""
     await conn.update_row("webhook_endpoints", webhook_id, changes, now_ms=write.now_ms)
@@ -176,7 +177,7 @@ async def enqueue_event(
     if now_ms is None:
         now_ms = int(event.get("occurredTime") or 0)
     payload = orjson.dumps(event).decode()
-    queued = 0
+    woken = []
     for endpoint_id, patterns in await queries.subscribed_endpoints(conn, org_id=org_id):
         if matches(patterns, event_type):
             await _queue(
@@ -188,8 +189,9 @@ async def enqueue_event(
                 payload=payload,
                 now_ms=now_ms,
             )
-            queued += 1
-    return queued
+            woken.append(endpoint_id)
+    await jobs.wake(conn, woken)
+    return len(woken)
 
 
 async def queue_test_event(conn: Connection, *, write: WriteContext, webhook_id: int) -> str:
@@ -213,6 +215,7 @@ async def queue_test_event(conn: Connection, *, write: WriteContext, webhook_id:
         payload=orjson.dumps(event).decode(),
         now_ms=write.now_ms,
     )
+    await jobs.wake(conn, [webhook_id])
     return event_id
 
 
@@ -243,6 +246,7 @@ async def replay_events(
             payload=payload,
             now_ms=write.now_ms,
         )
+    await jobs.wake(conn, [webhook_id])
     return event_ids
 
 
@@ -308,6 +312,7 @@ async def record_attempt(
     if row["lease_token"] != token or row["state"] != PENDING:
         return
     changes: dict[str, Any] = {"attempts": attempt, "lease_until": None, "lease_token": None}
+    retry_after_ms: int | None = 0  # the next delivery of the endpoint goes at once
     endpoint: dict[str, Any] = {}
     if succeeded:
         changes.update(state=DELIVERED, finished_time=now_ms)
@@ -318,11 +323,14 @@ async def record_attempt(
         if status_code == 410:
             changes["next_attempt_time"] = now_ms
             endpoint.update(enabled=False, disabled_reason="The endpoint answered 410 Gone")
+            retry_after_ms = None
         elif now_ms - failing_since >= FAILING_DISABLES_MS:
             changes["next_attempt_time"] = now_ms
             endpoint.update(enabled=False, disabled_reason="Deliveries failed for five days")
+            retry_after_ms = None
         elif attempt <= len(RETRY_DELAYS_S):
-            changes["next_attempt_time"] = now_ms + RETRY_DELAYS_S[attempt - 1] * 1000
+            retry_after_ms = RETRY_DELAYS_S[attempt - 1] * 1000
+            changes["next_attempt_time"] = now_ms + retry_after_ms
         else:
             changes.update(state=FAILED, finished_time=now_ms)
     assignments = ", ".join(f"{column} = :{column}" for column in changes)
@@ -335,3 +343,5 @@ async def record_attempt(
         f"UPDATE webhook_endpoints SET {assignments} WHERE id = :id",
         {**endpoint, "id": endpoint_id},
     )
+    if retry_after_ms is not None:  # wake a deliverer when the endpoint has more to send
+        await jobs.wake(conn, [endpoint_id], after_ms=retry_after_ms)
