@@ -34,43 +34,60 @@ logger = logging.getLogger("lmsplans.webhooks")
 
 # How long a consumer waits on its LISTEN before looking at the queue table anyway.
 DEQUEUE_TIMEOUT = timedelta(seconds=5)
+RECONNECT_SECONDS = 5.0
+STOP_SECONDS = 15.0
 
 
 class JobConsumer:
-    """A pgqueuer `QueueManager` on a connection of its own (its LISTEN), running each
-    job by delivering what its endpoint has due."""
+    """A pgqueuer `QueueManager` on a connection of its own (its LISTEN), running each job
+    by delivering what its endpoint has due. A lost connection is opened again after a
+    pause; meanwhile the sweep delivers."""
 
     def __init__(self, database_url: str, deliverer: Deliverer) -> None:
         self.database_url = database_url
         self.deliverer = deliverer
-        self._conn: asyncpg.Connection | None = None
         self._manager: QueueManager | None = None
+        self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
+    async def _deliver(self, job: Job) -> None:
+        if job.payload is not None:
+            await self.deliverer.deliver_endpoint(int(job.payload.decode()))
+
+    async def _run_once(self) -> None:
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            manager = QueueManager(Queries(AsyncpgDriver(conn)))
+            manager.entrypoint(ENTRYPOINT)(self._deliver)
+            self._manager = manager
+            if self._stopping.is_set():
+                return
+            await manager.run(dequeue_timeout=DEQUEUE_TIMEOUT)
+        finally:
+            self._manager = None
+            await conn.close()
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._run_once()
+            except Exception as exc:
+                logger.warning("webhook jobs paused (%s); the sweep delivers meanwhile", exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), RECONNECT_SECONDS)
+
     async def start(self) -> None:
-        self._conn = await asyncpg.connect(self.database_url)
-        manager = QueueManager(Queries(AsyncpgDriver(self._conn)))
-
-        @manager.entrypoint(ENTRYPOINT)
-        async def deliver(job: Job) -> None:
-            if job.payload is not None:
-                await self.deliverer.deliver_endpoint(int(job.payload.decode()))
-
-        self._manager = manager
-        self._task = asyncio.create_task(
-            manager.run(dequeue_timeout=DEQUEUE_TIMEOUT), name="webhook-jobs"
-        )
+        self._task = asyncio.create_task(self._run(), name="webhook-jobs")
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._manager is not None:
             self._manager.shutdown.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, 15)
-            except Exception:
-                logger.exception("the webhook job consumer did not stop cleanly")
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await self._task
-        if self._conn is not None:
-            await self._conn.close()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), STOP_SECONDS)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

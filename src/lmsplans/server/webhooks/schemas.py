@@ -35,7 +35,15 @@ EventPattern = Annotated[
 ]
 EventPatterns = Annotated[list[EventPattern], Field(min_length=1, max_length=MAX_PATTERNS)]
 Description = Annotated[str, Field(max_length=500)]
-EventId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
+EventId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="An event's id (the `webhook-id` of its deliveries)",
+    ),
+]
 
 
 class WebhookIn(ZohoRecord):
@@ -105,14 +113,14 @@ class WebhooksPage(Envelope):
 
 
 class EventQueued(Envelope):
-    eventIds: list[str] = Field(description="The events queued for delivery, in order")
+    eventIds: list[EventId] = Field(description="The events queued for delivery, in order")
 
 
 class AttemptRecord(ZohoRecord):
     """One attempt to deliver an event."""
 
     attemptId: ZohoId
-    eventId: str
+    eventId: EventId
     eventType: str
     attempt: ZohoId = Field(description="1 for an event's first attempt")
     attemptTime: EpochMs
