@@ -34,6 +34,7 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.statuses: list[int] = []
+        self.answer = b"ok"  # the body of every answer
         self.arrived = threading.Condition()
         self.holding = threading.Event()  # set: the next request waits for `release`
         self.held = threading.Event()  # set when a held request has arrived
@@ -55,9 +56,9 @@ class Receiver:
                     receiver.arrived.notify_all()
                 try:
                     self.send_response(status)
-                    self.send_header("content-length", "2")
+                    self.send_header("content-length", str(len(receiver.answer)))
                     self.end_headers()
-                    self.wfile.write(b"ok")
+                    self.wfile.write(receiver.answer)
                 except OSError:  # the sender is gone (killed while it waited)
                     pass
 

@@ -384,3 +384,18 @@ async def test_the_client_manages_webhooks_and_verifies_deliveries(
         gone = await client.webhooks.delete(made.webhook_id)
         assert gone.webhook_id == made.webhook_id
         assert await client.webhooks.list().to_list() == []
+
+
+async def test_whatever_the_receiver_answers_is_logged_as_text(
+    admin: Api, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    webhook = await register(admin, receiver.url)
+    path = f"/webhooks/{webhook['webhookId']}"
+    receiver.answer = b"\x00\xff not json \x00" + b"x" * 5000
+    receiver.statuses = [502]
+    await admin.send("POST", f"{path}/test")
+    assert await deliverer.deliver_due() == 1
+    [attempt] = ok_body(await admin.send("GET", f"{path}/deliveries"))["deliveries"]
+    assert attempt["statusCode"] == "502" and attempt["succeeded"] is False
+    excerpt = attempt["responseExcerpt"]
+    assert excerpt.startswith("\ufffd not json ") and len(excerpt) == 500

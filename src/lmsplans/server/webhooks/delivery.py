@@ -161,6 +161,8 @@ class Deliverer:
         except httpx.TimeoutException:
             return Outcome(None, "", f"no answer within {TIMEOUT_SECONDS:g} s")
         except httpx.HTTPError as exc:
-            return Outcome(None, "", f"{type(exc).__name__}: {exc}"[:EXCERPT_CHARS])
-        text = excerpt.decode("utf-8", "replace")[:EXCERPT_CHARS]
+            error = f"{type(exc).__name__}: {exc}".replace("\x00", "")
+            return Outcome(None, "", error[:EXCERPT_CHARS])
+        # Whatever the receiver answered, as text a database keeps (PostgreSQL refuses NUL).
+        text = excerpt.decode("utf-8", "replace").replace("\x00", "")[:EXCERPT_CHARS]
         return Outcome(response.status_code, text, "")
