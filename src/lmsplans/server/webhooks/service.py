@@ -312,7 +312,7 @@ async def record_attempt(
     if row["lease_token"] != token or row["state"] != PENDING:
         return
     changes: dict[str, Any] = {"attempts": attempt, "lease_until": None, "lease_token": None}
-    retry_after_ms: int | None = 0  # the next delivery of the endpoint goes at once
+    retry_after_ms: int | None = None  # when a retry falls due (None: none waits)
     endpoint: dict[str, Any] = {}
     if succeeded:
         changes.update(state=DELIVERED, finished_time=now_ms)
@@ -333,6 +333,7 @@ async def record_attempt(
             changes["next_attempt_time"] = now_ms + retry_after_ms
         else:
             changes.update(state=FAILED, finished_time=now_ms)
+            retry_after_ms = 0  # given up: the endpoint's next event goes now
     assignments = ", ".join(f"{column} = :{column}" for column in changes)
     await conn.execute(
         f"UPDATE webhook_deliveries SET {assignments} WHERE id = :id",
