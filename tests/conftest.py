@@ -71,6 +71,19 @@ def assert_error(response: httpx.Response, status: int, code: int) -> dict[str, 
     return body
 
 
+# A fixed key for webhook secrets: no test writes a key file into the user's data directory.
+TEST_WEBHOOK_KEY = "0l0Vp6Tq2h2bBqzYVqY3cW3c2gJ8s8R6m6Zr8Vt0H5M="
+
+
+@pytest.fixture(autouse=True)
+def webhook_environment(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every in-process app: webhook secrets under a fixed key, and no delivery of its own
+    (nothing sent anywhere); the webhook tests run the deliverer themselves."""
+    monkeypatch.setenv("LMSPLANS_WEBHOOK_SECRET_KEY", TEST_WEBHOOK_KEY)
+    monkeypatch.setenv("LMSPLANS_WEBHOOK_DELIVERY", "worker")
+    return TEST_WEBHOOK_KEY
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(wall_ms=time.time_ns() // 1_000_000)

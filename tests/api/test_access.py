@@ -539,6 +539,7 @@ async def test_every_route_declared_for_admins_refuses_anyone_else_and_writes_no
         "learnerId": demo.people.learner_id,
         "courseId": (await sql(services, "SELECT min(id) AS id FROM courses"))[0]["id"],
         "planId": (await sql(services, "SELECT min(id) AS id FROM learning_plans"))[0]["id"],
+        "webhookId": 1,  # refused before any lookup
     }
     manager = await long_token(  # every scope: the role alone refuses
         services, org_id=demo.people.org_id, user_id=demo.people.manager_id, now_ms=clock.now_ms()

@@ -75,6 +75,7 @@ async def _path_ids(client: httpx.AsyncClient, demo: DemoTokens) -> dict[str, st
         "planId": plans[0]["planId"],
         "courseId": courses[0]["courseId"],
         "batchId": courses[0]["courseId"],  # a blended course's one batch is the course
+        "webhookId": "1",  # looked up in the database, which is away
     }
 
 

@@ -21,6 +21,10 @@ from lmsplans.server.http import Services
 from lmsplans.server.models import metadata as _all_tables  # noqa: F401  (registers tables)
 from lmsplans.server.progress.schemas import CourseStatus
 from lmsplans.server.settings import Settings
+from lmsplans.server.webhooks import service as webhook_service
+from lmsplans.server.webhooks.schemas import WebhookIn
+from lmsplans.server.webhooks.secrets import SecretBox
+from lmsplans.server.writes import WriteContext
 from tests.api.readdata import C, add_plan, record
 from tests.api.test_progress_writes import Api, ok_body, roomy_settings, token_for
 from tests.conftest import auth
@@ -200,6 +204,38 @@ def perturbed(table: str, row: dict[str, Any], tag: int) -> dict[str, Any]:
     return copy
 
 
+async def webhook_rows(services: Services, demo: DemoTokens) -> None:
+    """A webhook endpoint, a delivery and an attempt (the demo has none)."""
+    now = services.clock.now_ms()
+    write = WriteContext(org_id=demo.people.org_id, actor_id=None, source="test", now_ms=now)
+    url = "http://127.0.0.1:9/ids"
+    async with services.db.transaction() as conn:
+        await webhook_service.create_endpoint(
+            conn,
+            write=write,
+            data=WebhookIn(url=url, eventTypes=["*"]),
+            box=SecretBox.from_settings(services.settings),
+            url=url,
+        )
+        await webhook_service.enqueue_event(
+            conn, org_id=demo.people.org_id, event={"id": "ids-1", "type": "plan.published"}
+        )
+        delivery = await conn.fetch_value("SELECT max(id) FROM webhook_deliveries")
+        token = await webhook_service.claim(conn, delivery_id=delivery, now_ms=now, lease_ms=1)
+        assert token is not None
+        await webhook_service.record_attempt(
+            conn,
+            delivery_id=delivery,
+            token=token,
+            now_ms=now,
+            attempt_time=now,
+            status_code=200,
+            duration_ms=1,
+            excerpt="",
+            error="",
+        )
+
+
 async def test_no_table_gives_a_deleted_newest_id_again(
     services: Services, demo: DemoTokens
 ) -> None:
@@ -217,6 +253,7 @@ async def test_no_table_gives_a_deleted_newest_id_again(
             now_ms=services.clock.now_ms(),
             ttl_seconds=60,
         )
+    await webhook_rows(services, demo)
     for tag, table in enumerate(tables):
         async with services.db.transaction() as conn:
             conn.changes.touch(None, EVERYTHING)  # raw writes: every cache lets go

@@ -102,7 +102,15 @@ async def ids(client: httpx.AsyncClient, demo: DemoTokens) -> dict[str, str]:
     courses = await client.get(f"/api/v1/learners/{learner}/course-progress", headers=headers)
     # A blended course: its one batch is the course itself (`/batches/{batchId}` paths).
     blended = [c for c in courses.json()["courseProgress"] if c["courseType"] == "2"]
+    # A webhook at a public address (an address literal: nothing is resolved or sent).
+    webhook = await client.post(
+        "/api/v1/webhooks",
+        json={"url": "https://93.184.215.14/hook", "eventTypes": ["*"]},
+        headers=headers,
+    )
+    assert webhook.status_code == 200, webhook.text
     return {
+        "webhookId": webhook.json()["webhook"]["webhookId"],
         "learnerId": learner,
         "planId": plans.json()["learningPlans"][0]["planId"],
         "courseId": blended[0]["courseId"],
@@ -620,8 +628,37 @@ async def test_every_write_answers_as_documented(
     assert deleted.json()["planId"] == draft_id["planId"]
     await x("DELETE", plan, draft_id, token=admin, expect=404, code=7049)
 
+    # Webhooks (public address literals: nothing is resolved; nothing is delivered here).
+    hooks, hook = "/api/v1/webhooks", "/api/v1/webhooks/{webhookId}"
+    new_hook = {"url": "https://93.184.215.14/in", "eventTypes": ["plan.*"]}
+    made_hook = await x("POST", hooks, token=admin, json=new_hook, expect=200)
+    h = {"webhookId": made_hook.json()["webhook"]["webhookId"]}
+    assert made_hook.json()["webhook"]["secret"].startswith("whsec_")
+    await x("POST", hooks, token=admin, params=form("webhookData", new_hook), expect=200)
+    loopback = {**new_hook, "url": "http://127.0.0.1/in"}
+    await x("POST", hooks, token=admin, json=loopback, expect=400, code=7204)
+    await x("POST", hooks, token=admin, json={**new_hook, "eventTypes": []}, expect=400)
+    await x("POST", hooks, token=learner, json=new_hook, expect=403, code=9000)
+    await x("PATCH", hook, h, token=admin, json={"enabled": False}, expect=200)
+    await x("PATCH", hook, h, token=admin, json={"url": None}, expect=400, code=7204)
+    await x("PATCH", hook, {"webhookId": UNKNOWN_ID}, token=admin, json={}, expect=404)
+    for action in ("rotate-secret", "test"):
+        done_action = await x("POST", f"{hook}/{action}", h, token=admin, expect=200)
+        await x("POST", f"{hook}/{action}", {"webhookId": UNKNOWN_ID}, token=admin, expect=404)
+    test_events = done_action.json()["eventIds"]
+    tested = await client.get(fill(hook + "/deliveries", {**ids, **h}), headers=auth(admin))
+    assert tested.status_code == 200
+    replay = f"{hook}/replay"
+    unsent = {"eventIds": ["never-sent"]}
+    await x("POST", replay, h, token=admin, json={"eventIds": test_events}, expect=200)
+    await x("POST", replay, h, token=admin, json=unsent, expect=400, code=7204)
+    await x("POST", replay, h, token=learner, json=unsent, expect=403, code=9000)
+    await x("DELETE", hook, h, token=learner, expect=403, code=9000)
+    await x("DELETE", hook, h, token=admin, expect=200)
+    await x("DELETE", hook, h, token=admin, expect=404, code=7049)
+
     # Every write without a token, and every write seen succeeding and refusing.
-    values = {"learnerId": me, "courseId": c1["courseId"], **p}
+    values = {"learnerId": me, "courseId": c1["courseId"], **p, **h}
     writes = [(path, verb) for path, verb, op in operations(document) if is_api(op)]
     writes = [(path, verb) for path, verb in writes if verb != "get"]  # OAuth: tested above
     for path, verb in writes:

@@ -21,6 +21,7 @@ PUBLIC = [
     "AsyncLearningPlans",
     "AsyncOAuth",
     "AsyncPager",
+    "AsyncWebhooks",
     "AuthenticationError",
     "Client",
     "ConflictError",
@@ -59,6 +60,9 @@ PUBLIC = [
     "SyncPager",
     "Ticket",
     "ValidationError",
+    "Webhook",
+    "WebhookAttempt",
+    "Webhooks",
     "data_centre_urls",
 ]
 
@@ -86,6 +90,7 @@ def test_every_public_class_and_function_says_what_it_is() -> None:
 
 RESOURCES = {"learners": "Learners", "learning_plans": "LearningPlans", "courses": "Courses"}
 RESOURCES["oauth"] = "OAuth"
+RESOURCES["webhooks"] = "Webhooks"
 
 
 def resource_methods() -> list[str]:

@@ -129,9 +129,16 @@ def fuzz_target(
 ) -> Iterator[tuple[DemoSite, ServerProcess]]:
     # The limiter is raised so far that the fuzzer, one admin making thousands of calls to
     # each API in a minute, is never locked out (tests/api/test_rate_limit.py tests it).
+    # Webhooks the fuzzer registers are never sent to (no deliverer runs: nothing writes
+    # behind the check's back), and their key file goes in the test's own folder.
+    root = tmp_path_factory.mktemp("fuzz")
     site = load_demo(
-        tmp_path_factory.mktemp("fuzz"),
-        env_extra={"LMSPLANS_RATE_LIMIT_THRESHOLD": "1000000000"},
+        root,
+        env_extra={
+            "LMSPLANS_RATE_LIMIT_THRESHOLD": "1000000000",
+            "LMSPLANS_WEBHOOK_DELIVERY": "worker",
+            "LMSPLANS_DATA_DIR": str(root / "data"),
+        },
     )
     # Hypothesis keeps caches (constants, Unicode data) in `.hypothesis/` of the working
     # directory: here they go to the test's own folder, not into the checkout.

@@ -18,9 +18,11 @@ from lmsplans.cli import (
     runtime,
     server_commands,
     ui_commands,
+    worker_command,
 )
 from lmsplans.cli.client_commands import register as register_client_commands
 from lmsplans.cli.demo_command import demo
+from lmsplans.cli.webhook_commands import register as register_webhook_commands
 
 app = typer.Typer(
     help="lmsplans: a learning-plan progress service that speaks the Zoho People LMS API.",
@@ -58,7 +60,9 @@ import_commands.register(app)  # import learners, import plans
 app.command()(demo)
 backup_commands.register(app)  # backup, restore
 ui_commands.register(app)  # ui link, ui password
+app.command()(worker_command.worker)
 register_client_commands(app)  # progress, export: the client half (no server imports)
+register_webhook_commands(app)  # webhooks listen (the client half too)
 
 
 def main() -> None:

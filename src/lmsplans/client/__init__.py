@@ -15,9 +15,13 @@ and needs only httpx (the command line adds typer and rich)::
 Lists are pagers that fetch every page; records are typed dataclasses that keep `.raw`;
 errors are exceptions per status family; every call is paced under the API's threshold.
 `help(Client)` lists every resource method; the resource classes (`Learners`,
-`LearningPlans`, `Courses`, `OAuth` and their `Async` twins) are importable by name.
+`LearningPlans`, `Courses`, `OAuth`, `Webhooks` and their `Async` twins) are importable by
+name. `lmsplans.client.webhooks.verify(payload, headers, secret)` checks a webhook delivery's
+signature.
 """
 
+# `lmsplans.client.webhooks.verify(payload, headers, secret)`: a module, beside the names.
+from lmsplans.client import webhooks  # noqa: F401
 from lmsplans.client._answers import AccessToken
 from lmsplans.client._async.client import AsyncClient
 from lmsplans.client._async.pager import AsyncPager
@@ -25,6 +29,7 @@ from lmsplans.client._async.resources.courses import AsyncCourses
 from lmsplans.client._async.resources.learners import AsyncLearners
 from lmsplans.client._async.resources.learning_plans import AsyncLearningPlans
 from lmsplans.client._async.resources.oauth import AsyncOAuth
+from lmsplans.client._async.resources.webhooks import AsyncWebhooks
 from lmsplans.client._auth import RefreshBudget
 from lmsplans.client._endpoints import Page
 from lmsplans.client._errors import (
@@ -60,6 +65,8 @@ from lmsplans.client._models import (
     ProgressInfo,
     RosterMember,
     RosterSummary,
+    Webhook,
+    WebhookAttempt,
 )
 from lmsplans.client._pacing import ApiStats, Governor, RateLimitPolicy, Ticket
 from lmsplans.client._retry import RetryPolicy
@@ -69,6 +76,7 @@ from lmsplans.client._sync.resources.courses import Courses
 from lmsplans.client._sync.resources.learners import Learners
 from lmsplans.client._sync.resources.learning_plans import LearningPlans
 from lmsplans.client._sync.resources.oauth import OAuth
+from lmsplans.client._sync.resources.webhooks import Webhooks
 
 __all__ = [
     "DATA_CENTRES",
@@ -83,6 +91,7 @@ __all__ = [
     "AsyncLearningPlans",
     "AsyncOAuth",
     "AsyncPager",
+    "AsyncWebhooks",
     "AuthenticationError",
     "Client",
     "ConflictError",
@@ -121,5 +130,8 @@ __all__ = [
     "SyncPager",
     "Ticket",
     "ValidationError",
+    "Webhook",
+    "WebhookAttempt",
+    "Webhooks",
     "data_centre_urls",
 ]

@@ -88,6 +88,17 @@ RECORD_PROGRESS = Endpoint(
 PLAN_HISTORY = Endpoint(
     "GET", "/api/v1/learners/{learnerId}/learning-plans/{planId}/history", key="events"
 )
+WEBHOOK_CREATE = Endpoint("POST", "/api/v1/webhooks", key="webhook")
+WEBHOOKS = Endpoint("GET", "/api/v1/webhooks", key="webhooks", first_index=0)
+WEBHOOK = Endpoint("GET", "/api/v1/webhooks/{webhookId}", key="webhook")
+WEBHOOK_UPDATE = Endpoint("PATCH", "/api/v1/webhooks/{webhookId}", key="webhook")
+WEBHOOK_DELETE = Endpoint("DELETE", "/api/v1/webhooks/{webhookId}", key="webhook")
+WEBHOOK_ROTATE = Endpoint("POST", "/api/v1/webhooks/{webhookId}/rotate-secret", key="webhook")
+WEBHOOK_TEST = Endpoint("POST", "/api/v1/webhooks/{webhookId}/test", key="eventIds")
+WEBHOOK_DELIVERIES = Endpoint(
+    "GET", "/api/v1/webhooks/{webhookId}/deliveries", key="deliveries", first_index=0
+)
+WEBHOOK_REPLAY = Endpoint("POST", "/api/v1/webhooks/{webhookId}/replay", key="eventIds")
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 (a path, not a secret)
 REVOKE_PATH = "/oauth/v2/token/revoke"
 

@@ -48,6 +48,8 @@ __all__ = [
     "ProgressInfo",
     "RosterMember",
     "RosterSummary",
+    "Webhook",
+    "WebhookAttempt",
     "to_bool",
     "to_datetime",
     "to_int",
@@ -338,4 +340,39 @@ class HistoryEvent(Record):
     before: dict[str, Any] | None = wire("before", to_dict)
     after: dict[str, Any] | None = wire("after", to_dict)
     time: datetime | None = wire("time", to_datetime)
+    raw: dict[str, Any] = raw_field()
+
+
+@record
+class Webhook(Record):
+    """A webhook endpoint (`/api/v1/webhooks`); `secret` only in the answers that show it
+    (creating the endpoint, rotating its secret), None elsewhere."""
+
+    webhook_id: str = wire("webhookId", to_id)
+    url: str | None = wire("url", to_str)
+    description: str | None = wire("description", to_text)
+    event_types: tuple[str, ...] = wire("eventTypes", to_ids)
+    enabled: bool | None = wire("enabled", to_bool)
+    disabled_reason: str | None = wire("disabledReason", to_text)
+    previous_secret_expires_time: datetime | None = wire("previousSecretExpiresTime", to_datetime)
+    secret: str | None = wire("secret", to_str)
+    created_time: datetime | None = wire("createdTime", to_datetime)
+    modified_time: datetime | None = wire("modifiedTime", to_datetime)
+    raw: dict[str, Any] = raw_field()
+
+
+@record
+class WebhookAttempt(Record):
+    """One attempt to deliver an event to a webhook (its delivery log)."""
+
+    attempt_id: str = wire("attemptId", to_id)
+    event_id: str | None = wire("eventId", to_str)
+    event_type: str | None = wire("eventType", to_str)
+    attempt: int | None = wire("attempt", to_int)
+    attempt_time: datetime | None = wire("attemptTime", to_datetime)
+    status_code: int | None = wire("statusCode", to_int)
+    duration_ms: int | None = wire("durationMs", to_int)
+    response_excerpt: str | None = wire("responseExcerpt", to_text)
+    error: str | None = wire("error", to_text)
+    succeeded: bool | None = wire("succeeded", to_bool)
     raw: dict[str, Any] = raw_field()

@@ -40,6 +40,8 @@ from lmsplans.server.ui import sign_in as sign_in_pages
 from lmsplans.server.ui import updates as plan_updates
 from lmsplans.server.ui.http import Interface
 from lmsplans.server.ui.rendering import Site
+from lmsplans.server.webhooks import routes as webhook_routes
+from lmsplans.server.webhooks.runner import Webhooks
 
 logger = logging.getLogger("lmsplans")
 
@@ -52,6 +54,7 @@ def route_tables() -> list[RouteTable]:
         learner_routes.routes,
         course_routes.routes,
         auth_routes.routes,
+        webhook_routes.routes,
         ops_routes.routes,
     ]
 
@@ -128,9 +131,13 @@ def create_app(
             reads=gate_for(db.dialect),
         )
         await startup.announce(settings, db=db, limiter=active_limiter)
+        # Webhook deliveries: sent by this process unless `lmsplans worker` sends them.
+        app.state.webhooks = Webhooks(settings, db=db, clock=clock)
+        await app.state.webhooks.start()
         try:
             yield
         finally:
+            await app.state.webhooks.stop()
             if access_log is not None:
                 access_log.flush()
             await db.close()

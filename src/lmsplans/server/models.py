@@ -10,6 +10,7 @@ from lmsplans.server.learners import models as learner_models
 from lmsplans.server.plans import models as plan_models
 from lmsplans.server.progress import models as progress_models
 from lmsplans.server.sessions import models as session_models
+from lmsplans.server.webhooks import models as webhook_models
 
 __all__ = [
     "auth_models",
@@ -22,4 +23,5 @@ __all__ = [
     "progress_models",
     "session_models",
     "storage_models",
+    "webhook_models",
 ]

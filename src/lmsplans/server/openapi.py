@@ -140,12 +140,14 @@ _PATH_PARAMS = {
     "planId": "The learning plan's id.",
     "courseId": "The course's id.",
     "batchId": "A batch of a blended course: the course's own id (its one batch).",
+    "webhookId": "The webhook endpoint's id.",
 }
 # An id in the path: decimal, at most MAX_INT64 (400 7204 beyond; anything else is no record).
 _PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "learnerId": {k: v for k, v in LEARNER_REF_SCHEMA.items() if k != "description"},
     "planId": {"type": "string", "pattern": DECIMAL_ID_PATTERN},
     "courseId": {"type": "string", "pattern": DECIMAL_ID_PATTERN},
+    "webhookId": {"type": "string", "pattern": DECIMAL_ID_PATTERN},
 }
 
 # Codes whose class carries no fixed message (the message names the parameter).

@@ -153,6 +153,23 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         default=True, description="Log one line per answered request (on stdout)."
     )
+    webhook_allow_private_targets: bool = Field(
+        default=False,
+        description="Accept webhook URLs on private, loopback and link-local addresses "
+        "(local use and tests).",
+    )
+    webhook_secret_key: str | None = Field(
+        default=None,
+        description="The Fernet key that encrypts webhook signing secrets at rest; default: "
+        "the file `webhook-secrets.key` in the data directory, made on first use (every "
+        "process of one database needs the same key).",
+        repr=False,
+    )
+    webhook_delivery: Literal["server", "worker"] = Field(
+        default="server",
+        description="Who sends webhook deliveries: every server process (`server`), or only "
+        "`lmsplans worker` (`worker`).",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -17,6 +17,7 @@ from lmsplans.client._async.resources.courses import AsyncCourses
 from lmsplans.client._async.resources.learners import AsyncLearners
 from lmsplans.client._async.resources.learning_plans import AsyncLearningPlans
 from lmsplans.client._async.resources.oauth import AsyncOAuth
+from lmsplans.client._async.resources.webhooks import AsyncWebhooks
 from lmsplans.client._auth import Credentials, RefreshBudget
 from lmsplans.client._endpoints import Endpoint
 from lmsplans.client._errors import APIStatusError
@@ -76,6 +77,10 @@ class AsyncClient:
     - courses.list(), courses.get(course_id), courses.create(name)
     - courses.update(course_id, ...), courses.delete(course_id)
     - oauth.refresh(), oauth.revoke(token)
+    - webhooks.create(url, event_types), webhooks.list(), webhooks.get(webhook_id)
+    - webhooks.update(webhook_id, ...), webhooks.delete(webhook_id)
+    - webhooks.rotate_secret(webhook_id), webhooks.test(webhook_id)
+    - webhooks.deliveries(webhook_id), webhooks.replay(webhook_id, event_ids)
     - request(method, path, path_params=, params=, json=): any other API
 
     Paging: pass `page_size` (1 to 100) and `start_index` as the API counts them, or neither.
@@ -139,6 +144,7 @@ class AsyncClient:
         self.learning_plans = AsyncLearningPlans(self)
         self.courses = AsyncCourses(self)
         self.oauth = AsyncOAuth(self)
+        self.webhooks = AsyncWebhooks(self)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> AsyncClient:

@@ -26,6 +26,7 @@ from lmsplans.client._sync.resources.courses import Courses
 from lmsplans.client._sync.resources.learners import Learners
 from lmsplans.client._sync.resources.learning_plans import LearningPlans
 from lmsplans.client._sync.resources.oauth import OAuth
+from lmsplans.client._sync.resources.webhooks import Webhooks
 
 __all__ = ["Client"]
 
@@ -77,6 +78,10 @@ class Client:
     - courses.list(), courses.get(course_id), courses.create(name)
     - courses.update(course_id, ...), courses.delete(course_id)
     - oauth.refresh(), oauth.revoke(token)
+    - webhooks.create(url, event_types), webhooks.list(), webhooks.get(webhook_id)
+    - webhooks.update(webhook_id, ...), webhooks.delete(webhook_id)
+    - webhooks.rotate_secret(webhook_id), webhooks.test(webhook_id)
+    - webhooks.deliveries(webhook_id), webhooks.replay(webhook_id, event_ids)
     - request(method, path, path_params=, params=, json=): any other API
 
     Paging: pass `page_size` (1 to 100) and `start_index` as the API counts them, or neither.
@@ -140,6 +145,7 @@ class Client:
         self.learning_plans = LearningPlans(self)
         self.courses = Courses(self)
         self.oauth = OAuth(self)
+        self.webhooks = Webhooks(self)
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Client:

@@ -1,0 +1,220 @@
+"""Managing webhooks: endpoints, their secrets, a test event, the delivery log, replays.
+
+Admins only, within their organisation (another organisation's webhook is 404 7049).
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from lmsplans.server.auth.schemas import Role
+from lmsplans.server.errors import NoSuchRecord
+from lmsplans.server.http import Call, WriteCall
+from lmsplans.server.params import payload
+from lmsplans.server.routing import RouteTable
+from lmsplans.server.webhooks import queries, service
+from lmsplans.server.webhooks.runner import Webhooks
+from lmsplans.server.webhooks.schemas import (
+    AttemptsPage,
+    EventQueued,
+    ReplayIn,
+    WebhookCreated,
+    WebhookIn,
+    WebhookOne,
+    WebhookPatch,
+    WebhooksPage,
+)
+from lmsplans.server.wire import ok
+
+routes = RouteTable(tags=("Webhooks",))
+
+
+def _webhooks(request: Request) -> Webhooks:
+    webhooks: Webhooks = request.app.state.webhooks
+    return webhooks
+
+
+@routes.post(
+    "/api/v1/webhooks",
+    role=Role.ADMIN,
+    response=WebhookCreated,
+    body=WebhookIn,
+    payload="webhookData",
+)
+async def create_webhook(call: WriteCall) -> Response:
+    """Register a webhook endpoint
+
+    Admins only. `url` (http or https; a host on a private, loopback or link-local address
+    is 400 7204 unless the server allows private targets), `eventTypes` (exact types,
+    families such as `plan.*`, or `*`) and an optional `description`. The answer holds the
+    endpoint's signing `secret` (Standard Webhooks, `whsec_...`): it is shown only here.
+    """
+    data = await payload(call.request, "webhookData", WebhookIn)
+    webhooks = _webhooks(call.request)
+    url = await service.checked_url(data.url, allow_private=webhooks.allow_private)
+    webhook_id, secret = await service.create_endpoint(
+        call.conn, write=call.write, data=data, box=webhooks.box, url=url
+    )
+    row = await queries.endpoint_row(call.conn, org_id=call.write.org_id, webhook_id=webhook_id)
+    record = {**queries.endpoint_record(row), "secret": secret}
+    return ok({"webhook": record}, "Webhook created successfully")
+
+
+@routes.get("/api/v1/webhooks", role=Role.ADMIN, response=WebhooksPage, paging=0)
+async def list_webhooks(call: Call) -> Response:
+    """The organisation's webhook endpoints
+
+    Admins only; oldest first, without their secrets.
+    """
+    page = call.page()
+    async with call.db.read() as conn:
+        webhooks, more = await queries.list_endpoints(conn, org_id=call.principal.org_id, page=page)
+    return ok({"webhooks": webhooks, "isNextAvailable": more}, "Webhooks fetched successfully")
+
+
+@routes.get(
+    "/api/v1/webhooks/{webhookId}", role=Role.ADMIN, response=WebhookOne, errors=(NoSuchRecord,)
+)
+async def read_webhook(call: Call) -> Response:
+    """One webhook endpoint
+
+    Admins only; without its secret.
+    """
+    async with call.db.read() as conn:
+        row = await queries.endpoint_row(
+            conn, org_id=call.principal.org_id, webhook_id=call.id_param("webhookId", "webhook")
+        )
+    return ok({"webhook": queries.endpoint_record(row)}, "Webhook fetched successfully")
+
+
+@routes.patch(
+    "/api/v1/webhooks/{webhookId}",
+    role=Role.ADMIN,
+    response=WebhookOne,
+    body=WebhookPatch,
+    payload="webhookData",
+    errors=(NoSuchRecord,),
+)
+async def update_webhook(call: WriteCall) -> Response:
+    """Update a webhook endpoint
+
+    Admins only: `url`, `eventTypes`, `description`, `enabled`; absent fields stay as they
+    are. `enabled: true` on an endpoint the server disabled (a 410 answer, five days of
+    failures) resumes its deliveries where they stopped.
+    """
+    webhook_id = call.id_param("webhookId", "webhook")
+    patch = await payload(call.request, "webhookData", WebhookPatch)
+    webhooks = _webhooks(call.request)
+    await queries.endpoint_row(call.conn, org_id=call.write.org_id, webhook_id=webhook_id)
+    url = None
+    if patch.url is not None:
+        url = await service.checked_url(patch.url, allow_private=webhooks.allow_private)
+    await service.update_endpoint(
+        call.conn, write=call.write, webhook_id=webhook_id, patch=patch, url=url
+    )
+    row = await queries.endpoint_row(call.conn, org_id=call.write.org_id, webhook_id=webhook_id)
+    webhooks.wake()
+    return ok({"webhook": queries.endpoint_record(row)}, "Webhook updated successfully")
+
+
+@routes.delete(
+    "/api/v1/webhooks/{webhookId}", role=Role.ADMIN, response=WebhookOne, errors=(NoSuchRecord,)
+)
+async def delete_webhook(call: WriteCall) -> Response:
+    """Delete a webhook endpoint
+
+    Admins only; its undelivered events and its delivery log go with it. Answers the
+    endpoint as it was.
+    """
+    row = await service.delete_endpoint(
+        call.conn, write=call.write, webhook_id=call.id_param("webhookId", "webhook")
+    )
+    return ok({"webhook": queries.endpoint_record(row)}, "Webhook deleted successfully")
+
+
+@routes.post(
+    "/api/v1/webhooks/{webhookId}/rotate-secret",
+    role=Role.ADMIN,
+    response=WebhookCreated,
+    errors=(NoSuchRecord,),
+)
+async def rotate_webhook_secret(call: WriteCall) -> Response:
+    """Rotate a webhook's signing secret
+
+    Admins only. Answers the new `secret` (shown only here). For 24 hours deliveries carry
+    two signatures in `webhook-signature`, by the new secret and by the old one, so the
+    receiver can switch without losing any.
+    """
+    webhook_id = call.id_param("webhookId", "webhook")
+    secret = await service.rotate_secret(
+        call.conn, write=call.write, webhook_id=webhook_id, box=_webhooks(call.request).box
+    )
+    row = await queries.endpoint_row(call.conn, org_id=call.write.org_id, webhook_id=webhook_id)
+    record = {**queries.endpoint_record(row), "secret": secret}
+    return ok({"webhook": record}, "Webhook secret rotated successfully")
+
+
+@routes.post(
+    "/api/v1/webhooks/{webhookId}/test",
+    role=Role.ADMIN,
+    response=EventQueued,
+    errors=(NoSuchRecord,),
+)
+async def test_webhook(call: WriteCall) -> Response:
+    """Send a test event
+
+    Admins only. Queues a `webhook.test` event for this endpoint, whatever types it
+    subscribes to, delivered signed like every event; the delivery log shows how it went.
+    """
+    event_id = await service.queue_test_event(
+        call.conn, write=call.write, webhook_id=call.id_param("webhookId", "webhook")
+    )
+    _webhooks(call.request).wake()
+    return ok({"eventIds": [event_id]}, "Test event queued successfully")
+
+
+@routes.get(
+    "/api/v1/webhooks/{webhookId}/deliveries",
+    role=Role.ADMIN,
+    response=AttemptsPage,
+    paging=0,
+    errors=(NoSuchRecord,),
+)
+async def list_deliveries(call: Call) -> Response:
+    """A webhook's delivery log
+
+    Admins only; newest attempt first: when, the status answered, how long it took, the
+    start of the answer, and what went wrong when nothing was answered.
+    """
+    page = call.page()
+    async with call.db.read() as conn:
+        row = await queries.endpoint_row(
+            conn, org_id=call.principal.org_id, webhook_id=call.id_param("webhookId", "webhook")
+        )
+        attempts, more = await queries.list_attempts(conn, endpoint_id=int(row["id"]), page=page)
+    return ok({"deliveries": attempts, "isNextAvailable": more}, "Deliveries fetched successfully")
+
+
+@routes.post(
+    "/api/v1/webhooks/{webhookId}/replay",
+    role=Role.ADMIN,
+    response=EventQueued,
+    body=ReplayIn,
+    payload="replayData",
+    errors=(NoSuchRecord,),
+)
+async def replay_webhook(call: WriteCall) -> Response:
+    """Send events again
+
+    Admins only. `eventIds`: events already sent to this endpoint, queued again after what
+    is queued, with the same ids (`webhook-id`) and bodies. An id never sent to this
+    endpoint is 400 7204, and nothing is queued.
+    """
+    webhook_id = call.id_param("webhookId", "webhook")
+    data = await payload(call.request, "replayData", ReplayIn)
+    queued = await service.replay_events(
+        call.conn, write=call.write, webhook_id=webhook_id, event_ids=data.eventIds
+    )
+    _webhooks(call.request).wake()
+    return ok({"eventIds": queued}, "Events queued successfully")

@@ -1,0 +1,348 @@
+"""Webhook decisions and writes: endpoints (create, change, rotate, delete), what is queued
+for them (`enqueue_event`, a test event, a replay), and the deliverer's claims and outcomes.
+
+Every function runs in its caller's transaction. Admin-only access is the routes'
+declaration; here an endpoint is always looked up within the caller's organisation.
+"""
+
+from __future__ import annotations
+
+import secrets as random
+import uuid
+from typing import Any
+
+import orjson
+
+from lmsplans.server.db import Connection, lock_key
+from lmsplans.server.errors import InvalidParameter
+from lmsplans.server.webhooks import jobs, queries
+from lmsplans.server.webhooks.queries import EXCERPT_CHARS
+from lmsplans.server.webhooks.schemas import TEST_EVENT, WebhookIn, WebhookPatch
+from lmsplans.server.webhooks.secrets import SecretBox, new_secret
+from lmsplans.server.webhooks.targets import TargetRefused, check_target
+from lmsplans.server.writes import WriteContext
+
+# A rotated secret signs beside its successor this long, so receivers can switch.
+ROTATION_OVERLAP_MS = 24 * 3600 * 1000
+# After each failed attempt, the wait before the next one (seconds): about three days in all.
+RETRY_DELAYS_S = (5, 300, 1800, 7200, 18000, 36000, 36000, 36000, 36000, 36000, 36000)
+# An endpoint that has failed for this long is disabled.
+FAILING_DISABLES_MS = 5 * 24 * 3600 * 1000
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+def matches(patterns: list[str], event_type: str) -> bool:
+    """Whether an endpoint subscribed to `patterns` wants an event of `event_type`."""
+    for pattern in patterns:
+        if pattern == "*" or pattern == event_type:
+            return True
+        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
+            return True
+    return False
+
+
+async def checked_url(url: str, *, allow_private: bool, field: str = "url") -> str:
+    """`url` when it may be a webhook's target (`targets`), else 400 7204 naming `field`."""
+    try:
+        await check_target(url, allow_private=allow_private)
+    except TargetRefused as exc:
+        raise InvalidParameter(field, str(exc)) from None
+    return url
+
+
+async def create_endpoint(
+    conn: Connection, *, write: WriteContext, data: WebhookIn, box: SecretBox, url: str
+) -> tuple[int, str]:
+    """A new enabled endpoint (its `url` already checked); answers its id and its secret,
+    which is never answered again."""
+    secret = new_secret()
+    webhook_id = await conn.insert_row(
+        "webhook_endpoints",
+        {
+            "id": None,
+            "org_id": write.org_id,
+            "url": url,
+            "description": data.description,
+            "event_types": orjson.dumps(list(dict.fromkeys(data.eventTypes))).decode(),
+            "enabled": True,
+            "disabled_reason": "",
+            "secret": box.seal(secret),
+            "previous_secret": None,
+            "previous_secret_expires": None,
+            "failing_since": None,
+            "created_time": write.now_ms,
+            "modified_time": write.now_ms,
+        },
+    )
+    return webhook_id, secret
+
+
+async def update_endpoint(
+    conn: Connection, *, write: WriteContext, webhook_id: int, patch: WebhookPatch, url: str | None
+) -> None:
+    """Apply `patch` (its `url`, if any, already checked). Enabling a disabled endpoint
+    resumes its queue at once, where it stopped."""
+    await conn.lock(lock_key("webhook", webhook_id))
+    row = await queries.endpoint_row(conn, org_id=write.org_id, webhook_id=webhook_id)
+    changes: dict[str, Any] = {}
+    if url is not None:
+        changes["url"] = url
+    if patch.eventTypes is not None:
+        changes["event_types"] = orjson.dumps(list(dict.fromkeys(patch.eventTypes))).decode()
+    if patch.description is not None:
+        changes["description"] = patch.description
+    if patch.enabled is not None:
+        changes["enabled"] = patch.enabled
+        if patch.enabled and not row["enabled"]:
+            changes.update(disabled_reason="", failing_since=None)
+            await conn.execute(
+                """UPDATE webhook_deliveries SET next_attempt_time = :now
+                    WHERE endpoint_id = :id AND state = 'pending'""",
+                {"now": write.now_ms, "id": webhook_id},
+            )
+            await jobs.wake(conn, [webhook_id])
+        elif not patch.enabled:
+            changes["disabled_reason"] = ""
+    await conn.update_row("webhook_endpoints", webhook_id, changes, now_ms=write.now_ms)
+
+
+async def rotate_secret(
+    conn: Connection, *, write: WriteContext, webhook_id: int, box: SecretBox
+) -> str:
+    """A new secret for the endpoint; the one it replaces signs beside it for 24 hours."""
+    await conn.lock(lock_key("webhook", webhook_id))
+    row = await queries.endpoint_row(conn, org_id=write.org_id, webhook_id=webhook_id)
+    secret = new_secret()
+    await conn.update_row(
+        "webhook_endpoints",
+        webhook_id,
+        {
+            "secret": box.seal(secret),
+            "previous_secret": row["secret"],
+            "previous_secret_expires": write.now_ms + ROTATION_OVERLAP_MS,
+        },
+        now_ms=write.now_ms,
+    )
+    return secret
+
+
+async def delete_endpoint(conn: Connection, *, write: WriteContext, webhook_id: int) -> Any:
+    """Delete the endpoint with its queue and its log; answers its row as it was."""
+    await conn.lock(lock_key("webhook", webhook_id))
+    row = await queries.endpoint_row(conn, org_id=write.org_id, webhook_id=webhook_id)
+    for table in ("webhook_attempts", "webhook_deliveries"):
+        await conn.execute(f"DELETE FROM {table} WHERE endpoint_id = :id", {"id": webhook_id})
+    await conn.execute("DELETE FROM webhook_endpoints WHERE id = :id", {"id": webhook_id})
+    return row
+
+
+async def _queue(
+    conn: Connection,
+    *,
+    endpoint_id: int,
+    org_id: int,
+    event_id: str,
+    event_type: str,
+    payload: str,
+    now_ms: int,
+) -> None:
+    await conn.insert_row(
+        "webhook_deliveries",
+        {
+            "id": None,
+            "endpoint_id": endpoint_id,
+            "org_id": org_id,
+            "event_id": event_id,
+            "event_type": event_type,
+            "payload": payload,
+            "state": PENDING,
+            "attempts": 0,
+            "next_attempt_time": 0,  # due at once
+            "lease_until": None,
+            "lease_token": None,
+            "created_time": now_ms,
+            "finished_time": None,
+        },
+    )
+
+
+async def enqueue_event(
+    conn: Connection, *, org_id: int, event: dict[str, Any], now_ms: int | None = None
+) -> int:
+    """Queue `event` (with its `id` and `type`, as receivers get it) for every enabled
+    endpoint of the organisation whose event types match its type, inside the caller's
+    transaction: committed with the change it reports, or not at all. Answers how many
+    deliveries were queued."""
+    event_id, event_type = str(event["id"]), str(event["type"])
+    if now_ms is None:
+        now_ms = int(event.get("occurredTime") or 0)
+    payload = orjson.dumps(event).decode()
+    woken = []
+    for endpoint_id, patterns in await queries.subscribed_endpoints(conn, org_id=org_id):
+        if matches(patterns, event_type):
+            await _queue(
+                conn,
+                endpoint_id=endpoint_id,
+                org_id=org_id,
+                event_id=event_id,
+                event_type=event_type,
+                payload=payload,
+                now_ms=now_ms,
+            )
+            woken.append(endpoint_id)
+    await jobs.wake(conn, woken)
+    return len(woken)
+
+
+async def queue_test_event(conn: Connection, *, write: WriteContext, webhook_id: int) -> str:
+    """A `webhook.test` event for this endpoint only (whatever it subscribes to, enabled
+    or not: a disabled endpoint gets it when enabled). Answers its id."""
+    await queries.endpoint_row(conn, org_id=write.org_id, webhook_id=webhook_id)
+    event_id = f"test_{uuid.uuid4().hex}"
+    event = {
+        "id": event_id,
+        "type": TEST_EVENT,
+        "occurredTime": str(write.now_ms),
+        "webhookId": str(webhook_id),
+        "data": {"message": "A test event from lmsplans: this endpoint receives deliveries."},
+    }
+    await _queue(
+        conn,
+        endpoint_id=webhook_id,
+        org_id=write.org_id,
+        event_id=event_id,
+        event_type=TEST_EVENT,
+        payload=orjson.dumps(event).decode(),
+        now_ms=write.now_ms,
+    )
+    await jobs.wake(conn, [webhook_id])
+    return event_id
+
+
+async def replay_events(
+    conn: Connection, *, write: WriteContext, webhook_id: int, event_ids: list[str]
+) -> list[str]:
+    """Queue again, after what is queued, events already sent to this endpoint, with their
+    ids (so `webhook-id`) and bodies unchanged. An id never sent to it is 400 7204, and
+    nothing is queued."""
+    await queries.endpoint_row(conn, org_id=write.org_id, webhook_id=webhook_id)
+    sent = await queries.sent_payloads(conn, endpoint_id=webhook_id, event_ids=event_ids)
+    unknown = [(i, event_id) for i, event_id in enumerate(event_ids) if event_id not in sent]
+    if unknown:
+        error = InvalidParameter("eventIds")
+        error.errors = [
+            {"field": f"eventIds.{i}", "message": "no event with this id was sent to this webhook"}
+            for i, _ in unknown
+        ]
+        raise error
+    for event_id in event_ids:
+        event_type, payload = sent[event_id]
+        await _queue(
+            conn,
+            endpoint_id=webhook_id,
+            org_id=write.org_id,
+            event_id=event_id,
+            event_type=event_type,
+            payload=payload,
+            now_ms=write.now_ms,
+        )
+    await jobs.wake(conn, [webhook_id])
+    return event_ids
+
+
+# --- The deliverer's writes -------------------------------------------------------------------
+
+
+async def claim(conn: Connection, *, delivery_id: int, now_ms: int, lease_ms: int) -> str | None:
+    """Claim a due delivery for `lease_ms`; answers the claim's token, or None when another
+    deliverer holds it or it is no longer pending."""
+    token = random.token_hex(16)
+    claimed = await conn.execute(
+        """UPDATE webhook_deliveries SET lease_until = :until, lease_token = :token
+            WHERE id = :id AND state = 'pending'
+              AND (lease_until IS NULL OR lease_until <= :now)""",
+        {"until": now_ms + lease_ms, "token": token, "id": delivery_id, "now": now_ms},
+    )
+    return token if claimed == 1 else None
+
+
+async def record_attempt(
+    conn: Connection,
+    *,
+    delivery_id: int,
+    token: str,
+    now_ms: int,
+    attempt_time: int,
+    status_code: int | None,
+    duration_ms: int,
+    excerpt: str,
+    error: str,
+) -> None:
+    """Log one attempt and decide what follows: a 2xx delivers; a 410 disables the endpoint
+    (the delivery waits, to resume when it is enabled again); anything else is retried after
+    the next wait of `RETRY_DELAYS_S`, then given up. An endpoint failing for five days is
+    disabled. A claim another deliverer has since taken over only logs its attempt."""
+    row = await conn.fetch_one(
+        """SELECT d.*, e.failing_since FROM webhook_deliveries d
+             JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = :id""",
+        {"id": delivery_id},
+    )
+    if row is None:  # deleted with its endpoint meanwhile
+        return
+    succeeded = status_code is not None and 200 <= status_code < 300
+    attempt = int(row["attempts"]) + 1
+    endpoint_id = int(row["endpoint_id"])
+    await conn.insert_row(
+        "webhook_attempts",
+        {
+            "id": None,
+            "delivery_id": delivery_id,
+            "endpoint_id": endpoint_id,
+            "event_id": row["event_id"],
+            "event_type": row["event_type"],
+            "attempt": attempt,
+            "attempt_time": attempt_time,
+            "status_code": status_code,
+            "duration_ms": duration_ms,
+            "response_excerpt": excerpt[:EXCERPT_CHARS],
+            "error": error[:EXCERPT_CHARS],
+            "succeeded": succeeded,
+        },
+    )
+    if row["lease_token"] != token or row["state"] != PENDING:
+        return
+    changes: dict[str, Any] = {"attempts": attempt, "lease_until": None, "lease_token": None}
+    retry_after_ms: int | None = None  # when a retry falls due (None: none waits)
+    endpoint: dict[str, Any] = {}
+    if succeeded:
+        changes.update(state=DELIVERED, finished_time=now_ms)
+        endpoint["failing_since"] = None
+    else:
+        failing_since = row["failing_since"] or now_ms
+        endpoint["failing_since"] = failing_since
+        if status_code == 410:
+            changes["next_attempt_time"] = now_ms
+            endpoint.update(enabled=False, disabled_reason="The endpoint answered 410 Gone")
+            retry_after_ms = None
+        elif now_ms - failing_since >= FAILING_DISABLES_MS:
+            changes["next_attempt_time"] = now_ms
+            endpoint.update(enabled=False, disabled_reason="Deliveries failed for five days")
+            retry_after_ms = None
+        elif attempt <= len(RETRY_DELAYS_S):
+            retry_after_ms = RETRY_DELAYS_S[attempt - 1] * 1000
+            changes["next_attempt_time"] = now_ms + retry_after_ms
+        else:
+            changes.update(state=FAILED, finished_time=now_ms)
+            retry_after_ms = 0  # given up: the endpoint's next event goes now
+    assignments = ", ".join(f"{column} = :{column}" for column in changes)
+    await conn.execute(
+        f"UPDATE webhook_deliveries SET {assignments} WHERE id = :id",
+        {**changes, "id": delivery_id},
+    )
+    assignments = ", ".join(f"{column} = :{column}" for column in endpoint)
+    await conn.execute(
+        f"UPDATE webhook_endpoints SET {assignments} WHERE id = :id",
+        {**endpoint, "id": endpoint_id},
+    )
+    if retry_after_ms is not None:  # wake a deliverer when the endpoint has more to send
+        await jobs.wake(conn, [endpoint_id], after_ms=retry_after_ms)
