@@ -74,6 +74,7 @@ async def register(admin: Api, url: str, types: list[str] | None = None) -> dict
 
 async def enqueue(services: Services, org_id: int, *events: dict[str, Any]) -> None:
     async with services.db.transaction() as conn:
+        conn.changes.nothing_cached()  # events made up by the test: no write to record
         for event in events:
             await service.enqueue_event(conn, org_id=org_id, event=event)
 
@@ -399,3 +400,24 @@ async def test_whatever_the_receiver_answers_is_logged_as_text(
     assert attempt["statusCode"] == "502" and attempt["succeeded"] is False
     excerpt = attempt["responseExcerpt"]
     assert excerpt.startswith("\ufffd not json ") and len(excerpt) == 500
+
+
+async def test_a_secret_is_never_kept_for_an_idempotent_replay(
+    admin: Api, services: Services
+) -> None:
+    """A create or a rotation sent again with its `Idempotency-Key` answers the same
+    endpoint, with the secret null: the stored answer does not hold it."""
+    body = {"url": "http://127.0.0.1:9/once", "eventTypes": ["*"]}
+    first = ok_body(await admin.send("POST", "/webhooks", body, key="create-once"))["webhook"]
+    again = await admin.send("POST", "/webhooks", body, key="create-once")
+    assert again.headers["idempotent-replayed"] == "true"
+    replayed = ok_body(again)["webhook"]
+    assert first["secret"].startswith("whsec_") and replayed["secret"] is None
+    assert replayed["webhookId"] == first["webhookId"]
+    path = f"/webhooks/{first['webhookId']}/rotate-secret"
+    rotated = ok_body(await admin.send("POST", path, key="rotate-once"))["webhook"]
+    assert ok_body(await admin.send("POST", path, key="rotate-once"))["webhook"]["secret"] is None
+    kept = await sql(services, "SELECT response_body FROM idempotency_keys", {})
+    assert kept, "the answers were kept for replays"
+    for secret in (first["secret"], rotated["secret"]):
+        assert all(secret.encode() not in bytes(row["response_body"]) for row in kept)

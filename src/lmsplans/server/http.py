@@ -46,6 +46,7 @@ from lmsplans.server.params import check_path_and_query, idempotency_key, page_o
 from lmsplans.server.ratelimit import Decision, Limiter
 from lmsplans.server.reads import ReadGate
 from lmsplans.server.settings import Settings
+from lmsplans.server.wire import ShownOnce
 from lmsplans.server.writes import WriteContext
 
 
@@ -280,7 +281,12 @@ def transactional(handler: WriteHandler) -> Handler:
                     key=key,
                     request_hash=fingerprint,
                     status_code=response.status_code,
-                    body=bytes(response.body),
+                    # A secret shown once is not kept: its replay answers without it.
+                    body=(
+                        response.replay_body
+                        if isinstance(response, ShownOnce)
+                        else bytes(response.body)
+                    ),
                     now_ms=write.now_ms,
                 )
         return response

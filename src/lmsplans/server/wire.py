@@ -70,6 +70,26 @@ def ok(data: dict[str, Any], message: str) -> Response:
     return encoded_response(ok_body(data, message))
 
 
+class ShownOnce(Response):
+    """A success answer that holds a secret shown once. Its request's idempotent replay
+    answers `replay_body` instead (`http.transactional` stores only that): the same answer
+    with the secret left out (null), so no secret is ever kept in the clear."""
+
+    def __init__(self, body: bytes, *, replay_body: bytes) -> None:
+        super().__init__(body, media_type="application/json")
+        self.replay_body = replay_body
+
+
+def ok_shown_once(data: dict[str, Any], message: str, *, record: str, field: str) -> ShownOnce:
+    """The success envelope of `data`, whose `data[record][field]` (a secret) is shown once
+    (`ShownOnce`): a replay answers it as null."""
+    replay = {**data, record: {**data[record], field: None}}
+    return ShownOnce(
+        ok_body(data, message),
+        replay_body=ok_body(replay, f"{message}; the secret was shown only in the first answer"),
+    )
+
+
 def json_response(
     data: Any, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:

@@ -100,6 +100,7 @@ class Deliverer:
 
     async def _deliver(self, due: Due) -> int:
         async with self.db.transaction() as conn:
+            conn.changes.nothing_cached()  # deliveries are kept by no process's cache
             token = await service.claim(
                 conn, delivery_id=due.delivery_id, now_ms=self.clock.now_ms(), lease_ms=LEASE_MS
             )
@@ -110,6 +111,7 @@ class Deliverer:
         outcome = await self._send(due, now_ms=attempt_time)
         duration_ms = round((time.monotonic() - started) * 1000)
         async with self.db.transaction() as conn:
+            conn.changes.nothing_cached()
             await service.record_attempt(
                 conn,
                 delivery_id=due.delivery_id,

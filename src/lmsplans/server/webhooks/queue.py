@@ -10,7 +10,7 @@ independent, retried on the database's clock). A retry's job is enqueued to run 
 retry falls due; the deliverer's sweep (`runner.DeliveryLoop`) still runs, every few
 seconds, so nothing waits on a job that was lost with a crashed consumer.
 
-pgqueuer's tables are installed by migration 0008 on PostgreSQL; SQLite has one process
+pgqueuer's tables are installed by migration 0009 on PostgreSQL; SQLite has one process
 that delivers (the server's loop), which needs no queue.
 """
 

@@ -25,7 +25,7 @@ from lmsplans.server.webhooks.schemas import (
     WebhookPatch,
     WebhooksPage,
 )
-from lmsplans.server.wire import ok
+from lmsplans.server.wire import ok, ok_shown_once
 
 routes = RouteTable(tags=("Webhooks",))
 
@@ -58,7 +58,9 @@ async def create_webhook(call: WriteCall) -> Response:
     )
     row = await queries.endpoint_row(call.conn, org_id=call.write.org_id, webhook_id=webhook_id)
     record = {**queries.endpoint_record(row), "secret": secret}
-    return ok({"webhook": record}, "Webhook created successfully")
+    return ok_shown_once(
+        {"webhook": record}, "Webhook created successfully", record="webhook", field="secret"
+    )
 
 
 @routes.get("/api/v1/webhooks", role=Role.ADMIN, response=WebhooksPage, paging=0)
@@ -152,7 +154,12 @@ async def rotate_webhook_secret(call: WriteCall) -> Response:
     )
     row = await queries.endpoint_row(call.conn, org_id=call.write.org_id, webhook_id=webhook_id)
     record = {**queries.endpoint_record(row), "secret": secret}
-    return ok({"webhook": record}, "Webhook secret rotated successfully")
+    return ok_shown_once(
+        {"webhook": record},
+        "Webhook secret rotated successfully",
+        record="webhook",
+        field="secret",
+    )
 
 
 @routes.post(

@@ -93,9 +93,11 @@ class WebhookRecord(ZohoRecord):
 
 
 class WebhookWithSecret(WebhookRecord):
-    secret: str = Field(
+    secret: str | None = Field(
         pattern=r"^whsec_[A-Za-z0-9+/=]+$",
-        description="The signing secret (Standard Webhooks); shown only in this answer",
+        description="The signing secret (Standard Webhooks); shown only in this answer: "
+        "an idempotent replay of the request (same `Idempotency-Key`) answers null, since "
+        "the secret is not kept in the clear (rotate-secret makes a new one)",
     )
 
 

@@ -55,6 +55,7 @@ async def create_endpoint(
 ) -> tuple[int, str]:
     """A new enabled endpoint (its `url` already checked); answers its id and its secret,
     which is never answered again."""
+    write.changes.nothing_cached()  # no process keeps webhook rows
     secret = new_secret()
     webhook_id = await conn.insert_row(
         "webhook_endpoints",
@@ -82,6 +83,7 @@ async def update_endpoint(
 ) -> None:
     """Apply `patch` (its `url`, if any, already checked). Enabling a disabled endpoint
     resumes its queue at once, where it stopped."""
+    write.changes.nothing_cached()  # no process keeps webhook rows
     await conn.lock(lock_key("webhook", webhook_id))
     row = await queries.endpoint_row(conn, org_id=write.org_id, webhook_id=webhook_id)
     changes: dict[str, Any] = {}
@@ -110,6 +112,7 @@ async def rotate_secret(
     conn: Connection, *, write: WriteContext, webhook_id: int, box: SecretBox
 ) -> str:
     """A new secret for the endpoint; the one it replaces signs beside it for 24 hours."""
+    write.changes.nothing_cached()  # no process keeps webhook rows
     await conn.lock(lock_key("webhook", webhook_id))
     row = await queries.endpoint_row(conn, org_id=write.org_id, webhook_id=webhook_id)
     secret = new_secret()
@@ -128,6 +131,7 @@ async def rotate_secret(
 
 async def delete_endpoint(conn: Connection, *, write: WriteContext, webhook_id: int) -> Any:
     """Delete the endpoint with its queue and its log; answers its row as it was."""
+    write.changes.nothing_cached()  # no process keeps webhook rows
     await conn.lock(lock_key("webhook", webhook_id))
     row = await queries.endpoint_row(conn, org_id=write.org_id, webhook_id=webhook_id)
     for table in ("webhook_attempts", "webhook_deliveries"):
@@ -197,6 +201,7 @@ async def enqueue_event(
 async def queue_test_event(conn: Connection, *, write: WriteContext, webhook_id: int) -> str:
     """A `webhook.test` event for this endpoint only (whatever it subscribes to, enabled
     or not: a disabled endpoint gets it when enabled). Answers its id."""
+    write.changes.nothing_cached()  # no process keeps webhook rows
     await queries.endpoint_row(conn, org_id=write.org_id, webhook_id=webhook_id)
     event_id = f"test_{uuid.uuid4().hex}"
     event = {
@@ -225,6 +230,7 @@ async def replay_events(
     """Queue again, after what is queued, events already sent to this endpoint, with their
     ids (so `webhook-id`) and bodies unchanged. An id never sent to it is 400 7204, and
     nothing is queued."""
+    write.changes.nothing_cached()  # no process keeps webhook rows
     await queries.endpoint_row(conn, org_id=write.org_id, webhook_id=webhook_id)
     sent = await queries.sent_payloads(conn, endpoint_id=webhook_id, event_ids=event_ids)
     unknown = [(i, event_id) for i, event_id in enumerate(event_ids) if event_id not in sent]

@@ -1,5 +1,5 @@
 """Webhooks: endpoints, their queue of deliveries and the log of attempts; on PostgreSQL,
-pgqueuer's tables, which carry the jobs that wake the deliverers (revision 0008, after 0007,
+pgqueuer's tables, which carry the jobs that wake the deliverers (revision 0009, after 0008,
 2026-12-07)."""
 
 import sqlalchemy as sa
@@ -7,8 +7,8 @@ from alembic import op
 from pgqueuer.adapters.persistence.qb import QueryBuilderEnvironment
 from sqlalchemy.util import await_only
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 
 
 def upgrade() -> None:
