@@ -18,6 +18,7 @@ from lmsplans.server.cache import TaggedCache
 from lmsplans.server.clock import Clock
 from lmsplans.server.courses import routes as course_routes
 from lmsplans.server.db import Database
+from lmsplans.server.events import routes as event_routes
 from lmsplans.server.http import Services
 from lmsplans.server.learners import routes as learner_routes
 from lmsplans.server.logs import AccessLog
@@ -49,6 +50,7 @@ def route_tables() -> list[RouteTable]:
         plan_routes.routes,
         learner_routes.routes,
         course_routes.routes,
+        event_routes.routes,
         auth_routes.routes,
         ops_routes.routes,
     ]

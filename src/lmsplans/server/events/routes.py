@@ -1,0 +1,87 @@
+"""The change feed: `GET /api/v1/events`, for admins."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from lmsplans.server.auth.schemas import Role
+from lmsplans.server.errors import InvalidParameter
+from lmsplans.server.events import service
+from lmsplans.server.events.schemas import EventsPage
+from lmsplans.server.http import Call
+from lmsplans.server.openapi import Param
+from lmsplans.server.routing import RouteTable
+from lmsplans.server.wire import ok
+
+routes = RouteTable(tags=("Events",))
+
+
+@routes.get(
+    "/api/v1/events",
+    role=Role.ADMIN,
+    response=EventsPage,
+    params=(
+        Param(
+            "after",
+            str,
+            "A `nextCursor` of an earlier answer: the events committed after it. Without"
+            " it, the oldest kept event first.",
+        ),
+        Param(
+            "types",
+            str,
+            "Only these event types: a comma-separated list, where `*` stands for any part"
+            " of a name (`plan.enrollment.*`, `*.completed`).",
+        ),
+        Param(
+            "limit",
+            int,
+            f"At most this many events, from 1 to {service.MAX_LIMIT}"
+            f" (default {service.DEFAULT_LIMIT}).",
+        ),
+        Param(
+            "wait",
+            int,
+            f"When there is no event yet, wait up to this many seconds (0 to"
+            f" {service.MAX_WAIT_SECONDS}, default 0) for one to be committed.",
+        ),
+    ),
+    errors=(InvalidParameter,),
+)
+async def read_events(call: Call) -> Response:
+    """The organisation's events, in commit order
+
+    Admins only. Each committed change a user would care about is an event of the
+    organisation; they are answered in the order their writes committed, whichever server
+    process made them, and a reader that goes on from each answer's `nextCursor` (`after=`)
+    sees every event exactly once. `nextCursor` moves on even when no event is answered; keep
+    it. With `wait`, an answer without events comes only when that time has passed.
+    """
+    org_id = call.principal.org_id
+    after = call.query("after")
+    cursor = (
+        service.Cursor(org_id, 0) if after is None else service.Cursor.decode(after, org_id=org_id)
+    )
+    types = service.parse_types(call.query("types"))
+    limit = service.bounded_int(
+        call.query("limit"), "limit", low=1, high=service.MAX_LIMIT, default=service.DEFAULT_LIMIT
+    )
+    wait = service.bounded_int(
+        call.query("wait"), "wait", low=0, high=service.MAX_WAIT_SECONDS, default=0
+    )
+    page = await service.read_feed(
+        call.db,
+        call.services.cache,
+        cursor=cursor,
+        types=types,
+        limit=limit,
+        wait_seconds=wait,
+    )
+    return ok(
+        {
+            "events": page.events,
+            "nextCursor": page.next_cursor.encode(),
+            "isNextAvailable": page.more,
+        },
+        "Events fetched successfully",
+    )
