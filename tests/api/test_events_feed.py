@@ -56,7 +56,7 @@ async def plan_with_learners(admin: Api, count: int = 2) -> tuple[str, str, list
 
 async def test_a_reader_sees_every_event_once_in_commit_order(admin: Api) -> None:
     _, start = await read_all(admin)  # the demo's own history, read past
-    course, plan, (alice, bob) = await plan_with_learners(admin)
+    course, _plan, (alice, bob) = await plan_with_learners(admin)
     ok_body(await admin.progress(course, alice, {"completionStatus": "completed"}))
     ok_body(await admin.progress(course, bob, {"completionStatus": "inProgress"}))
     events, end = await read_all(admin, start, limit=2)
@@ -95,7 +95,7 @@ async def test_a_reader_sees_every_event_once_in_commit_order(admin: Api) -> Non
 
 async def test_the_feed_filters_by_type_with_wildcards(admin: Api) -> None:
     _, start = await read_all(admin)
-    course, plan, (alice, _) = await plan_with_learners(admin)
+    course, _plan, (alice, _) = await plan_with_learners(admin)
     ok_body(await admin.progress(course, alice, {"completionStatus": "completed"}))
     everything, _ = await read_all(admin, start)
     for types, wanted in (

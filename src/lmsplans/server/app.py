@@ -1,7 +1,10 @@
-"""The app factory: one `Settings`, one database, one limiter, built at start-up."""
+"""The app factory: one `Settings`, one database, one limiter, built at start-up; the
+overdue sweep (`events.overdue`) runs beside the requests while the app does."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +22,7 @@ from lmsplans.server.clock import Clock
 from lmsplans.server.courses import routes as course_routes
 from lmsplans.server.db import Database
 from lmsplans.server.events import routes as event_routes
+from lmsplans.server.events.overdue import sweep_forever
 from lmsplans.server.http import Services
 from lmsplans.server.learners import routes as learner_routes
 from lmsplans.server.logs import AccessLog
@@ -117,9 +121,18 @@ def create_app(
             settings=settings, db=db, limiter=active_limiter, clock=clock, cache=cache
         )
         await startup.announce(settings, db=db, limiter=active_limiter)
+        sweeper = None
+        if settings.overdue_sweep_seconds > 0:  # plan.enrollment.overdue (`events.overdue`)
+            sweeper = asyncio.create_task(
+                sweep_forever(db, clock, every_seconds=settings.overdue_sweep_seconds)
+            )
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             if access_log is not None:
                 access_log.flush()
             await db.close()

@@ -10,7 +10,7 @@ nothing any process keeps that it could make stale (`nothing_cached`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -74,12 +74,24 @@ class ChangeLog:
     """The changes of one write transaction: tags by organisation (None: none's) and
     events, in the order the write made them."""
 
-    __slots__ = ("_events", "_quiet", "_tags")
+    __slots__ = ("_events", "_quiet", "_steps", "_tags")
 
     def __init__(self) -> None:
         self._tags: dict[int | None, set[str]] = {}
         self._events: list[Event] = []
         self._quiet = False
+        self._steps: list[Callable[[Connection], Awaitable[None]]] = []
+
+    def before_writing(self, step: Callable[[Connection], Awaitable[None]]) -> None:
+        """Run `step` in the transaction once its writes are done, before the rows are
+        written: an event's `data` completed with the state the write leaves
+        (`events.snapshots`)."""
+        self._steps.append(step)
+
+    async def run_steps(self, conn: Connection) -> None:
+        """The steps `before_writing` asked for, in order, each once."""
+        while self._steps:
+            await self._steps.pop(0)(conn)
 
     def touch(self, org_id: int | None, *tags: str) -> None:
         """Say that the write made stale whatever is kept under `tags`."""
@@ -115,6 +127,7 @@ class ChangeLog:
         self._tags.clear()
         self._events.clear()
         self._quiet = False
+        self._steps.clear()
 
     def rows(self) -> list[dict[str, Any]]:
         """The rows to write, without `seq`: one per event (with its own tags), then one
@@ -236,6 +249,7 @@ async def write_rows(conn: Connection, log: ChangeLog) -> None:
     row is updated once (in id order, so two writers never wait on each other crosswise),
     and its rows numbered from it. Raises `ChangesNotRecorded` for a write that recorded
     nothing."""
+    await log.run_steps(conn)
     if not log.recorded:
         raise ChangesNotRecorded(ChangesNotRecorded.__doc__)
     rows = log.rows()
