@@ -1,14 +1,14 @@
 """One round trip for many requests: what they ask while a call is in flight goes in the next.
 
 Under load, a server process has many requests waiting on the same kind of round trip (the
-data version from PostgreSQL, the limiter's script on Redis). Making them one after another
+look at PostgreSQL's change log, the limiter's script on Redis). Making them one after another
 costs a round trip's client-side work per request; `Batcher` makes one call for all the
 requests that asked while the previous call was in flight. A request alone waits for its
 own call, as it would without batching.
 
 Every call starts after all its requests asked, so an answer is never older than the
-request it serves: a data version read for a batch sees every write committed before any
-of its requests arrived.
+request it serves: a look at the change log made for a batch sees every write committed
+before any of its requests arrived.
 """
 
 from __future__ import annotations

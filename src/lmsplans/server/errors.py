@@ -151,7 +151,7 @@ class ServiceUnavailable(ApiError):
 
 
 class DatabaseUnavailable(ServiceUnavailable):
-    """Raised by storage (`Database.read`, `transaction`, `data_version`, `open`) when the
+    """Raised by storage (`Database.read`, `transaction`, `catch_up`, `open`) when the
     database cannot be reached, whatever the driver said."""
 
     default_message = "Service unavailable: the database cannot be reached"

@@ -191,7 +191,11 @@ def _limited_receive(receive: Receive, max_bytes: int, timeout: float | None) ->
             message = await receive()  # after the body: waiting for a disconnect is fine
         else:
             try:
-                message = await asyncio.wait_for(receive(), timeout)
+                # In this task (not `wait_for`'s own): a body already here is read without
+                # giving the event loop a turn, so a write under read load does not wait for
+                # two more rounds of every waiting read.
+                async with asyncio.timeout(timeout):
+                    message = await receive()
             except TimeoutError:
                 raise RequestTimeout(
                     f"Request timeout: the body did not arrive within {timeout:g} seconds",

@@ -206,7 +206,7 @@ def _progress_info(row: Row, *, now_ms: int) -> dict[str, Any]:
 @dataclass(slots=True)
 class PlanProgress:
     """One entry of the reference endpoint's answer, serialised. Only `isOverdue` depends on
-    when it is asked, so both versions are kept while the data version holds."""
+    when it is asked, so both versions are kept with it (until a change names its tags)."""
 
     due_ms: int | None
     is_completed: bool

@@ -2,13 +2,13 @@
 transaction, and the error page. Pages are declared with `routing.PageTable`, which builds
 their routes from these.
 
-A page (`signed_in`) reads the data version, finds the session behind the `lmsplans_session`
-cookie (a person who is not signed in is sent to sign in), checks the role the page needs
-and runs its handler with a `Visit`. A form passes its checks first (`forms`: not from
-another site, with its token); a form that writes (`writing`) then runs in one transaction
-with one `WriteContext` (source `ui`) and the form's one-time key as its `Idempotency-Key`,
-as an API write does: a form sent twice writes once, and both answers send the browser to
-the same page. The sign-in pages (`public`) need no session.
+A page (`signed_in`) catches up with the change log, finds the session behind the
+`lmsplans_session` cookie (a person who is not signed in is sent to sign in), checks the
+role the page needs and runs its handler with a `Visit`. A form passes its checks first
+(`forms`: not from another site, with its token); a form that writes (`writing`) then runs
+in one transaction with one `WriteContext` (source `ui`) and the form's one-time key as its
+`Idempotency-Key`, as an API write does: a form sent twice writes once, and both answers
+send the browser to the same page. The sign-in pages (`public`) need no session.
 
 Every error is the API's own (`errors.error_of`): the same status, shown as a page.
 """

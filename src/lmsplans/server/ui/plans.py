@@ -49,7 +49,7 @@ FRAGMENTS = {"roster-results": "_roster.html", "enrol-results": "_enrol_results.
 
 async def readable_roster(visit: Visit, conn: Connection, plan_id: int) -> Roster:
     """The plan's roster as the API shows it to this person (404 7049 for no such plan,
-    403 9000 for a learner), kept while the data version holds; a draft is for admins."""
+    403 9000 for a learner), kept until a change names it; a draft is for admins."""
     principal = visit.principal
     visibility = await plans.reader_visibility(conn, principal, plan_id=plan_id)
     roster = await kept_roster(
