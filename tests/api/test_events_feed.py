@@ -228,3 +228,9 @@ async def test_concurrent_writers_are_read_once_each_in_commit_order(
     assert sorted(updated) == sorted(learners)
     afterwards, _ = await read_all(admin, start)
     assert afterwards == seen
+
+
+async def test_latest_starts_at_the_end_of_the_feed(admin: Api) -> None:
+    _, end = await read_all(admin)
+    body = await admin.ok("GET", "/events", params={"after": "latest"})
+    assert body["events"] == [] and body["nextCursor"] == end and not body["isNextAvailable"]

@@ -21,6 +21,7 @@ from lmsplans.cli import (
 )
 from lmsplans.cli.client_commands import register as register_client_commands
 from lmsplans.cli.demo_command import demo
+from lmsplans.cli.events_command import events_app
 
 app = typer.Typer(
     help="lmsplans: a learning-plan progress service that speaks the Zoho People LMS API.",
@@ -59,6 +60,7 @@ app.command()(demo)
 backup_commands.register(app)  # backup, restore
 ui_commands.register(app)  # ui link, ui password
 register_client_commands(app)  # progress, export: the client half (no server imports)
+app.add_typer(events_app, name="events")  # events tail: the client half too
 
 
 def main() -> None:

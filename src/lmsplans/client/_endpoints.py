@@ -88,6 +88,7 @@ RECORD_PROGRESS = Endpoint(
 PLAN_HISTORY = Endpoint(
     "GET", "/api/v1/learners/{learnerId}/learning-plans/{planId}/history", key="events"
 )
+EVENTS = Endpoint("GET", "/api/v1/events", key="events")
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 (a path, not a secret)
 REVOKE_PATH = "/oauth/v2/token/revoke"
 

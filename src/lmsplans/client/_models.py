@@ -36,6 +36,7 @@ __all__ = [
     "CourseProgress",
     "DurationType",
     "Enrolment",
+    "Event",
     "HistoryEvent",
     "Learner",
     "LearningPlanProgress",
@@ -338,4 +339,21 @@ class HistoryEvent(Record):
     before: dict[str, Any] | None = wire("before", to_dict)
     after: dict[str, Any] | None = wire("after", to_dict)
     time: datetime | None = wire("time", to_datetime)
+    raw: dict[str, Any] = raw_field()
+
+
+@record
+class Event(Record):
+    """One event of the organisation's change feed (`client.events.iter`): its stable `id`,
+    its `type` (`course.progress.completed`, ...), when it occurred, the ids involved (None
+    where none is) and `data`, the snapshot the write recorded (for enrolment and progress
+    events, the reads' `userInfo` and `progressInfo`)."""
+
+    id: str = wire("id", to_id)
+    type: str | None = wire("type", to_str)
+    occurred_time: datetime | None = wire("occurredTime", to_datetime)
+    learner_id: str | None = wire("learnerId", to_str)
+    plan_id: str | None = wire("planId", to_str)
+    course_id: str | None = wire("courseId", to_str)
+    data: dict[str, Any] | None = wire("data", to_dict)
     raw: dict[str, Any] = raw_field()

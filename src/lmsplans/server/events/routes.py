@@ -25,7 +25,7 @@ routes = RouteTable(tags=("Events",))
             "after",
             str,
             "A `nextCursor` of an earlier answer: the events committed after it. Without"
-            " it, the oldest kept event first.",
+            " it, the oldest kept event first; `latest`: only those committed from now on.",
         ),
         Param(
             "types",
@@ -59,9 +59,12 @@ async def read_events(call: Call) -> Response:
     """
     org_id = call.principal.org_id
     after = call.query("after")
-    cursor = (
-        service.Cursor(org_id, 0) if after is None else service.Cursor.decode(after, org_id=org_id)
-    )
+    if after == service.LATEST:
+        cursor = await service.latest_cursor(call.db, org_id=org_id)
+    elif after is None:
+        cursor = service.Cursor(org_id, 0)
+    else:
+        cursor = service.Cursor.decode(after, org_id=org_id)
     types = service.parse_types(call.query("types"))
     limit = service.bounded_int(
         call.query("limit"), "limit", low=1, high=service.MAX_LIMIT, default=service.DEFAULT_LIMIT

@@ -29,6 +29,7 @@ POLL_SECONDS = 0.1
 # ... and reads it anyway this often (in looks), should a commit name no cache tag.
 FULL_READ_EVERY = 10
 
+LATEST = "latest"  # `after=latest`: the end of the feed as it is when asked
 _CURSOR_PREFIX = "c1."
 _TYPE_PATTERN = re.compile(r"[a-z*]+(\.[a-z*]+)*")
 
@@ -93,6 +94,12 @@ def bounded_int(text: str | None, name: str, *, low: int, high: int, default: in
     if not (value.isascii() and value.isdigit()) or len(value) > 4 or not low <= int(value) <= high:
         raise InvalidParameter(name, f"must be an integer from {low} to {high}")
     return int(value)
+
+
+async def latest_cursor(db: Database, *, org_id: int) -> Cursor:
+    """The cursor after the organisation's newest committed change."""
+    async with db.read() as conn:
+        return Cursor(org_id, await queries.last_seq(conn, org_id=org_id))
 
 
 @dataclass(frozen=True, slots=True)
