@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 from starlette.responses import Response
 
 from lmsplans.server.auth.schemas import Role
-from lmsplans.server.errors import InvalidParameter
+from lmsplans.server.errors import InvalidParameter, LimitExceeded
 from lmsplans.server.events import service
 from lmsplans.server.events.schemas import EventsPage
 from lmsplans.server.http import Call
@@ -23,30 +26,31 @@ routes = RouteTable(tags=("Events",))
     params=(
         Param(
             "after",
-            str,
+            Annotated[str, Field(pattern=service.CURSOR_PATTERN)],
             "A `nextCursor` of an earlier answer: the events committed after it. Without"
             " it, the oldest kept event first; `latest`: only those committed from now on.",
         ),
         Param(
             "types",
-            str,
+            Annotated[str, Field(pattern=service.TYPES_PATTERN)],
             "Only these event types: a comma-separated list, where `*` stands for any part"
             " of a name (`plan.enrollment.*`, `*.completed`).",
         ),
         Param(
             "limit",
-            int,
-            f"At most this many events, from 1 to {service.MAX_LIMIT}"
-            f" (default {service.DEFAULT_LIMIT}).",
+            Annotated[int, Field(ge=1, le=service.MAX_LIMIT)],
+            f"At most this many events, from 1 to {service.MAX_LIMIT}; above is 422 7021.",
+            default=service.DEFAULT_LIMIT,
         ),
         Param(
             "wait",
-            int,
+            Annotated[int, Field(ge=0, le=service.MAX_WAIT_SECONDS)],
             f"When there is no event yet, wait up to this many seconds (0 to"
-            f" {service.MAX_WAIT_SECONDS}, default 0) for one to be committed.",
+            f" {service.MAX_WAIT_SECONDS}) for one to be committed.",
+            default=0,
         ),
     ),
-    errors=(InvalidParameter,),
+    errors=(InvalidParameter, LimitExceeded),
 )
 async def read_events(call: Call) -> Response:
     """The organisation's events, in commit order
@@ -66,9 +70,7 @@ async def read_events(call: Call) -> Response:
     else:
         cursor = service.Cursor.decode(after, org_id=org_id)
     types = service.parse_types(call.query("types"))
-    limit = service.bounded_int(
-        call.query("limit"), "limit", low=1, high=service.MAX_LIMIT, default=service.DEFAULT_LIMIT
-    )
+    limit = service.parse_limit(call.query("limit"))
     wait = service.bounded_int(
         call.query("wait"), "wait", low=0, high=service.MAX_WAIT_SECONDS, default=0
     )

@@ -14,7 +14,7 @@ import anyio
 
 from lmsplans.server.cache import TaggedCache
 from lmsplans.server.db import Database
-from lmsplans.server.errors import InvalidParameter
+from lmsplans.server.errors import InvalidParameter, LimitExceeded
 from lmsplans.server.events import queries
 from lmsplans.server.events.schemas import EVENT_TYPES
 from lmsplans.server.wire import MAX_INT64
@@ -32,6 +32,9 @@ FULL_READ_EVERY = 10
 LATEST = "latest"  # `after=latest`: the end of the feed as it is when asked
 _CURSOR_PREFIX = "c1."
 _TYPE_PATTERN = re.compile(r"[a-z*]+(\.[a-z*]+)*")
+# What `after` and `types` look like, as the description says (the checks below decide).
+CURSOR_PATTERN = r"^(latest|c1\.[A-Za-z0-9_-]{1,77})$"
+TYPES_PATTERN = r"^ *[a-z*]+(\.[a-z*]+)* *(, *[a-z*]+(\.[a-z*]+)* *)*$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +103,17 @@ async def latest_cursor(db: Database, *, org_id: int) -> Cursor:
     """The cursor after the organisation's newest committed change."""
     async with db.read() as conn:
         return Cursor(org_id, await queries.last_seq(conn, org_id=org_id))
+
+
+def parse_limit(text: str | None) -> int:
+    """`limit=` as every list reads it: 1 to 100 (400 7204), above 100 is 422 7021."""
+    value = (text or "").strip()
+    if value.isascii() and value.isdigit() and (len(value) > 3 or int(value) > MAX_LIMIT):
+        raise LimitExceeded(
+            f"Maximum limit exceeded: limit may be at most {MAX_LIMIT}",
+            errors=[{"field": "limit", "message": f"must be at most {MAX_LIMIT}"}],
+        )
+    return bounded_int(text, "limit", low=1, high=MAX_LIMIT, default=DEFAULT_LIMIT)
 
 
 @dataclass(frozen=True, slots=True)
