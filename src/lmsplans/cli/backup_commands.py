@@ -83,7 +83,7 @@ def restore(
     ] = False,
 ) -> None:
     """Replace the SQLite database's content with a backup (the old one is kept beside it)."""
-    from lmsplans.server.ops.backup import BackupError, in_use
+    from lmsplans.server.ops.backup import BackupError, announce_restore, in_use
     from lmsplans.server.ops.backup import restore as copy_back
 
     settings = load_settings()
@@ -99,6 +99,8 @@ def restore(
     except (BackupError, OSError) as exc:
         raise Failure(str(exc)) from exc
     asyncio.run(prepare_database(settings))  # a backup of an older schema is migrated
+    if done.announce_after is not None:  # from before the change log: now it has one
+        announce_restore(database, after=done.announce_after)
     console.print(
         f"Restored {done.backup.path} into {database}: {done.backup.describe()}.",
         highlight=False,

@@ -33,6 +33,7 @@ from lmsplans.server.plans import routes as plan_routes
 from lmsplans.server.progress import routes as progress_routes
 from lmsplans.server.protocol import ConnectionLimits
 from lmsplans.server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
+from lmsplans.server.reads import gate_for
 from lmsplans.server.routing import PageTable, RouteTable, allowed_methods, page_routes
 from lmsplans.server.sessions.schemas import SessionPolicy
 from lmsplans.server.sessions.service import Passwords
@@ -118,7 +119,12 @@ def create_app(
         cache = TaggedCache(max_entries=settings.cache_entries)
         db.follow(cache.invalidate)
         app.state.services = Services(
-            settings=settings, db=db, limiter=active_limiter, clock=clock, cache=cache
+            settings=settings,
+            db=db,
+            limiter=active_limiter,
+            clock=clock,
+            cache=cache,
+            reads=gate_for(db.dialect),
         )
         await startup.announce(settings, db=db, limiter=active_limiter)
         sweeper = None

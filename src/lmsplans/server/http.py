@@ -17,7 +17,7 @@ are declared with `routing.RouteTable`, which builds them from these.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -44,8 +44,8 @@ from lmsplans.server.idempotency import service as idempotency
 from lmsplans.server.middleware import scope_header
 from lmsplans.server.params import check_path_and_query, idempotency_key, page_of, record_id
 from lmsplans.server.ratelimit import Decision, Limiter
+from lmsplans.server.reads import ReadGate
 from lmsplans.server.settings import Settings
-from lmsplans.server.turns import ReadTurns
 from lmsplans.server.writes import WriteContext
 
 
@@ -58,7 +58,7 @@ class Services:
     limiter: Limiter
     clock: Clock
     cache: TaggedCache
-    turns: ReadTurns = field(default_factory=ReadTurns)  # reads yield to writes (`turns`)
+    reads: ReadGate  # reads make way for writes (`lmsplans.server.reads`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,14 +166,18 @@ def authenticated(
     and route template the limiter counts by (see the module docstring), `first_index` the
     first `startIndex` of a paged list."""
 
-    reads = operation is Operation.READ
+    takes_a_slot = operation is Operation.READ
 
     async def endpoint(request: Request) -> Response:
+        if takes_a_slot:
+            async with request.app.state.services.reads.held():
+                return await answer(request)
+        return await answer(request)
+
+    async def answer(request: Request) -> Response:
         services: Services = request.app.state.services
         decision: Decision | None = None
         try:
-            if reads:
-                await services.turns.take()
             await services.db.catch_up()
             epoch = services.cache.epoch
             try:

@@ -115,7 +115,7 @@ class Settings(BaseSettings):
     cache_entries: int = Field(
         default=50_000,
         ge=0,
-        description="Tokens, learners and answers a process keeps between writes (0: none).",
+        description="Tokens, learners and answers a process keeps until a write changes them.",
     )
     overdue_sweep_seconds: float = Field(
         default=60,

@@ -16,7 +16,8 @@ as rows of `changes` (`models.py`). Two readers follow the table:
 - The change feed (issue 13's events): rows with an `event_type`, numbered per organisation
   in commit order by `seq` (1, 2, 3...), which a reader follows with `queries.changes_after`
   without missing or repeating one. `change_sequences` holds each organisation's last
-  number; the write transaction updates that one row last, so its row lock orders the
-  organisation's commits and is held only until commit. Rows without an organisation (a
+  number; the write transaction updates that one row last (on PostgreSQL a deferred
+  trigger does, at commit), so its row lock orders the organisation's commits and is held
+  only while the transaction commits. Rows without an organisation (a
   restore) have no `seq`.
 """

@@ -244,15 +244,25 @@ VALUES (:org_id, :seq, :tags, :event_type, :learner_id, :plan_id, :course_id, :d
         :occurred_time)"""
 
 
-async def write_rows(conn: Connection, log: ChangeLog) -> None:
-    """Write `log`'s rows, last in the transaction: each organisation's `change_sequences`
-    row is updated once (in id order, so two writers never wait on each other crosswise),
-    and its rows numbered from it. Raises `ChangesNotRecorded` for a write that recorded
-    nothing."""
+async def write_rows(conn: Connection, log: ChangeLog, *, numbered_at_commit: bool) -> None:
+    """Write `log`'s rows, last in the transaction. Raises `ChangesNotRecorded` for a write
+    that recorded nothing.
+
+    Each organisation's rows are numbered from its `change_sequences` row, whose lock
+    orders the organisation's commits: here (updated once per organisation, in id order,
+    so two writers never wait on each other crosswise) when the storage has one writer at
+    a time (SQLite), or at commit by the database itself (`numbered_at_commit`:
+    PostgreSQL's deferred trigger, migration 0008), so that the lock is never held across
+    a round trip."""
     await log.run_steps(conn)
     if not log.recorded:
         raise ChangesNotRecorded(ChangesNotRecorded.__doc__)
     rows = log.rows()
+    if numbered_at_commit:
+        for row in rows:
+            row["seq"] = None
+        await conn.execute_many(_INSERT, rows)
+        return
     counts: dict[int, int] = {}
     for row in rows:
         if row["org_id"] is not None:

@@ -135,9 +135,8 @@ class PostgresDatabase(Database):
                 with collecting(ChangeLog()) as log:
                     conn = PostgresConnection(raw, log)
                     yield conn
-                    if conn.wrote:
-                        # Last, so the organisation's sequence row is locked until commit only.
-                        await write_rows(conn, log)
+                    if conn.wrote:  # numbered at commit (migration 0008's trigger)
+                        await write_rows(conn, log, numbered_at_commit=True)
         except _OUTAGES as exc:
             raise DatabaseUnavailable() from exc
 

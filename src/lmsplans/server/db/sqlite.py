@@ -157,7 +157,7 @@ class SqliteDatabase(Database):
                         conn = SqliteConnection(self._writer, log)
                         yield conn
                         if conn.wrote:
-                            await write_rows(conn, log)
+                            await write_rows(conn, log, numbered_at_commit=False)
                 except BaseException:
                     self._writer.rollback()
                     raise

@@ -139,6 +139,9 @@ def _known_revision(revision: str) -> bool:
 class Restored:
     backup: Summary
     previous: Path | None  # where the database it replaced was saved, if there was one
+    # The newest change id the replaced database held; None once the restore was announced
+    # (a backup of a schema before the change log is announced after its migration).
+    announce_after: int | None
 
 
 def restore(backup_file: Path, database: Path) -> Restored:
@@ -156,24 +159,36 @@ def restore(backup_file: Path, database: Path) -> Restored:
     previous: Path | None = None
     with closing(_connect(database)) as target:
         target.execute("PRAGMA journal_mode=WAL")
-        old_last = _last_change(target)
-        if old_last is not None:
+        old_last = _last_change(target) or 0
+        if _holds_schema(target):
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             previous = database.with_name(f"{database.name}.before-restore-{stamp}")
             _copy(target, previous)
         with closing(_connect(backup_file, read_only=True)) as source:
             source.backup(target)
         if _last_change(target) is None:  # a backup from before the change log (0008)
-            return Restored(restored, previous)
+            return Restored(restored, previous, announce_after=old_last)
+    announce_restore(database, after=old_last)
+    return Restored(restored, previous, announce_after=None)
+
+
+def announce_restore(database: Path, *, after: int) -> None:
+    """Write the change that names everything (`*`), numbered after `after` and after every
+    change the database holds: every server following the log by id drops its cache."""
+    with closing(_connect(database)) as target:
+        newest = _last_change(target) or 0
         target.execute(
             "INSERT INTO changes (id, tags, occurred_time) VALUES (?, ?, ?)",
-            (
-                max(old_last or 0, restored.last_change) + 1,
-                orjson.dumps([EVERYTHING]).decode(),
-                int(time.time() * 1000),
-            ),
+            (max(after, newest) + 1, orjson.dumps([EVERYTHING]).decode(), int(time.time() * 1000)),
         )
-    return Restored(restored, previous)
+
+
+def _holds_schema(conn: sqlite3.Connection) -> bool:
+    """Whether the database holds an lmsplans schema (of any revision), not a new file."""
+    found = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).fetchone()
+    return bool(found[0])
 
 
 def _last_change(conn: sqlite3.Connection) -> int | None:

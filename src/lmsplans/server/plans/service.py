@@ -130,8 +130,9 @@ async def update_plan(
         )
         await _set_plan_admins(conn, plan_id=plan["plan_id"], learner_ids=admins)
     await conn.update_row("learning_plans", plan["plan_id"], changes, now_ms=write.now_ms)
+    disabling = changes.get("disabled") is True and not plan["disabled"]
     write.changes.event(
-        "plan.updated",
+        "plan.disabled" if disabling else "plan.updated",
         plan_id=plan["plan_id"],
         data={"changed": {**changes, **({"planAdmins": admins} if patch.planAdmins else {})}},
     )
