@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lmsplans.server.auth.schemas import Operation, Principal, Role
+from lmsplans.server.changes.log import tag
 
 _MINUTE_MS = 60 * 1000
 SIGN_IN_PATH = "/ui/sign-in"
@@ -76,6 +77,15 @@ class SessionInfo:
     created_ms: int
     last_seen_ms: int
     expires_ms: int  # the earlier of the lifetime's end and the idle timeout's
+
+    def cache_tags(self) -> tuple[str, str, str]:
+        """What a kept session stands on (`lmsplans.server.cache`): its own row, its
+        person (role, name, status) and their organisation (its name)."""
+        return (
+            tag("session", self.session_hash),
+            tag("learner", self.learner_id),
+            tag("org", self.org_id),
+        )
 
     def principal(self) -> Principal:
         """The caller as the API's role and visibility rules know it: a person signed in

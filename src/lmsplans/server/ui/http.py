@@ -27,7 +27,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match, Route
 
 from lmsplans.server.auth.schemas import Principal, Role
-from lmsplans.server.changes.log import tag
 from lmsplans.server.db import Connection, Database, lock_key
 from lmsplans.server.errors import (
     ExpiredToken,
@@ -163,15 +162,7 @@ async def _session(call: PageCall) -> SessionInfo:
         session = await sessions.look_up_session(
             call.db, session_id=session_id, now_ms=call.now_ms, policy=call.interface.policy
         )
-        call.keep(
-            key,
-            session,
-            tags=(
-                tag("session", session.session_hash),
-                tag("learner", session.learner_id),
-                tag("org", session.org_id),
-            ),
-        )
+        call.keep(key, session, tags=session.cache_tags())
     return session
 
 
