@@ -114,7 +114,7 @@ def progress(
     console.print(table)
 
 
-def _help(command: Any) -> str:
+def command_help(command: Any) -> str:
     """The command's docstring with each paragraph on one line (the help reflows it)."""
     paragraphs = (command.__doc__ or "").strip().split("\n\n")
     return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
@@ -122,5 +122,5 @@ def _help(command: Any) -> str:
 
 def register(app: typer.Typer) -> None:
     """Add the client commands to the `lmsplans` application."""
-    app.command("progress", help=_help(progress))(progress)
-    app.command("export", help=_help(export))(export)
+    app.command("progress", help=command_help(progress))(progress)
+    app.command("export", help=command_help(export))(export)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -59,6 +60,14 @@ def export(
             "come from the plan rosters (this server only: Zoho has no roster API).",
         ),
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Only the learners whose progress changed after this change-feed cursor"
+            " (this server only; `start`: in the whole kept history). The cursor to pass next"
+            " time is printed at the end.",
+        ),
+    ] = None,
     overwrite: Annotated[
         bool,
         typer.Option(help="Replace an existing output and any unfinished export of it."),
@@ -96,11 +105,24 @@ def export(
     export never triggers the lock. It is resumable: interrupted (Ctrl-C, a crash, SIGKILL)
     and run again with the same arguments, it carries on where it stopped and the output
     holds every row exactly once.
+
+    With --since CURSOR it writes only the learners whose progress changed after that cursor
+    of this server's change feed (every plan of theirs), and prints the cursor to pass next
+    time; --since start reads the whole kept history.
     """
     from lmsplans.cli.export_display import ExportDisplay
     from lmsplans.client import LmsPlansError
-    from lmsplans.client.export import VIA, ExportError, export_plan_progress, read_learners_file
+    from lmsplans.client.export import (
+        VIA,
+        ExportError,
+        changed_learners,
+        export_plan_progress,
+        read_learners_file,
+    )
 
+    if since is not None and learners_file is not None:
+        errors.print("[red]--since and --learners-file do not go together.[/red]")
+        raise typer.Exit(2)
     if via not in VIA:
         errors.print(f"[red]--via is one of {', '.join(VIA)}.[/red]")
         raise typer.Exit(2)
@@ -120,10 +142,16 @@ def export(
         headroom=headroom,
     )
 
-    learners = None if learners_file is None else (lambda: read_learners_file(learners_file))
+    learners: Callable[[], list[str]] | None = None
+    if learners_file is not None:
+        learners = lambda: read_learners_file(learners_file)  # noqa: E731 - read when needed
     shown = ExportDisplay(client, errors)
+    next_cursor: str | None = None
     try:
         with client, shown:
+            if since is not None:  # the learners whose progress changed, from the feed
+                changed, next_cursor = changed_learners(client, None if since == "start" else since)
+                learners, via = (lambda: changed), "learners"
             result = export_plan_progress(
                 client,
                 out=out,
@@ -159,3 +187,5 @@ def export(
     )
     for learner, reason in result.skipped:
         errors.print(f"[yellow]Skipped {escape(learner)}:[/yellow] {escape(reason)}")
+    if next_cursor is not None:
+        console.print(f"Next time, for what changed since: --since {next_cursor}", highlight=False)

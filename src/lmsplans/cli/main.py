@@ -22,6 +22,7 @@ from lmsplans.cli import (
 )
 from lmsplans.cli.client_commands import register as register_client_commands
 from lmsplans.cli.demo_command import demo
+from lmsplans.cli.events_command import events_app
 from lmsplans.cli.webhook_commands import register as register_webhook_commands
 
 app = typer.Typer(
@@ -63,6 +64,7 @@ ui_commands.register(app)  # ui link, ui password
 app.command()(worker_command.worker)
 register_client_commands(app)  # progress, export: the client half (no server imports)
 register_webhook_commands(app)  # webhooks listen (the client half too)
+app.add_typer(events_app, name="events")  # events tail: the client half too
 
 
 def main() -> None:

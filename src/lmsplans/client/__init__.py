@@ -15,9 +15,9 @@ and needs only httpx (the command line adds typer and rich)::
 Lists are pagers that fetch every page; records are typed dataclasses that keep `.raw`;
 errors are exceptions per status family; every call is paced under the API's threshold.
 `help(Client)` lists every resource method; the resource classes (`Learners`,
-`LearningPlans`, `Courses`, `OAuth`, `Webhooks` and their `Async` twins) are importable by
-name. `lmsplans.client.webhooks.verify(payload, headers, secret)` checks a webhook delivery's
-signature.
+`LearningPlans`, `Courses`, `Events`, `OAuth`, `Webhooks` and their `Async` twins) are
+importable by name. `lmsplans.client.webhooks.verify(payload, headers, secret)` checks a
+webhook delivery's signature.
 """
 
 # `lmsplans.client.webhooks.verify(payload, headers, secret)`: a module, beside the names.
@@ -26,6 +26,7 @@ from lmsplans.client._answers import AccessToken
 from lmsplans.client._async.client import AsyncClient
 from lmsplans.client._async.pager import AsyncPager
 from lmsplans.client._async.resources.courses import AsyncCourses
+from lmsplans.client._async.resources.events import AsyncEventFeed, AsyncEvents
 from lmsplans.client._async.resources.learners import AsyncLearners
 from lmsplans.client._async.resources.learning_plans import AsyncLearningPlans
 from lmsplans.client._async.resources.oauth import AsyncOAuth
@@ -52,6 +53,7 @@ from lmsplans.client._models import (
     CourseProgress,
     DurationType,
     Enrolment,
+    Event,
     HistoryEvent,
     Learner,
     LearnerUpsert,
@@ -73,6 +75,7 @@ from lmsplans.client._retry import RetryPolicy
 from lmsplans.client._sync.client import Client
 from lmsplans.client._sync.pager import SyncPager
 from lmsplans.client._sync.resources.courses import Courses
+from lmsplans.client._sync.resources.events import EventFeed, Events
 from lmsplans.client._sync.resources.learners import Learners
 from lmsplans.client._sync.resources.learning_plans import LearningPlans
 from lmsplans.client._sync.resources.oauth import OAuth
@@ -87,6 +90,8 @@ __all__ = [
     "ApiStats",
     "AsyncClient",
     "AsyncCourses",
+    "AsyncEventFeed",
+    "AsyncEvents",
     "AsyncLearners",
     "AsyncLearningPlans",
     "AsyncOAuth",
@@ -101,6 +106,9 @@ __all__ = [
     "Courses",
     "DurationType",
     "Enrolment",
+    "Event",
+    "EventFeed",
+    "Events",
     "Governor",
     "HistoryEvent",
     "Learner",

@@ -99,6 +99,7 @@ WEBHOOK_DELIVERIES = Endpoint(
     "GET", "/api/v1/webhooks/{webhookId}/deliveries", key="deliveries", first_index=0
 )
 WEBHOOK_REPLAY = Endpoint("POST", "/api/v1/webhooks/{webhookId}/replay", key="eventIds")
+EVENTS = Endpoint("GET", "/api/v1/events", key="events")
 TOKEN_PATH = "/oauth/v2/token"  # noqa: S105 (a path, not a secret)
 REVOKE_PATH = "/oauth/v2/token/revoke"
 

@@ -36,6 +36,7 @@ __all__ = [
     "CourseProgress",
     "DurationType",
     "Enrolment",
+    "Event",
     "HistoryEvent",
     "Learner",
     "LearningPlanProgress",
@@ -375,4 +376,21 @@ class WebhookAttempt(Record):
     response_excerpt: str | None = wire("responseExcerpt", to_text)
     error: str | None = wire("error", to_text)
     succeeded: bool | None = wire("succeeded", to_bool)
+    raw: dict[str, Any] = raw_field()
+
+
+@record
+class Event(Record):
+    """One event of the organisation's change feed (`client.events.iter`): its stable `id`,
+    its `type` (`course.progress.completed`, ...), when it occurred, the ids involved (None
+    where none is) and `data`, the snapshot the write recorded (for enrolment and progress
+    events, the reads' `userInfo` and `progressInfo`)."""
+
+    id: str = wire("id", to_id)
+    type: str | None = wire("type", to_str)
+    occurred_time: datetime | None = wire("occurredTime", to_datetime)
+    learner_id: str | None = wire("learnerId", to_str)
+    plan_id: str | None = wire("planId", to_str)
+    course_id: str | None = wire("courseId", to_str)
+    data: dict[str, Any] | None = wire("data", to_dict)
     raw: dict[str, Any] = raw_field()

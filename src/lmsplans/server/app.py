@@ -1,7 +1,10 @@
-"""The app factory: one `Settings`, one database, one limiter, built at start-up."""
+"""The app factory: one `Settings`, one database, one limiter, built at start-up; the
+overdue sweep (`events.overdue`) runs beside the requests while the app does."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +21,8 @@ from lmsplans.server.cache import TaggedCache
 from lmsplans.server.clock import Clock
 from lmsplans.server.courses import routes as course_routes
 from lmsplans.server.db import Database
+from lmsplans.server.events import routes as event_routes
+from lmsplans.server.events.overdue import sweep_forever
 from lmsplans.server.http import Services
 from lmsplans.server.learners import routes as learner_routes
 from lmsplans.server.logs import AccessLog
@@ -53,6 +58,7 @@ def route_tables() -> list[RouteTable]:
         plan_routes.routes,
         learner_routes.routes,
         course_routes.routes,
+        event_routes.routes,
         auth_routes.routes,
         webhook_routes.routes,
         ops_routes.routes,
@@ -134,9 +140,18 @@ def create_app(
         # Webhook deliveries: sent by this process unless `lmsplans worker` sends them.
         app.state.webhooks = Webhooks(settings, db=db, clock=clock)
         await app.state.webhooks.start()
+        sweeper = None
+        if settings.overdue_sweep_seconds > 0:  # plan.enrollment.overdue (`events.overdue`)
+            sweeper = asyncio.create_task(
+                sweep_forever(db, clock, every_seconds=settings.overdue_sweep_seconds)
+            )
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             await app.state.webhooks.stop()
             if access_log is not None:
                 access_log.flush()

@@ -5,6 +5,7 @@ from lmsplans.server.changes import models as change_models
 from lmsplans.server.courses import models as course_models
 from lmsplans.server.db import schema as storage_models
 from lmsplans.server.db.schema import metadata
+from lmsplans.server.events import models as event_models
 from lmsplans.server.idempotency import models as idempotency_models
 from lmsplans.server.learners import models as learner_models
 from lmsplans.server.plans import models as plan_models
@@ -16,6 +17,7 @@ __all__ = [
     "auth_models",
     "change_models",
     "course_models",
+    "event_models",
     "idempotency_models",
     "learner_models",
     "metadata",

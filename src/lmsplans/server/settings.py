@@ -117,6 +117,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Tokens, learners and answers a process keeps until a write changes them.",
     )
+    overdue_sweep_seconds: float = Field(
+        default=60,
+        ge=0,
+        le=86400,
+        description="How often each server process announces the enrolments whose due time"
+        " passed (plan.enrollment.overdue events); 0: never.",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1, description="Largest request body.")
     # What one client may make a server process hold (answered 408, 414, 431 or 503).
     body_timeout_seconds: float = Field(

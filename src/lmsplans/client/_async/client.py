@@ -14,6 +14,7 @@ import httpx
 from lmsplans.client._answers import check_response
 from lmsplans.client._async.auth import AsyncTokenManager
 from lmsplans.client._async.resources.courses import AsyncCourses
+from lmsplans.client._async.resources.events import AsyncEvents
 from lmsplans.client._async.resources.learners import AsyncLearners
 from lmsplans.client._async.resources.learning_plans import AsyncLearningPlans
 from lmsplans.client._async.resources.oauth import AsyncOAuth
@@ -76,6 +77,7 @@ class AsyncClient:
     - courses.record_progress(course_id, learner_id, percentage=, status=, reset=)
     - courses.list(), courses.get(course_id), courses.create(name)
     - courses.update(course_id, ...), courses.delete(course_id)
+    - events.iter(after=, types=, wait=): the change feed, followed (long polls) from a cursor
     - oauth.refresh(), oauth.revoke(token)
     - webhooks.create(url, event_types), webhooks.list(), webhooks.get(webhook_id)
     - webhooks.update(webhook_id, ...), webhooks.delete(webhook_id)
@@ -143,6 +145,7 @@ class AsyncClient:
         self.learners = AsyncLearners(self)
         self.learning_plans = AsyncLearningPlans(self)
         self.courses = AsyncCourses(self)
+        self.events = AsyncEvents(self)
         self.oauth = AsyncOAuth(self)
         self.webhooks = AsyncWebhooks(self)
 
@@ -192,6 +195,7 @@ class AsyncClient:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         idempotency_key: str | None = None,
+        read_seconds: float | None = None,
     ) -> dict[str, Any]:
         method, api = endpoint.method, endpoint.api
         if method in WRITE_METHODS and idempotency_key is None:
@@ -211,6 +215,8 @@ class AsyncClient:
                 params=params,
                 json=json,
                 headers=build_headers({}, token, idempotency_key),
+                # A long poll answers late by design: its own time to wait for the answer.
+                timeout=httpx.USE_CLIENT_DEFAULT if read_seconds is None else read_seconds,
             )
             try:
                 response = await self._http.send(request)

@@ -23,6 +23,7 @@ from lmsplans.client._requests import WRITE_METHODS, build_headers, new_idempote
 from lmsplans.client._retry import Action, Attempts, RetryPolicy, lock_seconds, log_retry
 from lmsplans.client._sync.auth import TokenManager
 from lmsplans.client._sync.resources.courses import Courses
+from lmsplans.client._sync.resources.events import Events
 from lmsplans.client._sync.resources.learners import Learners
 from lmsplans.client._sync.resources.learning_plans import LearningPlans
 from lmsplans.client._sync.resources.oauth import OAuth
@@ -77,6 +78,7 @@ class Client:
     - courses.record_progress(course_id, learner_id, percentage=, status=, reset=)
     - courses.list(), courses.get(course_id), courses.create(name)
     - courses.update(course_id, ...), courses.delete(course_id)
+    - events.iter(after=, types=, wait=): the change feed, followed (long polls) from a cursor
     - oauth.refresh(), oauth.revoke(token)
     - webhooks.create(url, event_types), webhooks.list(), webhooks.get(webhook_id)
     - webhooks.update(webhook_id, ...), webhooks.delete(webhook_id)
@@ -144,6 +146,7 @@ class Client:
         self.learners = Learners(self)
         self.learning_plans = LearningPlans(self)
         self.courses = Courses(self)
+        self.events = Events(self)
         self.oauth = OAuth(self)
         self.webhooks = Webhooks(self)
 
@@ -193,6 +196,7 @@ class Client:
         params: Mapping[str, str] | None = None,
         json: Any = None,
         idempotency_key: str | None = None,
+        read_seconds: float | None = None,
     ) -> dict[str, Any]:
         method, api = endpoint.method, endpoint.api
         if method in WRITE_METHODS and idempotency_key is None:
@@ -212,6 +216,8 @@ class Client:
                 params=params,
                 json=json,
                 headers=build_headers({}, token, idempotency_key),
+                # A long poll answers late by design: its own time to wait for the answer.
+                timeout=httpx.USE_CLIENT_DEFAULT if read_seconds is None else read_seconds,
             )
             try:
                 response = self._http.send(request)

@@ -10,7 +10,9 @@ One row per learner and plan, read one of two ways, under the client's governor:
   carry no progress, and the way of a learners file.
 
 The first roster page read says which (`via="auto"`), or `via=` forces one. Both give the
-same rows and columns (grouped by plan, or by learner).
+same rows and columns (grouped by plan, or by learner). An export of what changed since a
+cursor of the change feed (`changed_learners`, `lmsplans export --since`) reads the
+learners whose progress changed one call each.
 
 Exactly once, across Ctrl-C and SIGKILL: rows are appended and flushed one unit at a time (a
 learner, or a plan's whole roster), and only then is the unit recorded in a journal beside
@@ -39,7 +41,11 @@ from lmsplans.client.export._format import (
     plan_progress_row,
     roster_row,
 )
-from lmsplans.client.export._sources import learners_from_rosters, read_learners_file
+from lmsplans.client.export._sources import (
+    changed_learners,
+    learners_from_rosters,
+    read_learners_file,
+)
 
 __all__ = [
     "COLUMNS",
@@ -50,6 +56,7 @@ __all__ = [
     "ExportJob",
     "ExportProgress",
     "ExportResult",
+    "changed_learners",
     "export_plan_progress",
     "learners_from_rosters",
     "plan_progress_row",

@@ -1,4 +1,5 @@
-"""Where an export's learners and rows come from: the plan rosters, or a learners file."""
+"""Where an export's learners and rows come from: the plan rosters, a learners file, or the
+change feed (the learners whose progress changed since a cursor)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from lmsplans.client._endpoints import Page
 from lmsplans.client._models import PlanInfo, RosterMember, to_int
 from lmsplans.client._sync.client import Client
 
-__all__ = ["RosterReader", "learners_from_rosters", "read_learners_file"]
+__all__ = [
+    "PROGRESS_EVENTS",
+    "RosterReader",
+    "changed_learners",
+    "learners_from_rosters",
+    "read_learners_file",
+]
 
 ROSTER_PAGE = 100  # learners a roster call returns, the most the API allows
 
@@ -108,3 +115,21 @@ def read_learners_file(path: Path) -> list[str]:
         if learner:
             seen.setdefault(learner)
     return list(seen)
+
+
+# The events that say a learner's progress in a plan changed.
+PROGRESS_EVENTS = "plan.enrollment.*,course.progress.*"
+
+
+def changed_learners(client: Client, since: str | None) -> tuple[list[str], str]:
+    """The learners whose progress changed after the feed cursor `since` (None: in the whole
+    kept history), in the order they first changed, and the cursor the next run goes on
+    from. Read from the change feed (`client.events`), which this server has and Zoho does
+    not."""
+    feed = client.events.iter(after=since, types=PROGRESS_EVENTS, follow=False)
+    changed: dict[str, None] = {}
+    for event in feed:
+        if event.learner_id:
+            changed.setdefault(event.learner_id)
+    assert feed.cursor is not None  # an answer always carries one
+    return list(changed), feed.cursor

@@ -10,7 +10,7 @@ nothing any process keeps that it could make stale (`nothing_cached`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -74,12 +74,24 @@ class ChangeLog:
     """The changes of one write transaction: tags by organisation (None: none's) and
     events, in the order the write made them."""
 
-    __slots__ = ("_events", "_quiet", "_tags")
+    __slots__ = ("_events", "_quiet", "_steps", "_tags")
 
     def __init__(self) -> None:
         self._tags: dict[int | None, set[str]] = {}
         self._events: list[Event] = []
         self._quiet = False
+        self._steps: list[Callable[[Connection], Awaitable[None]]] = []
+
+    def before_writing(self, step: Callable[[Connection], Awaitable[None]]) -> None:
+        """Run `step` in the transaction once its writes are done, before the rows are
+        written: an event's `data` completed with the state the write leaves
+        (`events.snapshots`)."""
+        self._steps.append(step)
+
+    async def run_steps(self, conn: Connection) -> None:
+        """The steps `before_writing` asked for, in order, each once."""
+        while self._steps:
+            await self._steps.pop(0)(conn)
 
     def touch(self, org_id: int | None, *tags: str) -> None:
         """Say that the write made stale whatever is kept under `tags`."""
@@ -115,6 +127,7 @@ class ChangeLog:
         self._tags.clear()
         self._events.clear()
         self._quiet = False
+        self._steps.clear()
 
     def rows(self) -> list[dict[str, Any]]:
         """The rows to write, without `seq`: one per event (with its own tags), then one
@@ -231,7 +244,52 @@ VALUES (:org_id, :seq, :tags, :event_type, :learner_id, :plan_id, :course_id, :d
         :occurred_time)"""
 
 
-async def write_rows(conn: Connection, log: ChangeLog, *, numbered_at_commit: bool) -> None:
+# What hears of the events a transaction writes, in that transaction, with their ids (the
+# webhooks' outbox, `webhooks.service.publish`): rows of `changes` with an event type.
+Publisher = Callable[["Connection", list[Any]], Awaitable[None]]
+
+_COLUMNS = (
+    "org_id",
+    "seq",
+    "tags",
+    "event_type",
+    "learner_id",
+    "plan_id",
+    "course_id",
+    "data",
+    "occurred_time",
+)
+
+
+async def _insert(conn: Connection, rows: list[dict[str, Any]], publish: Publisher | None) -> None:
+    """Insert the rows; with a `publish`er and events among them, in one statement that
+    answers the events as stored (their ids are the feed's), which `publish` then gets."""
+    if publish is None or not any(row["event_type"] for row in rows):
+        await conn.execute_many(_INSERT, rows)
+        return
+    values = ", ".join(
+        "(" + ", ".join(f":{column}_{index}" for column in _COLUMNS) + ")"
+        for index in range(len(rows))
+    )
+    params = {
+        f"{column}_{index}": row[column] for index, row in enumerate(rows) for column in _COLUMNS
+    }
+    stored = await conn.fetch_all(
+        f"""INSERT INTO changes ({", ".join(_COLUMNS)}) VALUES {values}
+            RETURNING id, org_id, event_type, learner_id, plan_id, course_id, data,
+                      occurred_time""",
+        params,
+    )
+    await publish(conn, [row for row in stored if row["event_type"] is not None])
+
+
+async def write_rows(
+    conn: Connection,
+    log: ChangeLog,
+    *,
+    numbered_at_commit: bool,
+    publish: Publisher | None = None,
+) -> None:
     """Write `log`'s rows, last in the transaction. Raises `ChangesNotRecorded` for a write
     that recorded nothing.
 
@@ -240,14 +298,15 @@ async def write_rows(conn: Connection, log: ChangeLog, *, numbered_at_commit: bo
     so two writers never wait on each other crosswise) when the storage has one writer at
     a time (SQLite), or at commit by the database itself (`numbered_at_commit`:
     PostgreSQL's deferred trigger, migration 0008), so that the lock is never held across
-    a round trip."""
+    a round trip. The events among the rows go to `publish`, in the same transaction."""
+    await log.run_steps(conn)
     if not log.recorded:
         raise ChangesNotRecorded(ChangesNotRecorded.__doc__)
     rows = log.rows()
     if numbered_at_commit:
         for row in rows:
             row["seq"] = None
-        await conn.execute_many(_INSERT, rows)
+        await _insert(conn, rows, publish)
         return
     counts: dict[int, int] = {}
     for row in rows:
@@ -265,4 +324,4 @@ async def write_rows(conn: Connection, log: ChangeLog, *, numbered_at_commit: bo
             row["seq"] = next_seq[org_id]
             next_seq[org_id] += 1
     if rows:
-        await conn.execute_many(_INSERT, rows)
+        await _insert(conn, rows, publish)

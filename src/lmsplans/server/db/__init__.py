@@ -16,7 +16,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from lmsplans.server.changes.log import ChangeLog
+from lmsplans.server.changes.log import ChangeLog, Publisher
 
 T = TypeVar("T")
 
@@ -138,10 +138,16 @@ class Database(abc.ABC):
 
     dialect: str
     _follower: Callable[[Iterable[str]], None] | None = None
+    _publisher: Publisher | None = None
 
     def follow(self, drop: Callable[[Iterable[str]], None]) -> None:
         """Give `drop` the tags of each change committed from now on (`catch_up`)."""
         self._follower = drop
+
+    def publish_events(self, publish: Publisher) -> None:
+        """Give `publish` the events each write transaction records, inside it (`open`
+        gives it the webhooks' outbox: a delivery is queued with the change it reports)."""
+        self._publisher = publish
 
     def _drop(self, tags: Iterable[str]) -> None:
         if self._follower is not None:
@@ -150,15 +156,23 @@ class Database(abc.ABC):
     @staticmethod
     async def open(database_url: str, *, pool_size: int = 16) -> Database:
         """The database behind a `sqlite:///...` or `postgresql://...` URL."""
+        from lmsplans.server.webhooks.service import publish
+
+        db: Database
         if database_url.startswith("sqlite:"):
             from lmsplans.server.db.sqlite import SqliteDatabase
 
-            return await SqliteDatabase.connect(database_url)
-        if database_url.startswith(("postgresql:", "postgres:")):
+            db = await SqliteDatabase.connect(database_url)
+        elif database_url.startswith(("postgresql:", "postgres:")):
             from lmsplans.server.db.postgres import PostgresDatabase
 
-            return await PostgresDatabase.connect(database_url, pool_size=pool_size)
-        raise ValueError(f"unsupported database URL: {database_url!r}")
+            db = await PostgresDatabase.connect(database_url, pool_size=pool_size)
+        else:
+            raise ValueError(f"unsupported database URL: {database_url!r}")
+        # Every write, whoever makes it (the API, a page, an import, the demo), queues its
+        # events for the organisation's webhooks in its own transaction.
+        db.publish_events(publish)
+        return db
 
     @abc.abstractmethod
     async def close(self) -> None: ...

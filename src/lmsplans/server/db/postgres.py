@@ -136,7 +136,9 @@ class PostgresDatabase(Database):
                     conn = PostgresConnection(raw, log)
                     yield conn
                     if conn.wrote:  # numbered at commit (migration 0008's trigger)
-                        await write_rows(conn, log, numbered_at_commit=True)
+                        await write_rows(
+                            conn, log, numbered_at_commit=True, publish=self._publisher
+                        )
         except _OUTAGES as exc:
             raise DatabaseUnavailable() from exc
 

@@ -157,7 +157,9 @@ class SqliteDatabase(Database):
                         conn = SqliteConnection(self._writer, log)
                         yield conn
                         if conn.wrote:
-                            await write_rows(conn, log, numbered_at_commit=False)
+                            await write_rows(
+                                conn, log, numbered_at_commit=False, publish=self._publisher
+                            )
                 except BaseException:
                     self._writer.rollback()
                     raise

@@ -289,3 +289,43 @@ async def plan_course_list(conn: Connection, *, plan_id: int) -> list[tuple[int,
         {"plan_id": plan_id},
     )
     return [(r[0], r[1], bool(r[2]), bool(r[3])) for r in rows]
+
+
+async def enrolment_progress(
+    conn: Connection,
+    *,
+    learner_id: int,
+    plan_ids: list[int] | None,
+    course_id: int | None,
+    now_ms: int,
+) -> list[dict[str, Any]]:
+    """The learner's enrolments with `userInfo` and `progressInfo` as the reference endpoint
+    answers them (and `planId`), as of `now_ms`: in the plans `plan_ids` (whatever their
+    state), or else the active ones in plans holding `course_id`. The change feed's
+    snapshot of an enrolment or progress event (`events.snapshots`)."""
+    params: dict[str, Any] = {"learner_id": learner_id}
+    if plan_ids is not None:
+        marks = ", ".join(f":p{index}" for index in range(len(plan_ids)))
+        where = f"e.plan_id IN ({marks})"
+        params.update((f"p{index}", value) for index, value in enumerate(plan_ids))
+    else:
+        where = (
+            "e.unenrolled_time IS NULL AND EXISTS (SELECT 1 FROM plan_courses c"
+            " WHERE c.plan_id = e.plan_id AND c.course_id = :course_id)"
+        )
+        params["course_id"] = course_id
+    rows = await conn.fetch_all(
+        f"""SELECT {_ENROLMENT_COLUMNS}
+              FROM plan_enrolments e JOIN learning_plans p ON p.id = e.plan_id
+             WHERE e.learner_id = :learner_id AND {where}
+             ORDER BY e.id""",
+        params,
+    )
+    return [
+        {
+            "planId": str(row["plan_id"]),
+            "userInfo": user_info(row, is_plan_admin=bool(row["is_plan_admin"])),
+            "progressInfo": _progress_info(row, now_ms=now_ms),
+        }
+        for row in rows
+    ]

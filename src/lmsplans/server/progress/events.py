@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 
 from lmsplans.server.db import Connection
+from lmsplans.server.events import snapshots
 from lmsplans.server.writes import WriteContext
 
 # The rule an admin overrides by recording progress in a course locked for the learner.
@@ -95,19 +96,21 @@ async def append_event(
             write.changes.touch("course", course_id)
         write.changes.touch_org("enrolments")
     else:
+        data = {
+            "before": before,
+            "after": after,
+            "actorId": write.actor_id,
+            "source": write.source,
+            "overrideRule": override,
+        }
         write.changes.event(
-            event_type,
-            learner_id=learner_id,
-            plan_id=plan_id,
-            course_id=course_id,
-            data={
-                "before": before,
-                "after": after,
-                "actorId": write.actor_id,
-                "source": write.source,
-                "overrideRule": override,
-            },
+            event_type, learner_id=learner_id, plan_id=plan_id, course_id=course_id, data=data
         )
+        # `userInfo` and `progressInfo` as the write leaves them (`events.snapshots`).
+        if event_type.startswith("plan.enrollment."):
+            snapshots.attach(write, data, learner_id=learner_id, plan_id=plan_id)
+        else:
+            snapshots.attach(write, data, learner_id=learner_id, course_id=course_id)
     await conn.execute(
         """INSERT INTO progress_events (org_id, learner_id, plan_id, course_id, kind, actor_id,
                                         source, idempotency_key, before_state, after_state,

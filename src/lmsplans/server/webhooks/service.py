@@ -15,6 +15,7 @@ import orjson
 
 from lmsplans.server.db import Connection, lock_key
 from lmsplans.server.errors import InvalidParameter
+from lmsplans.server.events.queries import event_record
 from lmsplans.server.webhooks import jobs, queries
 from lmsplans.server.webhooks.queries import EXCERPT_CHARS
 from lmsplans.server.webhooks.schemas import TEST_EVENT, WebhookIn, WebhookPatch
@@ -352,3 +353,18 @@ async def record_attempt(
     )
     if retry_after_ms is not None:  # wake a deliverer when the endpoint has more to send
         await jobs.wake(conn, [endpoint_id], after_ms=retry_after_ms)
+
+
+async def publish(conn: Connection, events: list[Any]) -> None:
+    """Queue the events a write transaction records (rows of `changes`, as the feed reads
+    them: `events.queries.event_record`) for the webhooks of their organisations, in that
+    transaction: a webhook gets the feed's own events, with the feed's ids. One look per
+    organisation when it has no endpoint."""
+    by_org: dict[int, list[Any]] = {}
+    for row in events:
+        by_org.setdefault(int(row["org_id"]), []).append(row)
+    for org_id, rows in by_org.items():
+        if not await queries.subscribed_endpoints(conn, org_id=org_id):
+            continue
+        for row in rows:
+            await enqueue_event(conn, org_id=org_id, event=event_record(row))
