@@ -19,6 +19,7 @@ from lmsplans.server.webhooks.delivery import Deliverer
 from lmsplans.server.webhooks.secrets import SecretBox
 from tests.api.test_events_feed import plan_with_learners, read_all
 from tests.api.test_progress_writes import Api, ok_body
+from tests.conftest import assert_error
 from tests.webhook_receiver import Receiver, receiving
 
 
@@ -92,3 +93,34 @@ async def test_an_endpoint_gets_only_the_types_it_asked_for(
     assert feed, "progress was recorded"
     delivered = [got.verified(made["webhook"]["secret"]) for got in receiver.received]
     assert [event["id"] for event in delivered] == [event["id"] for event in feed]
+
+
+async def test_replay_after_a_cursor_sends_the_feeds_events_an_endpoint_missed(
+    admin: Api, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    _, start = await read_all(admin)
+    course, _plan, (alice, _bob) = await plan_with_learners(admin)
+    ok_body(await admin.progress(course, alice, {"completionStatus": "completed"}))
+    # Registered after the events: nothing for it yet.
+    made = ok_body(
+        await admin.send("POST", "/webhooks", {"url": receiver.url, "eventTypes": ["plan.*"]})
+    )
+    path = f"/webhooks/{made['webhook']['webhookId']}/replay"
+    assert await deliverer.deliver_due() == 0
+    feed, end = await read_all(admin, start, types="plan.*")
+    queued: list[str] = []
+    cursor, more = start, True
+    while more:
+        answer = ok_body(await admin.send("POST", path, {"after": cursor}))
+        queued += answer["eventIds"]
+        cursor, more = answer["nextCursor"], answer["isNextAvailable"]
+    assert queued == [event["id"] for event in feed]
+    while await deliverer.deliver_due():
+        pass
+    delivered = [got.verified(made["webhook"]["secret"]) for got in receiver.received]
+    assert delivered == feed
+    # Nothing after the end; both ways at once, or neither, is refused.
+    assert ok_body(await admin.send("POST", path, {"after": end}))["eventIds"] == []
+    both = await admin.send("POST", path, {"after": end, "eventIds": [feed[0]["id"]]})
+    assert_error(both, 400, 7204)
+    assert_error(await admin.send("POST", path, {}), 400, 7204)

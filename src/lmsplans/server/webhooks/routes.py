@@ -5,11 +5,14 @@ Admins only, within their organisation (another organisation's webhook is 404 70
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from lmsplans.server.auth.schemas import Role
-from lmsplans.server.errors import NoSuchRecord
+from lmsplans.server.errors import InvalidParameter, NoSuchRecord
+from lmsplans.server.events.service import Cursor
 from lmsplans.server.http import Call, WriteCall
 from lmsplans.server.params import payload
 from lmsplans.server.routing import RouteTable
@@ -214,14 +217,33 @@ async def list_deliveries(call: Call) -> Response:
 async def replay_webhook(call: WriteCall) -> Response:
     """Send events again
 
-    Admins only. `eventIds`: events already sent to this endpoint, queued again after what
-    is queued, with the same ids (`webhook-id`) and bodies. An id never sent to this
-    endpoint is 400 7204, and nothing is queued.
+    Admins only. One of: `eventIds`, events already sent to this endpoint, queued again
+    after what is queued, with the same ids (`webhook-id`) and bodies (an id never sent to
+    this endpoint is 400 7204, and nothing is queued); or `after`, a cursor of the change
+    feed (`nextCursor` of `GET /api/v1/events`): the feed's events after it that the
+    endpoint subscribes to, with the feed's ids and bodies, up to 100 examined per call
+    (the answer's `nextCursor` and `isNextAvailable` say where to go on).
     """
     webhook_id = call.id_param("webhookId", "webhook")
     data = await payload(call.request, "replayData", ReplayIn)
-    queued = await service.replay_events(
-        call.conn, write=call.write, webhook_id=webhook_id, event_ids=data.eventIds
-    )
+    if (data.eventIds is None) == (data.after is None):
+        raise InvalidParameter("replayData", "gives either eventIds or after")
+    answer: dict[str, Any]
+    if data.eventIds is not None:
+        queued = await service.replay_events(
+            call.conn, write=call.write, webhook_id=webhook_id, event_ids=data.eventIds
+        )
+        answer = {"eventIds": queued}
+    elif data.after is not None:
+        org_id = call.write.org_id
+        cursor = Cursor.decode(data.after, org_id=org_id)
+        queued, last, more = await service.replay_after(
+            call.conn, write=call.write, webhook_id=webhook_id, after_seq=cursor.seq
+        )
+        answer = {
+            "eventIds": queued,
+            "nextCursor": Cursor(org_id, last).encode(),
+            "isNextAvailable": more,
+        }
     _webhooks(call.request).wake()
-    return ok({"eventIds": queued}, "Events queued successfully")
+    return ok(answer, "Events queued successfully")

@@ -69,9 +69,13 @@ class WebhookPatch(Patch):
 
 
 class ReplayIn(ZohoRecord):
-    """Events to send again: ids of events already sent to this endpoint."""
+    """Events to send again: `eventIds`, ids of events already sent to this endpoint, or
+    `after`, a cursor of the change feed (`nextCursor` of `GET /api/v1/events`): the feed's
+    events after it that the endpoint subscribes to, up to 100 examined per call. One of the
+    two."""
 
-    eventIds: Annotated[list[EventId], Field(min_length=1, max_length=MAX_REPLAY)]
+    eventIds: Annotated[list[EventId], Field(min_length=1, max_length=MAX_REPLAY)] | None = None
+    after: Annotated[str, Field(min_length=1, max_length=80)] | None = None
 
 
 class WebhookRecord(ZohoRecord):
@@ -116,6 +120,14 @@ class WebhooksPage(Envelope):
 
 class EventQueued(Envelope):
     eventIds: list[EventId] = Field(description="The events queued for delivery, in order")
+    nextCursor: str | None = Field(
+        default=None,
+        description="A replay by `after`: the cursor to replay on from (past every event "
+        "examined, queued or not)",
+    )
+    isNextAvailable: bool | None = Field(
+        default=None, description="A replay by `after`: whether the feed holds more events"
+    )
 
 
 class AttemptRecord(ZohoRecord):

@@ -15,10 +15,11 @@ import orjson
 
 from lmsplans.server.db import Connection, lock_key
 from lmsplans.server.errors import InvalidParameter
+from lmsplans.server.events import queries as feed
 from lmsplans.server.events.queries import event_record
 from lmsplans.server.webhooks import jobs, queries
 from lmsplans.server.webhooks.queries import EXCERPT_CHARS
-from lmsplans.server.webhooks.schemas import TEST_EVENT, WebhookIn, WebhookPatch
+from lmsplans.server.webhooks.schemas import MAX_REPLAY, TEST_EVENT, WebhookIn, WebhookPatch
 from lmsplans.server.webhooks.secrets import SecretBox, new_secret
 from lmsplans.server.webhooks.targets import TargetRefused, check_target
 from lmsplans.server.writes import WriteContext
@@ -255,6 +256,46 @@ async def replay_events(
         )
     await jobs.wake(conn, [webhook_id])
     return event_ids
+
+
+async def replay_after(
+    conn: Connection, *, write: WriteContext, webhook_id: int, after_seq: int
+) -> tuple[list[str], int, bool]:
+    """Queue, after what is queued, the feed's events after the organisation's change
+    `after_seq` that the endpoint subscribes to, with the feed's ids and bodies (sent before
+    or not: an endpoint registered later can catch up). At most `MAX_REPLAY` events are
+    examined; answers the ids queued, the `seq` to go on from and whether more follow."""
+    write.changes.nothing_cached()  # no process keeps webhook rows
+    row = await queries.endpoint_row(conn, org_id=write.org_id, webhook_id=webhook_id)
+    patterns: list[str] = orjson.loads(row["event_types"])
+    newest = await feed.last_seq(conn, org_id=write.org_id)
+    rows = await feed.events_after(
+        conn,
+        org_id=write.org_id,
+        after_seq=after_seq,
+        up_to_seq=newest,
+        types=None,
+        limit=MAX_REPLAY,
+    )
+    queued: list[str] = []
+    for found in rows:
+        if not matches(patterns, found["event_type"]):
+            continue
+        event = event_record(found)
+        await _queue(
+            conn,
+            endpoint_id=webhook_id,
+            org_id=write.org_id,
+            event_id=event["id"],
+            event_type=event["type"],
+            payload=orjson.dumps(event).decode(),
+            now_ms=write.now_ms,
+        )
+        queued.append(event["id"])
+    if queued:
+        await jobs.wake(conn, [webhook_id])
+    last = int(rows[-1]["seq"]) if rows else after_seq
+    return queued, last, len(rows) == MAX_REPLAY and last < newest
 
 
 # --- The deliverer's writes -------------------------------------------------------------------
