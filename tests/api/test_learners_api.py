@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from typing import Any
 
@@ -487,3 +488,11 @@ async def test_deactivate_keeps_the_records_and_blocks_the_token(
     await admin.ok("PATCH", f"/learners/{learner}", {"status": "active"})
     response = await admin.client.get(f"/api/v1/learners/{learner}", headers=auth(token))
     assert ok_body(response)["learner"]["isActive"] is True
+
+
+async def test_learners_created_at_the_same_time_are_all_created(admin: Api) -> None:
+    """Concurrent creations each get their own zuid: none is refused by another's (on
+    PostgreSQL they used to race for the next zuid and answer 500)."""
+    answers = await asyncio.gather(*(admin.send("POST", "/learners", person()) for _ in range(8)))
+    records = [record for answer in answers for record in ok_body(answer)["learners"]]
+    assert len({record["zuid"] for record in records}) == len(records) == 8

@@ -110,7 +110,9 @@ def new_self_client(demo_db: DemoDatabase, *, ttl_seconds: int) -> SelfClient:
 
 
 def start_server(demo_db: DemoDatabase, **overrides: Any) -> LiveServer:
-    settings = Settings(database_url=demo_db.url, **overrides)
+    # No access log: this server runs in the test's process, whose stdout a command run
+    # in-process (CliRunner) answers on.
+    settings = Settings(database_url=demo_db.url, **{"access_log": False, **overrides})
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

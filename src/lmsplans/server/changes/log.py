@@ -261,25 +261,35 @@ _COLUMNS = (
 )
 
 
+# Rows a statement inserts at most: both drivers bound a statement's parameters (asyncpg
+# and SQLite at 32,767), and an import writes thousands of changes in one transaction.
+_ROWS_PER_STATEMENT = 500
+
+
 async def _insert(conn: Connection, rows: list[dict[str, Any]], publish: Publisher | None) -> None:
-    """Insert the rows; with a `publish`er and events among them, in one statement that
-    answers the events as stored (their ids are the feed's), which `publish` then gets."""
+    """Insert the rows; with a `publish`er and events among them, by statements that
+    answer the events as stored (their ids are the feed's), which `publish` then gets."""
     if publish is None or not any(row["event_type"] for row in rows):
         await conn.execute_many(_INSERT, rows)
         return
-    values = ", ".join(
-        "(" + ", ".join(f":{column}_{index}" for column in _COLUMNS) + ")"
-        for index in range(len(rows))
-    )
-    params = {
-        f"{column}_{index}": row[column] for index, row in enumerate(rows) for column in _COLUMNS
-    }
-    stored = await conn.fetch_all(
-        f"""INSERT INTO changes ({", ".join(_COLUMNS)}) VALUES {values}
-            RETURNING id, org_id, event_type, learner_id, plan_id, course_id, data,
-                      occurred_time""",
-        params,
-    )
+    stored: list[Any] = []
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        part = rows[start : start + _ROWS_PER_STATEMENT]
+        values = ", ".join(
+            "(" + ", ".join(f":{column}_{index}" for column in _COLUMNS) + ")"
+            for index in range(len(part))
+        )
+        params = {
+            f"{column}_{index}": row[column]
+            for index, row in enumerate(part)
+            for column in _COLUMNS
+        }
+        stored += await conn.fetch_all(
+            f"""INSERT INTO changes ({", ".join(_COLUMNS)}) VALUES {values}
+                RETURNING id, org_id, event_type, learner_id, plan_id, course_id, data,
+                          occurred_time""",
+            params,
+        )
     await publish(conn, [row for row in stored if row["event_type"] is not None])
 
 

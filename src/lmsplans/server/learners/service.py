@@ -193,6 +193,10 @@ async def _ensure_unique(
             )
 
 
+# The lock key (with the organisation) that orders the writes that create learners.
+NEW_LEARNERS = "new-learners"
+
+
 async def create_learners(
     conn: Connection, *, write: WriteContext, items: list[LearnerIn]
 ) -> list[int]:
@@ -200,6 +204,9 @@ async def create_learners(
     Any refusal refuses the whole batch: the caller's transaction is rolled back."""
     org_id = write.org_id
     created: list[int] = []
+    # One creation of the organisation's learners at a time (and upserts, which create
+    # too): concurrent ones would both take the next zuid, or both pass the unique checks.
+    await conn.lock(lock_key(NEW_LEARNERS, org_id))
     next_zuid = await queries.next_zuid(conn, org_id=org_id) - 1
     for index, item in enumerate(items):
         prefix = f"learnerData.{index}." if len(items) > 1 else ""

@@ -51,7 +51,7 @@ async def upsert_learners(
     item's learner and change, in order. `BatchRefused` names every problem, under
     `payload` (`learnerData.3.emailId`); `name_item` names another item in a message
     (default: `learnerData.3`), and `advance(n)` is told as items are done."""
-    await conn.lock(lock_key("learner-upsert", write.org_id))  # one batch at a time
+    await conn.lock(lock_key(service.NEW_LEARNERS, write.org_id))  # one batch at a time
     existing = await queries.org_learners(conn, org_id=write.org_id)
     plan = plan_upsert(existing, items, name_item=name_item or (lambda i: f"{payload}.{i}"))
     if plan.problems:
