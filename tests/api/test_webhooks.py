@@ -8,6 +8,7 @@ sent and what waits is exact, and time moves only with the test's clock.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from lmsplans.server.webhooks.schemas import WebhookIn
 from lmsplans.server.webhooks.secrets import SecretBox
 from lmsplans.server.writes import WriteContext
 from tests.api.readdata import sql
+from tests.api.test_events_feed import plan_with_learners, read_all
 from tests.api.test_progress_writes import Api, ok_body, token_for
 from tests.conftest import assert_error
 from tests.webhook_receiver import Receiver, receiving
@@ -421,3 +423,80 @@ async def test_a_secret_is_never_kept_for_an_idempotent_replay(
     assert kept, "the answers were kept for replays"
     for secret in (first["secret"], rotated["secret"]):
         assert all(secret.encode() not in bytes(row["response_body"]) for row in kept)
+
+
+# --- The change feed's events, delivered -------------------------------------------------
+
+
+async def test_a_completed_plan_reaches_the_receiver_as_the_feed_tells_it(
+    admin: Api, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    _, start = await read_all(admin)  # the demo's history: before the endpoint existed
+    made = ok_body(
+        await admin.send("POST", "/webhooks", {"url": receiver.url, "eventTypes": ["*"]})
+    )
+    secret = made["webhook"]["secret"]
+    course, plan, (alice, bob) = await plan_with_learners(admin)
+    ok_body(await admin.progress(course, alice, {"completionPercentage": 40}))
+    ok_body(await admin.progress(course, alice, {"completionStatus": "completed"}))
+    ok_body(await admin.progress(course, bob, {"completionStatus": "inProgress"}))
+    while await deliverer.deliver_due():
+        pass
+    feed, _ = await read_all(admin, start)
+    assert "plan.enrollment.completed" in [event["type"] for event in feed]
+    delivered = [got.verified(secret) for got in receiver.received]
+    assert [json.loads(json.dumps(event)) for event in delivered] == feed
+    assert [got.webhook_id for got in receiver.received] == [event["id"] for event in feed]
+    completed = [e for e in delivered if e["type"] == "plan.enrollment.completed"]
+    assert [(e["learnerId"], e["planId"]) for e in completed] == [(alice, plan)]
+    assert await deliverer.deliver_due() == 0  # each once
+
+
+async def test_an_endpoint_gets_only_the_types_it_asked_for(
+    admin: Api, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    _, start = await read_all(admin)
+    made = ok_body(
+        await admin.send(
+            "POST", "/webhooks", {"url": receiver.url, "eventTypes": ["course.progress.*"]}
+        )
+    )
+    course, _plan, (alice, _bob) = await plan_with_learners(admin)
+    ok_body(await admin.progress(course, alice, {"completionStatus": "completed"}))
+    while await deliverer.deliver_due():
+        pass
+    feed, _ = await read_all(admin, start, types="course.progress.*")
+    assert feed, "progress was recorded"
+    delivered = [got.verified(made["webhook"]["secret"]) for got in receiver.received]
+    assert [event["id"] for event in delivered] == [event["id"] for event in feed]
+
+
+async def test_replay_after_a_cursor_sends_the_feeds_events_an_endpoint_missed(
+    admin: Api, receiver: Receiver, deliverer: Deliverer
+) -> None:
+    _, start = await read_all(admin)
+    course, _plan, (alice, _bob) = await plan_with_learners(admin)
+    ok_body(await admin.progress(course, alice, {"completionStatus": "completed"}))
+    # Registered after the events: nothing for it yet.
+    made = ok_body(
+        await admin.send("POST", "/webhooks", {"url": receiver.url, "eventTypes": ["plan.*"]})
+    )
+    path = f"/webhooks/{made['webhook']['webhookId']}/replay"
+    assert await deliverer.deliver_due() == 0
+    feed, end = await read_all(admin, start, types="plan.*")
+    queued: list[str] = []
+    cursor, more = start, True
+    while more:
+        answer = ok_body(await admin.send("POST", path, {"after": cursor}))
+        queued += answer["eventIds"]
+        cursor, more = answer["nextCursor"], answer["isNextAvailable"]
+    assert queued == [event["id"] for event in feed]
+    while await deliverer.deliver_due():
+        pass
+    delivered = [got.verified(made["webhook"]["secret"]) for got in receiver.received]
+    assert delivered == feed
+    # Nothing after the end; both ways at once, or neither, is refused.
+    assert ok_body(await admin.send("POST", path, {"after": end}))["eventIds"] == []
+    both = await admin.send("POST", path, {"after": end, "eventIds": [feed[0]["id"]]})
+    assert_error(both, 400, 7204)
+    assert_error(await admin.send("POST", path, {}), 400, 7204)
