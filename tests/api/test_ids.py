@@ -21,6 +21,7 @@ from lmsplans.server.http import Services
 from lmsplans.server.models import metadata as _all_tables  # noqa: F401  (registers tables)
 from lmsplans.server.progress.schemas import CourseStatus
 from lmsplans.server.settings import Settings
+from lmsplans.server.webhooks import attempts as webhook_attempts
 from lmsplans.server.webhooks import service as webhook_service
 from lmsplans.server.webhooks.schemas import WebhookIn
 from lmsplans.server.webhooks.secrets import SecretBox
@@ -221,9 +222,9 @@ async def webhook_rows(services: Services, demo: DemoTokens) -> None:
             conn, org_id=demo.people.org_id, event={"id": "ids-1", "type": "plan.published"}
         )
         delivery = await conn.fetch_value("SELECT max(id) FROM webhook_deliveries")
-        token = await webhook_service.claim(conn, delivery_id=delivery, now_ms=now, lease_ms=1)
+        token = await webhook_attempts.claim(conn, delivery_id=delivery, now_ms=now, lease_ms=1)
         assert token is not None
-        await webhook_service.record_attempt(
+        await webhook_attempts.record_attempt(
             conn,
             delivery_id=delivery,
             token=token,

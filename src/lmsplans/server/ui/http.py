@@ -42,7 +42,7 @@ from lmsplans.server.idempotency import service as idempotency
 from lmsplans.server.params import record_id
 from lmsplans.server.sessions import service as sessions
 from lmsplans.server.sessions.schemas import SessionInfo, SessionPolicy
-from lmsplans.server.ui import forms
+from lmsplans.server.ui import forms, views
 from lmsplans.server.ui.rendering import Site
 from lmsplans.server.writes import WriteContext
 
@@ -189,7 +189,7 @@ def error_page(call: PageCall, exc: Exception, *, viewer: SessionInfo | None) ->
     request_id = request_id_of(call.request)
     error = error_of(exc, request_id)
     context = {
-        "title": ERROR_TITLES.get(error.status, "Something went wrong"),
+        "title": views.ERROR_TITLES.get(error.status, "Something went wrong"),
         "error": error,
         "request_id": request_id,
         "viewer": viewer,
@@ -201,20 +201,6 @@ def error_page(call: PageCall, exc: Exception, *, viewer: SessionInfo | None) ->
         error_of(failure, request_id)  # logged as the bug it is
     response.headers.update(error.headers)
     return response
-
-
-ERROR_TITLES = {
-    400: "That did not work",
-    401: "Please sign in",
-    403: "Not allowed",
-    404: "Not found",
-    405: "Not here",
-    409: "Not possible now",
-    413: "Too much at once",
-    422: "That did not work",
-    429: "Too many attempts",
-    503: "Unavailable for a moment",
-}
 
 
 async def _page_call(request: Request) -> PageCall:
@@ -264,9 +250,8 @@ def public(handler: PublicHandler) -> AsgiEndpoint:
 
 def signed_in(handler: PageHandler, *, role: Role | None, touch: bool = True) -> AsgiEndpoint:
     """A page for a signed-in person holding `role` or one above it (any, for None).
-    `touch=False` (what a page asks by itself every few seconds, `ui.live`): the request
-    is not the person's activity, so a tab left open does not keep its session alive past
-    its idle limit, nor writes anything."""
+    `touch=False` (a page's own polls, `ui.live`) is not the person's activity: an open tab
+    neither keeps its session alive nor writes."""
     return _session_endpoint(handler, role=role, touch=touch)
 
 

@@ -127,3 +127,18 @@ def pager(request: Request, items: int, *, per_page: int, name: str = "page") ->
 def shown_status(progress: Mapping[str, Any]) -> str:
     """The one status a page shows for a `progressInfo`: overdue over the others."""
     return EnrolmentStatus.OVERDUE.value if progress["isOverdue"] else str(progress["status"])
+
+
+# An error page's heading, by status (the page then says what the API's error says).
+ERROR_TITLES = {
+    400: "That did not work",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not here",
+    409: "Not possible now",
+    413: "Too much at once",
+    422: "That did not work",
+    429: "Too many attempts",
+    503: "Unavailable for a moment",
+}

@@ -4,7 +4,7 @@ it went.
 One pass (`Deliverer.deliver_due`) finds the deliveries due now, at most one per endpoint
 (the oldest pending one), claims each for `LEASE_MS` in its own committed transaction,
 POSTs it signed (Standard Webhooks: `webhook-id` is the event's id, the same on every
-attempt), and records the outcome (`service.record_attempt`). A 2xx within
+attempt), and records the outcome (`attempts.record_attempt`). A 2xx within
 `TIMEOUT_SECONDS` counts; anything else is retried. A deliverer killed after its claim
 leaves the lease to run out; the delivery is then sent again with the same `webhook-id`:
 at least once, never lost. Times come from the server's clock, so tests move them.
@@ -27,7 +27,7 @@ import httpx
 import lmsplans
 from lmsplans.server.clock import Clock
 from lmsplans.server.db import Database
-from lmsplans.server.webhooks import queries, service
+from lmsplans.server.webhooks import attempts, queries
 from lmsplans.server.webhooks.queries import EXCERPT_CHARS, Due
 from lmsplans.server.webhooks.secrets import SecretBox, signature
 from lmsplans.server.webhooks.targets import TargetRefused, check_target
@@ -101,7 +101,7 @@ class Deliverer:
     async def _deliver(self, due: Due) -> int:
         async with self.db.transaction() as conn:
             conn.changes.nothing_cached()  # deliveries are kept by no process's cache
-            token = await service.claim(
+            token = await attempts.claim(
                 conn, delivery_id=due.delivery_id, now_ms=self.clock.now_ms(), lease_ms=LEASE_MS
             )
         if token is None:  # another deliverer has it
@@ -112,7 +112,7 @@ class Deliverer:
         duration_ms = round((time.monotonic() - started) * 1000)
         async with self.db.transaction() as conn:
             conn.changes.nothing_cached()
-            await service.record_attempt(
+            await attempts.record_attempt(
                 conn,
                 delivery_id=due.delivery_id,
                 token=token,

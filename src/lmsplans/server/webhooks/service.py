@@ -1,5 +1,6 @@
-"""Webhook decisions and writes: endpoints (create, change, rotate, delete), what is queued
-for them (`enqueue_event`, a test event, a replay), and the deliverer's claims and outcomes.
+"""Webhook decisions and writes: endpoints (create, change, rotate, delete) and what is
+queued for them (`enqueue_event`, `publish`: the feed's events; a test event, a replay). The
+deliverer's claims and outcomes are `webhooks.attempts`.
 
 Every function runs in its caller's transaction. Admin-only access is the routes'
 declaration; here an endpoint is always looked up within the caller's organisation.
@@ -7,7 +8,6 @@ declaration; here an endpoint is always looked up within the caller's organisati
 
 from __future__ import annotations
 
-import secrets as random
 import uuid
 from typing import Any
 
@@ -18,7 +18,6 @@ from lmsplans.server.errors import InvalidParameter
 from lmsplans.server.events import queries as feed
 from lmsplans.server.events.queries import event_record
 from lmsplans.server.webhooks import jobs, queries
-from lmsplans.server.webhooks.queries import EXCERPT_CHARS
 from lmsplans.server.webhooks.schemas import MAX_REPLAY, TEST_EVENT, WebhookIn, WebhookPatch
 from lmsplans.server.webhooks.secrets import SecretBox, new_secret
 from lmsplans.server.webhooks.targets import TargetRefused, check_target
@@ -26,10 +25,6 @@ from lmsplans.server.writes import WriteContext
 
 # A rotated secret signs beside its successor this long, so receivers can switch.
 ROTATION_OVERLAP_MS = 24 * 3600 * 1000
-# After each failed attempt, the wait before the next one (seconds): about three days in all.
-RETRY_DELAYS_S = (5, 300, 1800, 7200, 18000, 36000, 36000, 36000, 36000, 36000, 36000)
-# An endpoint that has failed for this long is disabled.
-FAILING_DISABLES_MS = 5 * 24 * 3600 * 1000
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
 
@@ -296,104 +291,6 @@ async def replay_after(
         await jobs.wake(conn, [webhook_id])
     last = int(rows[-1]["seq"]) if rows else after_seq
     return queued, last, len(rows) == MAX_REPLAY and last < newest
-
-
-# --- The deliverer's writes -------------------------------------------------------------------
-
-
-async def claim(conn: Connection, *, delivery_id: int, now_ms: int, lease_ms: int) -> str | None:
-    """Claim a due delivery for `lease_ms`; answers the claim's token, or None when another
-    deliverer holds it or it is no longer pending."""
-    token = random.token_hex(16)
-    claimed = await conn.execute(
-        """UPDATE webhook_deliveries SET lease_until = :until, lease_token = :token
-            WHERE id = :id AND state = 'pending'
-              AND (lease_until IS NULL OR lease_until <= :now)""",
-        {"until": now_ms + lease_ms, "token": token, "id": delivery_id, "now": now_ms},
-    )
-    return token if claimed == 1 else None
-
-
-async def record_attempt(
-    conn: Connection,
-    *,
-    delivery_id: int,
-    token: str,
-    now_ms: int,
-    attempt_time: int,
-    status_code: int | None,
-    duration_ms: int,
-    excerpt: str,
-    error: str,
-) -> None:
-    """Log one attempt and decide what follows: a 2xx delivers; a 410 disables the endpoint
-    (the delivery waits, to resume when it is enabled again); anything else is retried after
-    the next wait of `RETRY_DELAYS_S`, then given up. An endpoint failing for five days is
-    disabled. A claim another deliverer has since taken over only logs its attempt."""
-    row = await conn.fetch_one(
-        """SELECT d.*, e.failing_since FROM webhook_deliveries d
-             JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = :id""",
-        {"id": delivery_id},
-    )
-    if row is None:  # deleted with its endpoint meanwhile
-        return
-    succeeded = status_code is not None and 200 <= status_code < 300
-    attempt = int(row["attempts"]) + 1
-    endpoint_id = int(row["endpoint_id"])
-    await conn.insert_row(
-        "webhook_attempts",
-        {
-            "id": None,
-            "delivery_id": delivery_id,
-            "endpoint_id": endpoint_id,
-            "event_id": row["event_id"],
-            "event_type": row["event_type"],
-            "attempt": attempt,
-            "attempt_time": attempt_time,
-            "status_code": status_code,
-            "duration_ms": duration_ms,
-            "response_excerpt": excerpt[:EXCERPT_CHARS],
-            "error": error[:EXCERPT_CHARS],
-            "succeeded": succeeded,
-        },
-    )
-    if row["lease_token"] != token or row["state"] != PENDING:
-        return
-    changes: dict[str, Any] = {"attempts": attempt, "lease_until": None, "lease_token": None}
-    retry_after_ms: int | None = None  # when a retry falls due (None: none waits)
-    endpoint: dict[str, Any] = {}
-    if succeeded:
-        changes.update(state=DELIVERED, finished_time=now_ms)
-        endpoint["failing_since"] = None
-    else:
-        failing_since = row["failing_since"] or now_ms
-        endpoint["failing_since"] = failing_since
-        if status_code == 410:
-            changes["next_attempt_time"] = now_ms
-            endpoint.update(enabled=False, disabled_reason="The endpoint answered 410 Gone")
-            retry_after_ms = None
-        elif now_ms - failing_since >= FAILING_DISABLES_MS:
-            changes["next_attempt_time"] = now_ms
-            endpoint.update(enabled=False, disabled_reason="Deliveries failed for five days")
-            retry_after_ms = None
-        elif attempt <= len(RETRY_DELAYS_S):
-            retry_after_ms = RETRY_DELAYS_S[attempt - 1] * 1000
-            changes["next_attempt_time"] = now_ms + retry_after_ms
-        else:
-            changes.update(state=FAILED, finished_time=now_ms)
-            retry_after_ms = 0  # given up: the endpoint's next event goes now
-    assignments = ", ".join(f"{column} = :{column}" for column in changes)
-    await conn.execute(
-        f"UPDATE webhook_deliveries SET {assignments} WHERE id = :id",
-        {**changes, "id": delivery_id},
-    )
-    assignments = ", ".join(f"{column} = :{column}" for column in endpoint)
-    await conn.execute(
-        f"UPDATE webhook_endpoints SET {assignments} WHERE id = :id",
-        {**endpoint, "id": endpoint_id},
-    )
-    if retry_after_ms is not None:  # wake a deliverer when the endpoint has more to send
-        await jobs.wake(conn, [endpoint_id], after_ms=retry_after_ms)
 
 
 async def publish(conn: Connection, events: list[Any]) -> None:
