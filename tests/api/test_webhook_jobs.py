@@ -5,7 +5,6 @@ its own connection delivers as soon as the write commits, with no sweep to wait 
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -97,7 +96,7 @@ async def test_a_consumer_delivers_as_soon_as_the_write_commits(
     consumer = JobConsumer(settings.database_url, deliverer)  # no sweep runs here
     await consumer.start()
     try:
-        receiver.statuses = [500] * 10  # evt-1 keeps failing: evt-2 waits behind it
+        receiver.statuses = [500]
         async with services.db.transaction() as conn:
             conn.changes.nothing_cached()
             for n in (1, 2):
@@ -109,12 +108,8 @@ async def test_a_consumer_delivers_as_soon_as_the_write_commits(
     finally:
         await consumer.stop()
         await deliverer.close()
-    # The first attempt failed: its retry is a job for when it falls due (5 s on). (A
-    # consumer slow to stop on a loaded machine may have made that retry: never sooner.)
-    got = [(r.webhook_id, r.status) for r in receiver.received]
-    assert got and all(item == ("evt-1", 500) for item in got)
-    stamps = [int(r.headers["webhook-timestamp"]) for r in receiver.received]
-    assert all(later - earlier >= 5 for earlier, later in itertools.pairwise(stamps))
+    # The first attempt failed: its retry is a job for when it falls due (5 s on).
+    assert [(r.webhook_id, r.status) for r in receiver.received] == [("evt-1", 500)]
     assert receiver.received[0].verified(secret)["id"] == "evt-1"
     waiting = await sql(
         services,
@@ -124,4 +119,4 @@ async def test_a_consumer_delivers_as_soon_as_the_write_commits(
     )
     assert waiting[0]["n"] >= 1
     log = ok_body(await admin.send("GET", f"/webhooks/{made['webhook']['webhookId']}/deliveries"))
-    assert [a["statusCode"] for a in log["deliveries"]] == ["500"] * len(got)
+    assert [a["statusCode"] for a in log["deliveries"]] == ["500"]

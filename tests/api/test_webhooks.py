@@ -20,7 +20,7 @@ from lmsplans.demo import DemoTokens
 from lmsplans.server.clock import ManualClock
 from lmsplans.server.http import Services
 from lmsplans.server.settings import Settings
-from lmsplans.server.webhooks import service
+from lmsplans.server.webhooks import attempts, service
 from lmsplans.server.webhooks.delivery import Deliverer
 from lmsplans.server.webhooks.schemas import WebhookIn
 from lmsplans.server.webhooks.secrets import SecretBox
@@ -500,3 +500,35 @@ async def test_replay_after_a_cursor_sends_the_feeds_events_an_endpoint_missed(
     both = await admin.send("POST", path, {"after": end, "eventIds": [feed[0]["id"]]})
     assert_error(both, 400, 7204)
     assert_error(await admin.send("POST", path, {}), 400, 7204)
+
+
+async def test_a_delivery_tried_meanwhile_waits_for_its_retry(
+    admin: Api, services: Services, demo: DemoTokens, clock: ManualClock
+) -> None:
+    """Two deliverers saw the same delivery due (two pgqueuer jobs for one endpoint, say);
+    the first tried it and failed: the second's claim is refused until the retry's time, so
+    no attempt comes before its schedule."""
+    await register(admin, "http://127.0.0.1:9/hook")
+    await enqueue(services, demo.people.org_id, event(1))
+    [row] = await sql(services, "SELECT id FROM webhook_deliveries", {})
+    now = clock.now_ms()
+    async with services.db.transaction() as conn:
+        conn.changes.nothing_cached()
+        token = await attempts.claim(conn, delivery_id=row["id"], now_ms=now, lease_ms=20_000)
+        assert token is not None
+        await attempts.record_attempt(
+            conn,
+            delivery_id=row["id"],
+            token=token,
+            now_ms=now,
+            attempt_time=now,
+            status_code=500,
+            duration_ms=1,
+            excerpt="",
+            error="",
+        )
+    async with services.db.transaction() as conn:
+        conn.changes.nothing_cached()
+        assert await attempts.claim(conn, delivery_id=row["id"], now_ms=now, lease_ms=1) is None
+        retry = now + 5_000
+        assert await attempts.claim(conn, delivery_id=row["id"], now_ms=retry, lease_ms=1)

@@ -21,11 +21,12 @@ FAILING_DISABLES_MS = 5 * 24 * 3600 * 1000
 
 async def claim(conn: Connection, *, delivery_id: int, now_ms: int, lease_ms: int) -> str | None:
     """Claim a due delivery for `lease_ms`; answers the claim's token, or None when another
-    deliverer holds it or it is no longer pending."""
+    deliverer holds it, or it is no longer pending, or no longer due (another deliverer
+    tried it since this one saw it due: its retry waits for its time)."""
     token = random.token_hex(16)
     claimed = await conn.execute(
         """UPDATE webhook_deliveries SET lease_until = :until, lease_token = :token
-            WHERE id = :id AND state = 'pending'
+            WHERE id = :id AND state = 'pending' AND next_attempt_time <= :now
               AND (lease_until IS NULL OR lease_until <= :now)""",
         {"until": now_ms + lease_ms, "token": token, "id": delivery_id, "now": now_ms},
     )
