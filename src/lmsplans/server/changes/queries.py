@@ -52,12 +52,3 @@ async def changes_after(
         {"org_id": org_id, "after_seq": after_seq, "limit": limit},
     )
     return [_change(row) for row in rows]
-
-
-async def organisation_position(conn: Connection, *, org_id: int) -> int:
-    """How far the organisation's sequence has gone: its last `seq` (0 before any change).
-    It moves with every change committed for the organisation, through any process."""
-    value = await conn.fetch_value(
-        "SELECT last_seq FROM change_sequences WHERE org_id = :org_id", {"org_id": org_id}
-    )
-    return 0 if value is None else int(value)

@@ -33,7 +33,7 @@ from typing import Any
 from markupsafe import Markup
 from starlette.responses import Response
 
-from lmsplans.server.changes.queries import organisation_position
+from lmsplans.server.events.queries import last_seq
 from lmsplans.server.ui.http import PageCall, Visit
 
 _SINCE = re.compile(r"(\d{1,18})\.(\d{1,18}|-)\.([0-9a-f]{0,32})\.(\d{1,18})")
@@ -80,7 +80,7 @@ async def position(visit: Visit) -> int:
     process then catches up with the change log again, so that what the cache gives the
     drawing holds every change the position counts."""
     async with visit.db.read() as conn:
-        found = await organisation_position(conn, org_id=visit.principal.org_id)
+        found = await last_seq(conn, org_id=visit.principal.org_id)
     await visit.db.catch_up()
     return found
 
