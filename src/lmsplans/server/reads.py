@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 # Measured with `bench/mixed.py` (64 reading connections, 10 and 100 writes a second): on
 # SQLite, 8 reads a turn left a write's median at about 6 times its time alone, 4 and 2 at
@@ -48,16 +46,20 @@ class ReadGate:
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._turn_ends = False  # whether the end of this turn is scheduled
 
-    @asynccontextmanager
-    async def held(self) -> AsyncIterator[None]:
-        """Passage for the block's read."""
+    def held(self) -> ReadGate:
+        """Passage for the block's read: `async with gate.held():` (a plain context
+        manager, not a generator: it is on every cached read's path)."""
+        return self
+
+    async def __aenter__(self) -> None:
         if self.per_turn > 0:
             await self._turn()
-        if self._slots is None:
-            yield
-            return
-        async with self._slots:
-            yield
+        if self._slots is not None:
+            await self._slots.acquire()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._slots is not None:
+            self._slots.release()
 
     async def _turn(self) -> None:
         if not self._waiting and self._started < self.per_turn:
