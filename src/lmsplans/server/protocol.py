@@ -42,6 +42,7 @@ from lmsplans.server.errors import (
 
 # Per header line: ": " and CRLF around the name and value.
 _LINE_OVERHEAD = 4
+_READ_METHODS = (b"GET", b"HEAD", b"OPTIONS")
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +244,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._waiting_head = False
         self._cancel_head_timer()
         super().on_headers_complete()
+        if self.parser.get_method() not in _READ_METHODS:
+            # A write: the reads make way for it from the next turn (`reads.ReadGate`).
+            services = getattr(self._app_state, "services", None)
+            if services is not None:
+                services.reads.write_arrived()
 
     def on_response_complete(self) -> None:
         idle = not self.pipeline  # a pipelined request's head is already complete
