@@ -1,0 +1,69 @@
+"""Options declared once for several commands.
+
+An option group is a frozen dataclass whose fields are typer options
+(`name: Annotated[T, typer.Option(...)] = default`). A command takes the whole group as one
+keyword-only parameter, and `@with_option_groups` shows typer the group's fields as the
+command's own options (after the others, in the group's order), then hands the command the
+group built from them::
+
+    @with_option_groups
+    def export(out: ..., *, connection: Connection, pacing: Pacing = SLOW_PACING) -> None: ...
+
+The group's defaults are the options' defaults; a default instance given to the parameter
+(`SLOW_PACING`) gives other defaults to that command's options.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any, TypeVar, get_type_hints
+
+__all__ = ["with_option_groups"]
+
+R = TypeVar("R")
+
+
+def _is_group(annotation: Any) -> bool:
+    return isinstance(annotation, type) and dataclasses.is_dataclass(annotation)
+
+
+def with_option_groups(command: Callable[..., R]) -> Callable[..., R]:
+    """`command` with each option-group parameter shown to typer as the group's options."""
+    signature = inspect.signature(command, eval_str=True)
+    shown: list[inspect.Parameter] = []
+    groups: dict[str, tuple[type[Any], list[str]]] = {}
+    for parameter in signature.parameters.values():
+        group = parameter.annotation
+        if not _is_group(group):
+            shown.append(parameter)
+            continue
+        if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
+            raise TypeError(f"{command.__name__}: the group {parameter.name} is keyword-only")
+        defaults = group() if parameter.default is inspect.Parameter.empty else parameter.default
+        hints = get_type_hints(group, include_extras=True)
+        names = [field.name for field in dataclasses.fields(group)]
+        shown.extend(
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=getattr(defaults, name),
+                annotation=hints[name],
+            )
+            for name in names
+        )
+        groups[parameter.name] = (group, names)
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> R:
+        for name, (group, names) in groups.items():
+            kwargs[name] = group(**{field: kwargs.pop(field) for field in names})
+        return command(*args, **kwargs)
+
+    # typer reads the parameters from the signature and their types from the annotations.
+    run.__signature__ = signature.replace(parameters=shown)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in shown}
+    run.__annotations__["return"] = signature.return_annotation
+    return run
