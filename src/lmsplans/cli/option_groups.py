@@ -9,8 +9,9 @@ group built from them::
     @with_option_groups
     def export(out: ..., *, connection: Connection, pacing: Pacing = SLOW_PACING) -> None: ...
 
-The group's defaults are the options' defaults; a default instance given to the parameter
-(`SLOW_PACING`) gives other defaults to that command's options.
+The group's defaults are the options' defaults (a field without one is a required option); a
+default instance given to the parameter (`SLOW_PACING`) gives that command's options other
+defaults.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def _is_group(annotation: Any) -> bool:
     return isinstance(annotation, type) and dataclasses.is_dataclass(annotation)
 
 
+def _default(field: dataclasses.Field[Any], given: Any) -> Any:
+    """The option's default: the given instance's value, else the field's (none: required)."""
+    if given is not inspect.Parameter.empty:
+        return getattr(given, field.name)
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    return inspect.Parameter.empty
+
+
 def with_option_groups(command: Callable[..., R]) -> Callable[..., R]:
     """`command` with each option-group parameter shown to typer as the group's options."""
     signature = inspect.signature(command, eval_str=True)
@@ -42,19 +52,18 @@ def with_option_groups(command: Callable[..., R]) -> Callable[..., R]:
             continue
         if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
             raise TypeError(f"{command.__name__}: the group {parameter.name} is keyword-only")
-        defaults = group() if parameter.default is inspect.Parameter.empty else parameter.default
         hints = get_type_hints(group, include_extras=True)
-        names = [field.name for field in dataclasses.fields(group)]
+        fields = dataclasses.fields(group)
         shown.extend(
             inspect.Parameter(
-                name,
+                field.name,
                 inspect.Parameter.KEYWORD_ONLY,
-                default=getattr(defaults, name),
-                annotation=hints[name],
+                default=_default(field, parameter.default),
+                annotation=hints[field.name],
             )
-            for name in names
+            for field in fields
         )
-        groups[parameter.name] = (group, names)
+        groups[parameter.name] = (group, [field.name for field in fields])
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> R:
