@@ -4,7 +4,7 @@ client built from them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -135,13 +135,7 @@ def connect(connection: Connection, pacing: Pacing = DEFAULT_PACING) -> Client:
 
     try:
         return Client(
-            base_url=connection.base_url,
-            accounts_url=connection.accounts_url,
-            dc=connection.dc,
-            access_token=connection.access_token,
-            refresh_token=connection.refresh_token,
-            client_id=connection.client_id,
-            client_secret=connection.client_secret,
+            **asdict(connection),  # its options are named as the client's arguments
             max_retries=pacing.max_retries,
             rate_limit=RateLimitPolicy(pacing.threshold, pacing.window, pacing.lock),
             pacing_headroom=pacing.headroom,
