@@ -3,15 +3,15 @@
 An option group is a frozen dataclass whose fields are typer options
 (`name: Annotated[T, typer.Option(...)] = default`). A command takes the whole group as one
 keyword-only parameter, and `@with_option_groups` shows typer the group's fields as the
-command's own options (after the others, in the group's order), then hands the command the
-group built from them::
+command's own options, in the group's order where the parameter stands, then hands the
+command the group built from them::
 
     @with_option_groups
-    def export(out: ..., *, connection: Connection, pacing: Pacing = SLOW_PACING) -> None: ...
+    def export(out: ..., *, connection: Connection, pacing: Pacing = EXPORT_PACING) -> None:
 
-The group's defaults are the options' defaults (a field without one is a required option); a
-default instance given to the parameter (`SLOW_PACING`) gives that command's options other
-defaults.
+The group's defaults are the options' defaults (a field without one is a required option); an
+instance given as the parameter's default (`EXPORT_PACING`) gives that command's options
+other defaults.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def with_option_groups(command: Callable[..., R]) -> Callable[..., R]:
             shown.append(parameter)
             continue
         if parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
-            raise TypeError(f"{command.__name__}: the group {parameter.name} is keyword-only")
+            raise TypeError(f"{command.__name__}: the option group {parameter.name} goes after *")
         hints = get_type_hints(group, include_extras=True)
         fields = dataclasses.fields(group)
         shown.extend(
