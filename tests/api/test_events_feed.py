@@ -262,3 +262,22 @@ async def test_learner_updated_names_what_changed_as_the_api_does(admin: Api) ->
         {"managerId": manager, "employeeId": "E-77"},
         {"managerId": "null"},
     ]
+
+
+async def test_plan_updated_names_what_changed_as_the_api_does(admin: Api) -> None:
+    """`data.changed` of `plan.updated` holds the fields by the API's names (not the
+    table's columns), and ids as strings."""
+    course, plan, (learner,) = await plan_with_learners(admin, count=1)
+    _, start = await read_all(admin)
+    patch = {"planName": "Renamed plan", "durationType": 1, "planAdmins": [learner]}
+    await admin.ok("PATCH", f"/learning-plans/{plan}", params={"planData": json.dumps(patch)})
+    await admin.ok(
+        "PUT",
+        f"/learning-plans/{plan}/courses",
+        [{"courseId": course, "level": 1, "isMandatory": True}],
+    )
+    events, _ = await read_all(admin, start)
+    assert [e["data"]["changed"] for e in events if e["type"] == "plan.updated"] == [
+        {**patch, "durationType": "1"},  # as the API writes it
+        {"courses": [course]},
+    ]

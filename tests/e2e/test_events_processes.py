@@ -140,7 +140,7 @@ def test_every_event_once_in_order_through_two_processes(
     assert histories[0] == histories[1] == seen  # the same history, whoever answers
     assert len({event["id"] for event in seen}) == len(seen)  # each event once
     renamed = Counter(
-        event["data"]["changed"]["display_name"]
+        event["data"]["changed"]["displayName"]
         for event in seen
         if event["type"] == "learner.updated"
     )

@@ -264,7 +264,7 @@ async def update_learner(
         zuid=None,
         except_id=learner.id,
     )
-    changed: dict[str, Any] = {}  # the event's: by the API's names, as the API writes them
+    changed: dict[str, Any] = {}  # the event's: the fields by the API's names, ids as strings
     for field, column, value in (
         ("emailId", "email", email),
         ("displayName", "display_name", patch.displayName),

@@ -25,6 +25,7 @@ from lmsplans.server.learners.queries import Visibility, resolve_learners
 from lmsplans.server.plans.queries import is_plan_admin, plan_admin_ids, plan_row
 from lmsplans.server.plans.schemas import PlanIn, PlanPatch, system_image_url
 from lmsplans.server.progress import service as progress
+from lmsplans.server.wire import zoho_str
 from lmsplans.server.writes import WriteContext
 
 
@@ -116,25 +117,28 @@ async def update_plan(
     stay as they are, and none may be set to null."""
     plan = await managed_plan(conn, write, plan_id)
     changes: dict[str, Any] = {}
+    changed: dict[str, Any] = {}  # the event's: the fields by the API's names, ids as strings
     for field in patch.model_fields_set:
         value = getattr(patch, field)
         if value is None:
             raise InvalidParameter(field, "may not be null")
         if field in _PLAN_COLUMNS:
-            changes[_PLAN_COLUMNS[field]] = value
+            changes[_PLAN_COLUMNS[field]] = changed[field] = value
         elif field == "image":
             changes.update(image=value, image_is_system=True, image_url=system_image_url(value))
+            changed[field] = value
     if patch.planAdmins is not None:
         admins = await resolve_learners(
             conn, org_id=write.org_id, refs=patch.planAdmins, field="planAdmins"
         )
         await _set_plan_admins(conn, plan_id=plan["plan_id"], learner_ids=admins)
+        changed["planAdmins"] = [zoho_str(admin) for admin in admins]
     await conn.update_row("learning_plans", plan["plan_id"], changes, now_ms=write.now_ms)
     disabling = changes.get("disabled") is True and not plan["disabled"]
     write.changes.event(
         "plan.disabled" if disabling else "plan.updated",
         plan_id=plan["plan_id"],
-        data={"changed": {**changes, **({"planAdmins": admins} if patch.planAdmins else {})}},
+        data={"changed": changed},
     )
 
 
@@ -207,7 +211,7 @@ async def replace_plan_courses(
     write.changes.event(
         "plan.updated",
         plan_id=plan_id,
-        data={"changed": {"courses": [course.course_id for course in courses]}},
+        data={"changed": {"courses": [zoho_str(course.course_id) for course in courses]}},
     )
     enrolled = await conn.fetch_all(
         """SELECT learner_id FROM plan_enrolments
