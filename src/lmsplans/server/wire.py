@@ -70,6 +70,12 @@ def ok(data: dict[str, Any], message: str) -> Response:
     return encoded_response(ok_body(data, message))
 
 
+def ok_page(name: str, records: list[Any], more: bool, message: str) -> Response:
+    """The success envelope of one page of a list: its records under `name`, then whether
+    another page follows (`isNextAvailable`)."""
+    return ok({name: records, "isNextAvailable": more}, message)
+
+
 class ShownOnce(Response):
     """A success answer that holds a secret shown once. Its request's idempotent replay
     answers `replay_body` instead (`http.transactional` stores only that): the same answer
