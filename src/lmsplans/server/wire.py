@@ -273,8 +273,15 @@ class Patch(BaseModel):
         return schema
 
 
-class ZohoRecord(BaseModel):
+class ClosedRecord(BaseModel):
+    """A documented JSON object with its declared fields and no other (`extra="forbid"`):
+    an answer says no more than its description, a payload may send no more."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+class ZohoRecord(ClosedRecord):
+    """A record of Zoho's API, in its conventions (see the module docstring)."""
 
 
 class Envelope(ZohoRecord):
