@@ -13,7 +13,10 @@ from lmsplans.demo import DemoTokens
 from lmsplans.server.app import create_app
 from lmsplans.server.auth.service import issue_access_token
 from lmsplans.server.clock import ManualClock
+from lmsplans.server.db import Page
 from lmsplans.server.http import Services
+from lmsplans.server.params import DEFAULT_LIMIT
+from lmsplans.server.progress.routes import progress_page_key
 from lmsplans.server.settings import Settings
 from tests.conftest import assert_error, auth, committed_writes
 
@@ -103,3 +106,54 @@ async def test_isoverdue_moves_with_the_clock_even_from_the_cache(
         if plan["planId"] in {p["planId"] for p in pending}:
             assert plan["progressInfo"]["isOverdue"] is True
     assert await committed_writes(services) == commits  # no write: answered from the cache
+
+
+async def test_recording_progress_keeps_the_learners_token_and_record(
+    client: httpx.AsyncClient, services: Services, demo: DemoTokens
+) -> None:
+    """A progress write names where the learner stands (`progress:<id>`), not the person
+    (`learner:<id>`): their token and record stay kept, their progress page goes; a change
+    to the person drops all three."""
+    learner_id = demo.people.learner_id
+    token_key = ("token", demo.learner_token)
+    record_key = ("learner", demo.people.org_id, str(learner_id))
+    page_key = progress_page_key(learner_id, Page(offset=0, limit=DEFAULT_LIMIT))
+    reading = auth(demo.learner_token)
+    before = (await client.get(progress_path(demo), headers=reading)).json()
+    assert services.cache.get(token_key) is not None
+    assert services.cache.get(record_key) is not None
+    assert services.cache.get(page_key) is not None
+
+    plan = next(p for p in before["learningPlans"] if p["progressInfo"]["status"] != "completed")
+    courses = (
+        await client.get(
+            f"/api/v1/learners/{learner_id}/learning-plans/{plan['planId']}/courses/progress",
+            headers=reading,
+        )
+    ).json()["courses"]
+    course = next(c for c in courses if c["completionStatus"] != "completed")
+    recorded = await client.put(
+        f"/api/v1/courses/{course['courseId']}/learners/{learner_id}/course-progress",
+        json={"completionStatus": "completed"},
+        headers=auth(demo.admin_token),
+    )
+    assert recorded.status_code == 200, recorded.text
+    await services.db.catch_up()
+    assert services.cache.get(page_key) is None
+    assert services.cache.get(token_key) is not None
+    assert services.cache.get(record_key) is not None
+    after = (await client.get(progress_path(demo), headers=reading)).json()
+    changed = next(p for p in after["learningPlans"] if p["planId"] == plan["planId"])
+    assert int(changed["progressInfo"]["completedCourseCount"]) == (
+        int(plan["progressInfo"]["completedCourseCount"]) + 1
+    )
+
+    renamed = await client.patch(
+        f"/api/v1/learners/{learner_id}",
+        json={"displayName": "Renamed Learner"},
+        headers=auth(demo.admin_token),
+    )
+    assert renamed.status_code == 200, renamed.text
+    await services.db.catch_up()
+    for key in (token_key, record_key, page_key):
+        assert services.cache.get(key) is None, key

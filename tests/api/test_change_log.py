@@ -50,7 +50,8 @@ async def test_a_write_makes_stale_only_what_it_touched(
             conn, org_id=people.org_id, after_seq=int(newest) - 1, limit=10
         )
     assert last.event_type == "learner.updated" and last.learner_id == people.manager_id
-    assert last.data == {"changed": {"display_name": "Renamed Manager"}}
+    # What changed, by the API's field names (as the PATCH that changed it named them).
+    assert last.data == {"changed": {"displayName": "Renamed Manager"}}
 
 
 async def test_each_organisation_s_changes_are_followed_once_in_commit_order(

@@ -5,6 +5,7 @@ the envelope. On both backends."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
@@ -230,6 +231,11 @@ async def test_concurrent_writers_are_read_once_each_in_commit_order(
     await reader
     updated = [e["learnerId"] for e in seen if e["type"] == "learner.updated"]
     assert sorted(updated) == sorted(learners)
+    assert all(
+        e["data"] == {"changed": {"displayName": "Raced"}}
+        for e in seen
+        if e["type"] == "learner.updated"
+    )
     afterwards, _ = await read_all(admin, start)
     assert afterwards == seen
 
@@ -238,3 +244,21 @@ async def test_latest_starts_at_the_end_of_the_feed(admin: Api) -> None:
     _, end = await read_all(admin)
     body = await admin.ok("GET", "/events", params={"after": "latest"})
     assert body["events"] == [] and body["nextCursor"] == end and not body["isNextAvailable"]
+
+
+async def test_learner_updated_names_what_changed_as_the_api_does(admin: Api) -> None:
+    """`data.changed` of `learner.updated` holds the API's field names and its way of
+    writing them: ids as strings, `"null"` for a manager removed."""
+    learner, manager = await admin.learners(2)
+    _, start = await read_all(admin)
+    patches = [
+        {"managerId": manager, "employeeId": "E-77"},
+        {"managerId": None},
+    ]
+    for patch in patches:
+        await admin.ok("PATCH", f"/learners/{learner}", params={"learnerData": json.dumps(patch)})
+    events, _ = await read_all(admin, start)
+    assert [e["data"]["changed"] for e in events if e["type"] == "learner.updated"] == [
+        {"managerId": manager, "employeeId": "E-77"},
+        {"managerId": "null"},
+    ]

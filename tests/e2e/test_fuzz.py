@@ -129,14 +129,17 @@ def fuzz_target(
 ) -> Iterator[tuple[DemoSite, ServerProcess]]:
     # The limiter is raised so far that the fuzzer, one admin making thousands of calls to
     # each API in a minute, is never locked out (tests/api/test_rate_limit.py tests it).
-    # Webhooks the fuzzer registers are never sent to (no deliverer runs: nothing writes
-    # behind the check's back), and their key file goes in the test's own folder.
+    # Nothing writes behind the check's back: webhooks the fuzzer registers are never sent
+    # to (no deliverer runs), and no overdue sweep runs (it announces each enrolment that
+    # falls overdue as real time passes, a write of its own: it made the check blame
+    # whichever refused request came next); the key file goes in the test's own folder.
     root = tmp_path_factory.mktemp("fuzz")
     site = load_demo(
         root,
         env_extra={
             "LMSPLANS_RATE_LIMIT_THRESHOLD": "1000000000",
             "LMSPLANS_WEBHOOK_DELIVERY": "worker",
+            "LMSPLANS_OVERDUE_SWEEP_SECONDS": "0",
             "LMSPLANS_DATA_DIR": str(root / "data"),
         },
     )

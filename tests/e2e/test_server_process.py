@@ -8,6 +8,7 @@ Each test uses its own (user, API) pair, so the limiter never couples two tests.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import shutil
 import signal
@@ -181,6 +182,43 @@ def test_sigterm_stops_the_server_promptly_with_exit_0(demo_site: DemoSite) -> N
         assert code == 0, server.log_text()
         with pytest.raises(httpx.TransportError):
             httpx.get(f"{server.base_url}/healthz", timeout=1)
+    assert "Traceback" not in server.log_text()
+
+
+def test_sigterm_answers_open_long_polls_and_stops_promptly(demo_site: DemoSite) -> None:
+    """A long poll of the change feed (`wait=30`) does not hold a stop up: the server
+    answers it at once, with no events and the cursor to go on from, then exits 0."""
+    admin = auth(demo_site.credentials["admin_token"])
+    with (
+        running_server(
+            demo_site.env, port=free_port(), log=demo_site.root / "sigterm-poll.log"
+        ) as server,
+        concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        latest = httpx.get(
+            f"{server.base_url}/api/v1/events", params={"after": "latest"}, headers=admin
+        )
+        assert latest.status_code == 200, latest.text
+        cursor = latest.json()["nextCursor"]
+        polling = pool.submit(
+            httpx.get,
+            f"{server.base_url}/api/v1/events",
+            params={"after": cursor, "wait": "30"},
+            headers=admin,
+            timeout=40,
+        )
+        time.sleep(1.0)  # the poll is waiting
+        assert not polling.done()
+        asked_to_stop = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        answer = polling.result(timeout=STOP_SECONDS)
+        code = server.process.wait(timeout=STOP_SECONDS)
+        stopped_after = time.monotonic() - asked_to_stop
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["events"] == []
+    assert answer.json()["nextCursor"] == cursor
+    assert code == 0, server.log_text()
+    assert stopped_after < 3, f"stopped {stopped_after:.1f} s after SIGTERM"
     assert "Traceback" not in server.log_text()
 
 

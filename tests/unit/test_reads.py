@@ -29,6 +29,30 @@ async def test_reads_start_a_turn_at_a_time_in_order_and_a_write_goes_first() ->
     assert [name for name in started if name != "write"] == ["r0", "r1", "r2", "r3", "r4"]
 
 
+async def test_a_write_announced_by_the_protocol_runs_before_the_next_turn_of_reads() -> None:
+    """`write_arrived` (a write's head was read): the turn already scheduled starts no
+    read, so the write's handler, scheduled after that turn, still runs first."""
+    gate = ReadGate(per_turn=2, in_flight=0)
+    started: list[str] = []
+
+    async def read(name: str) -> None:
+        async with gate.held():
+            started.append(name)
+
+    async def write() -> None:
+        started.append("write")
+
+    reads = [asyncio.create_task(read(f"r{n}")) for n in range(6)]
+    await asyncio.sleep(0)  # one turn: two reads started, the next turn scheduled
+    assert started == ["r0", "r1"]
+    gate.write_arrived()
+    await asyncio.sleep(0)  # that turn runs: without the hint, r2 and r3 would start
+    writer = asyncio.create_task(write())  # the write's handler, scheduled only now
+    await asyncio.gather(*reads, writer)
+    assert started.index("write") == 2
+    assert [name for name in started if name != "write"] == [f"r{n}" for n in range(6)]
+
+
 async def test_reads_under_way_are_bounded_and_a_write_goes_first() -> None:
     gate = ReadGate(per_turn=0, in_flight=2)
     started: list[str] = []

@@ -15,18 +15,13 @@ from rich import box
 from rich.table import Table
 
 from lmsplans.cli.client_options import (
-    AccessToken,
-    AccountsUrl,
-    BaseUrl,
-    ClientId,
-    ClientSecret,
-    Dc,
-    RefreshToken,
+    Connection,
     connect,
     console,
     fail,
 )
 from lmsplans.cli.export_command import export
+from lmsplans.cli.option_groups import with_option_groups
 
 
 def _date(value: datetime | None) -> str:
@@ -40,33 +35,21 @@ def _pct(value: int | None) -> str:
     return "" if value is None else f"{value}%"
 
 
+@with_option_groups
 def progress(
     learner: Annotated[str, typer.Argument(help="The learner: userId (erecno), zuid or email.")],
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the records as JSON instead of a table.")
     ] = False,
-    base_url: BaseUrl = None,
-    accounts_url: AccountsUrl = None,
-    dc: Dc = None,
-    access_token: AccessToken = None,
-    refresh_token: RefreshToken = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
+    *,
+    connection: Connection,
 ) -> None:
     """Show a learner's learning plans: progress, due dates, overdue plans, completion."""
     import json
 
     from lmsplans.client import LmsPlansError
 
-    with connect(
-        base_url=base_url,
-        accounts_url=accounts_url,
-        dc=dc,
-        access_token=access_token,
-        refresh_token=refresh_token,
-        client_id=client_id,
-        client_secret=client_secret,
-    ) as client:
+    with connect(connection) as client:
         try:
             plans = client.learners.learning_plans_progress(learner).to_list()
         except LmsPlansError as error:

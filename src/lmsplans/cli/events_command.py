@@ -10,17 +10,12 @@ import typer
 
 from lmsplans.cli.client_commands import command_help
 from lmsplans.cli.client_options import (
-    AccessToken,
-    AccountsUrl,
-    BaseUrl,
-    ClientId,
-    ClientSecret,
-    Dc,
-    RefreshToken,
+    Connection,
     connect,
     errors,
     fail,
 )
+from lmsplans.cli.option_groups import with_option_groups
 
 events_app = typer.Typer(help="The organisation's change feed (admins).", no_args_is_help=True)
 
@@ -43,6 +38,7 @@ def _line(event: object) -> str:
     return f"{when}  {event.type}  {ids}  id={event.id}".rstrip()
 
 
+@with_option_groups
 def tail(
     after: Annotated[
         str | None, typer.Option(help="Start after this cursor (printed when the command stops).")
@@ -59,13 +55,8 @@ def tail(
         bool, typer.Option(help="Keep waiting for new events (--no-follow: stop when caught up).")
     ] = True,
     json_output: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
-    base_url: BaseUrl = None,
-    accounts_url: AccountsUrl = None,
-    dc: Dc = None,
-    access_token: AccessToken = None,
-    refresh_token: RefreshToken = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
+    *,
+    connection: Connection,
 ) -> None:
     """Print the organisation's events as they are committed, in commit order.
 
@@ -76,15 +67,7 @@ def tail(
     """
     from lmsplans.client import LmsPlansError
 
-    client = connect(
-        base_url=base_url,
-        accounts_url=accounts_url,
-        dc=dc,
-        access_token=access_token,
-        refresh_token=refresh_token,
-        client_id=client_id,
-        client_secret=client_secret,
-    )
+    client = connect(connection)
     cursor = after
     try:
         with client:

@@ -10,23 +10,17 @@ import typer
 from rich.markup import escape
 
 from lmsplans.cli.client_options import (
-    AccessToken,
-    AccountsUrl,
-    BaseUrl,
-    ClientId,
-    ClientSecret,
-    Dc,
-    Headroom,
-    Lock,
-    MaxRetries,
-    RefreshToken,
-    Threshold,
-    Window,
+    Connection,
+    Pacing,
     connect,
     console,
     errors,
     fail,
 )
+from lmsplans.cli.option_groups import with_option_groups
+
+# An export runs for hours: a call is retried more than another command's.
+EXPORT_PACING = Pacing(max_retries=5)
 
 
 def _format_of(fmt: str | None, out: Path) -> str:
@@ -40,6 +34,7 @@ def _format_of(fmt: str | None, out: Path) -> str:
     return found
 
 
+@with_option_groups
 def export(
     out: Annotated[Path, typer.Option("--out", "-o", help="The output file.", dir_okay=False)],
     fmt: Annotated[
@@ -83,18 +78,9 @@ def export(
             "auto (the first roster page says which).",
         ),
     ] = "auto",
-    base_url: BaseUrl = None,
-    accounts_url: AccountsUrl = None,
-    dc: Dc = None,
-    access_token: AccessToken = None,
-    refresh_token: RefreshToken = None,
-    client_id: ClientId = None,
-    client_secret: ClientSecret = None,
-    threshold: Threshold = 30,
-    window: Window = 60.0,
-    lock: Lock = 300.0,
-    max_retries: MaxRetries = 5,
-    headroom: Headroom = 1,
+    *,
+    connection: Connection,
+    pacing: Pacing = EXPORT_PACING,
 ) -> None:
     """Export every learner's plan progress, one row per learner and plan.
 
@@ -127,20 +113,7 @@ def export(
         errors.print(f"[red]--via is one of {', '.join(VIA)}.[/red]")
         raise typer.Exit(2)
     fmt = _format_of(fmt, out)
-    client = connect(
-        base_url=base_url,
-        accounts_url=accounts_url,
-        dc=dc,
-        access_token=access_token,
-        refresh_token=refresh_token,
-        client_id=client_id,
-        client_secret=client_secret,
-        threshold=threshold,
-        window=window,
-        lock=lock,
-        max_retries=max_retries,
-        headroom=headroom,
-    )
+    client = connect(connection, pacing)
 
     learners: Callable[[], list[str]] | None = None
     if learners_file is not None:

@@ -11,31 +11,22 @@ change, and rolls it back. The writes go through the domain services, as the API
 from __future__ import annotations
 
 import asyncio
-import json
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
+from lmsplans.cli.import_display import progress_bar, refusal, report_catalogue, report_learners
 from lmsplans.cli.import_files import FileProblem, LearnerRows, dotted, line_of
-from lmsplans.cli.runtime import (
-    ExitStatus,
-    Failure,
-    console,
-    errors,
-    load_settings,
-    migrated_database,
-    server_command,
-)
+from lmsplans.cli.option_groups import with_option_groups
+from lmsplans.cli.runtime import Failure, load_settings, migrated_database, server_command
 from lmsplans.cli.server_commands import organisation_id
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
-    from rich.table import Table
-
     from lmsplans.server.db import Connection
     from lmsplans.server.settings import Settings
     from lmsplans.server.writes import WriteContext
@@ -45,12 +36,23 @@ import_app = typer.Typer(
     no_args_is_help=True,
 )
 
-OrgOption = Annotated[str, typer.Option(help="The organisation: its name or id.")]
-DryRunOption = Annotated[
-    bool, typer.Option("--dry-run", help="Say what would change, and change nothing.")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print the report as JSON only.")]
-ROWS_SHOWN = 50  # changed rows listed after a real import (a dry run lists them all)
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """The options of every import (an option group): whose, whether for real, how told."""
+
+    org: Annotated[str, typer.Option(help="The organisation: its name or id.")]
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would change, and change nothing.")
+    ] = False
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON only.")] = (
+        False
+    )
+
+
+# What an import writes, in its transaction; it moves the progress bar with the third
+# argument, `update(advance=n)` or `update(completed=done, total=total)`.
+ImportJob = Callable[["Connection", "WriteContext", Callable[..., None]], Awaitable[Any]]
 
 
 class _RolledBack(Exception):
@@ -67,34 +69,41 @@ class _Refused(Exception):
         self.problems = problems
 
 
-def _bar(what: str, *, quiet: bool) -> Progress:
-    """A progress bar on stderr (none when it is not a terminal, or for `--json`)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+def _run(
+    settings: Settings,
+    file: Path,
+    options: ImportOptions,
+    *,
+    what: str,
+    total: int | None,
+    actor: Callable[[Connection, int], Awaitable[int]] | None,
+    job: ImportJob,
+) -> tuple[Any, float]:
+    """Import `file` with a progress bar of `what` (`total` steps, None: not known yet): its
+    `job`'s result and the seconds it took, or the file's problems, which end the command."""
+    with progress_bar(what, quiet=options.json_output) as bar:
+        update = functools.partial(bar.update, bar.add_task(what, total=total))
+        try:
+            return asyncio.run(
+                _transaction(
+                    settings,
+                    options.org,
+                    dry_run=options.dry_run,
+                    actor=actor,
+                    job=lambda conn, write: job(conn, write, update),
+                )
+            )
+        except _Refused as refused:
+            raise refusal(refused.problems, file, json_output=options.json_output) from None
 
-    return Progress(
-        TextColumn(f"Importing {what}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-        disable=quiet or not errors.is_terminal,
-    )
 
-
-async def _import(
+async def _transaction(
     settings: Settings,
     org: str,
     *,
     dry_run: bool,
-    actor: Callable[[Connection, int], Any] | None,
-    job: Callable[[Connection, WriteContext], Any],
+    actor: Callable[[Connection, int], Awaitable[int]] | None,
+    job: Callable[[Connection, WriteContext], Awaitable[Any]],
 ) -> tuple[Any, float]:
     """Run `job` in one transaction of the organisation's import, as `actor` (or the
     system), rolled back for a dry run; answers its result and the seconds it took."""
@@ -124,49 +133,15 @@ async def _import(
         return result, time.perf_counter() - started
 
 
-def _refuse(problems: list[FileProblem], file: Path, *, json_output: bool) -> typer.Exit:
-    problems = sorted(problems, key=lambda p: (p.line or 0, p.where))
-    if json_output:
-        report = [{"line": p.line, "where": p.where, "message": p.message} for p in problems]
-        print(json.dumps({"file": str(file), "written": False, "problems": report}, indent=2))
-    for problem in problems:
-        errors.print(escape(str(problem)), highlight=False)
-    count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-    errors.print(f"[red]{count} in {escape(str(file))}: nothing was written.[/red]")
-    return typer.Exit(ExitStatus.INVALID)
-
-
-def _table(*columns: str) -> Table:
-    from rich import box
-    from rich.table import Table
-
-    return Table(*columns, box=box.SIMPLE_HEAD)
-
-
-def _changes_text(changes: dict[str, tuple[Any, Any]]) -> str:
-    return ", ".join(f"{name}: {before} -> {after}" for name, (before, after) in changes.items())
-
-
-def _summary(what: str, counts: dict[str, int], seconds: float, dry_run: bool) -> str:
-    """The last line of a report: "8 learners in people.csv: 7 created, 1 updated, 0
-    unchanged (0.05 s)."; a dry run's says what would be, and that nothing was written."""
-    would = "would be " if dry_run else ""
-    said = f"{counts['created']} {would}created, {counts['updated']} {would}updated, "
-    said += f"{counts['unchanged']} unchanged"
-    if dry_run:
-        return f"Dry run, {what}: {said}. Nothing was written."
-    return f"{what}: {said} ({seconds:.2f} s)."
-
-
 # --- learners ------------------------------------------------------------------------------
 
 
 @server_command
+@with_option_groups
 def import_learners(
     file: Annotated[Path, typer.Argument(help="A CSV file (UTF-8, a header row).", dir_okay=False)],
-    org: OrgOption,
-    dry_run: DryRunOption = False,
-    json_output: JsonOption = False,
+    *,
+    options: ImportOptions,
 ) -> None:
     """Create or update an organisation's learners from an HR system's CSV export.
 
@@ -179,28 +154,18 @@ def import_learners(
     settings = load_settings()
     rows = read_learners(file)
     if rows.problems and not rows.items:
-        raise _refuse(rows.problems, file, json_output=json_output)
-    with _bar("learners", quiet=json_output) as bar:
-        task = bar.add_task("learners", total=len(rows.items))
-        try:
-            done, seconds = asyncio.run(
-                _import(
-                    settings,
-                    org,
-                    dry_run=dry_run,
-                    actor=None,
-                    job=lambda conn, write: _upsert(
-                        conn, write, rows, advance=lambda n: bar.advance(task, n)
-                    ),
-                )
-            )
-        except _Refused as refused:
-            raise _refuse(refused.problems, file, json_output=json_output) from None
-    _report_learners(file, rows, done, seconds, dry_run=dry_run, json_output=json_output)
+        raise refusal(rows.problems, file, json_output=options.json_output)
+    job = functools.partial(_upsert, rows=rows)
+    done, seconds = _run(
+        settings, file, options, what="learners", total=len(rows.items), actor=None, job=job
+    )
+    report_learners(
+        file, rows, done, seconds, dry_run=options.dry_run, json_output=options.json_output
+    )
 
 
 async def _upsert(
-    conn: Connection, write: WriteContext, rows: LearnerRows, *, advance: Callable[[int], None]
+    conn: Connection, write: WriteContext, update: Callable[..., None], *, rows: LearnerRows
 ) -> Any:
     from lmsplans.server.errors import BatchRefused
     from lmsplans.server.learners.queries import org_learners
@@ -229,75 +194,21 @@ async def _upsert(
             items=rows.items,
             payload="row",
             name_item=name_item,
-            advance=advance,
+            advance=lambda count: update(advance=count),
         )
     except BatchRefused as refused:
         raise _Refused(at_lines(refused.problems)) from None
-
-
-def _report_learners(
-    file: Path,
-    rows: LearnerRows,
-    done: list[Any],
-    seconds: float,
-    *,
-    dry_run: bool,
-    json_output: bool,
-) -> None:
-    counts = {c: sum(1 for d in done if d.change == c) for c in ("created", "updated", "unchanged")}
-    if json_output:
-        report = {
-            "file": str(file),
-            "dryRun": dry_run,
-            "written": not dry_run,
-            **counts,
-            "seconds": round(seconds, 3),
-            "rows": [
-                {
-                    "line": rows.lines[d.index],
-                    "userId": str(d.learner_id),
-                    "employeeId": rows.items[d.index].employeeId,
-                    "emailId": rows.items[d.index].emailId.lower(),
-                    "change": d.change,
-                    "changes": {k: list(v) for k, v in d.changes.items()},
-                }
-                for d in done
-            ],
-        }
-        print(json.dumps(report, indent=2))
-        return
-    changed = [d for d in done if d.change != "unchanged"]
-    if rows.ignored:
-        ignored = ", ".join(repr(h) for h in rows.ignored)
-        console.print(f"Columns left aside: {ignored}.", highlight=False)
-    shown = changed if dry_run else changed[:ROWS_SHOWN]
-    if shown:
-        table = _table("Line", "Employee id", "Email", "Change", "What changes")
-        for d in shown:
-            item = rows.items[d.index]
-            table.add_row(
-                str(rows.lines[d.index]),
-                item.employeeId or "",
-                item.emailId.lower(),
-                d.change,
-                _changes_text(d.changes),
-            )
-        console.print(table)
-    if len(shown) < len(changed):
-        console.print(f"... and {len(changed) - len(shown)} more (--json lists every row).")
-    what = f"{len(done)} learners in {file.name}"
-    console.print(_summary(what, counts, seconds, dry_run), highlight=False)
 
 
 # --- plans ---------------------------------------------------------------------------------
 
 
 @server_command
+@with_option_groups
 def import_plans(
     file: Annotated[Path, typer.Argument(help="A YAML or JSON catalogue.", dir_okay=False)],
-    org: OrgOption,
-    dry_run: DryRunOption = False,
-    json_output: JsonOption = False,
+    *,
+    options: ImportOptions,
 ) -> None:
     """Create or update an organisation's courses and learning plans (levels, mandatory
     courses, publishing, enrolments) from a YAML or JSON file; see docs/importing.md."""
@@ -306,28 +217,20 @@ def import_plans(
     settings = load_settings()
     catalogue, lines, problems = read_catalogue(file)
     if catalogue is None:
-        raise _refuse(problems, file, json_output=json_output)
-    with _bar("courses, plans and enrolments", quiet=json_output) as bar:
-        task = bar.add_task("catalogue", total=None)
-        try:
-            applied, seconds = asyncio.run(
-                _import(
-                    settings,
-                    org,
-                    dry_run=dry_run,
-                    actor=_first_admin,
-                    job=lambda conn, write: _apply(
-                        conn,
-                        write,
-                        catalogue,
-                        lines,
-                        progress=lambda done, total: bar.update(task, completed=done, total=total),
-                    ),
-                )
-            )
-        except _Refused as refused:
-            raise _refuse(refused.problems, file, json_output=json_output) from None
-    _report_catalogue(file, applied, seconds, dry_run=dry_run, json_output=json_output)
+        raise refusal(problems, file, json_output=options.json_output)
+    job = functools.partial(_apply, catalogue=catalogue, lines=lines)
+    applied, seconds = _run(
+        settings,
+        file,
+        options,
+        what="courses, plans and enrolments",
+        total=None,
+        actor=_first_admin,
+        job=job,
+    )
+    report_catalogue(
+        file, applied, seconds, dry_run=options.dry_run, json_output=options.json_output
+    )
 
 
 async def _first_admin(conn: Connection, org_id: int) -> int:
@@ -343,13 +246,16 @@ async def _first_admin(conn: Connection, org_id: int) -> int:
 async def _apply(
     conn: Connection,
     write: WriteContext,
+    update: Callable[..., None],
+    *,
     catalogue: Any,
     lines: dict[tuple[Any, ...], int],
-    *,
-    progress: Callable[[int, int], None],
 ) -> Any:
     from lmsplans.server.errors import BatchRefused
     from lmsplans.server.plans.catalogue import apply_catalogue
+
+    def progress(done: int, total: int) -> None:
+        update(completed=done, total=total)
 
     try:
         return await apply_catalogue(conn, write=write, catalogue=catalogue, progress=progress)
@@ -360,46 +266,6 @@ async def _apply(
                 for p in refused.problems
             ]
         ) from None
-
-
-def _report_catalogue(
-    file: Path, applied: list[Any], seconds: float, *, dry_run: bool, json_output: bool
-) -> None:
-    if json_output:
-        report = {
-            "file": str(file),
-            "dryRun": dry_run,
-            "written": not dry_run,
-            "seconds": round(seconds, 3),
-            "items": [
-                {
-                    "kind": a.path[0].removesuffix("s"),
-                    "name": a.name,
-                    "id": str(a.record_id),
-                    "change": a.change,
-                    "changes": {k: list(v) for k, v in a.changes.items()},
-                    **({"enrolled": a.enrolled, "alreadyEnrolled": a.already_enrolled}
-                       if a.path[0] == "plans" else {}),
-                }
-                for a in applied
-            ],
-        }  # fmt: skip
-        print(json.dumps(report, indent=2))
-        return
-    table = _table("", "Name", "Id", "Change", "What changes")
-    for a in applied:
-        details = _changes_text(a.changes)
-        if a.enrolled or a.already_enrolled:
-            enrolled = f"{a.enrolled} enrolled now, {a.already_enrolled} already"
-            details = f"{details}; {enrolled}" if details else enrolled
-        kind = "course" if a.path[0] == "courses" else "plan"
-        table.add_row(kind, a.name, str(a.record_id), a.change, details)
-    console.print(table)
-    counts = {
-        c: sum(1 for a in applied if a.change == c) for c in ("created", "updated", "unchanged")
-    }
-    what = f"{len(applied)} courses and plans in {file.name}"
-    console.print(_summary(what, counts, seconds, dry_run), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 HostOption = Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")]
 PortOption = Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")]
+OrgOption = Annotated[str, typer.Option(help="Organisation name or id.")]
 
 
 def run_server(settings: Settings, *, workers: int = 1) -> None:
@@ -94,7 +95,7 @@ def migrate() -> None:
 
 @server_command
 def client_create(
-    org: Annotated[str, typer.Option(help="Organisation name or id.")],
+    org: OrgOption,
     user: Annotated[str, typer.Option(help="The client's user: userId, zuid or email.")],
     scope: Annotated[
         str, typer.Option(help="Comma-separated scopes, e.g. ZOHOPEOPLE.training.ALL")

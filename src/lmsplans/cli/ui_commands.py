@@ -7,9 +7,11 @@ can hand it on: `lmsplans ui link --org ... --user ... | mail -s "Sign in" ...`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -21,14 +23,16 @@ from lmsplans.cli.runtime import (
     migrated_database,
     server_command,
 )
-from lmsplans.cli.server_commands import find_person
+from lmsplans.cli.server_commands import OrgOption, find_person
 
 if TYPE_CHECKING:
+    from lmsplans.server.db import Database
     from lmsplans.server.errors import ApiError
     from lmsplans.server.sessions.schemas import SignInLink
     from lmsplans.server.settings import Settings
 
-OrgOption = Annotated[str, typer.Option(help="Organisation name or id.")]
+R = TypeVar("R")
+
 UserOption = Annotated[str, typer.Option(help="The person: userId, zuid or email.")]
 
 ui_app = typer.Typer(
@@ -51,7 +55,7 @@ def link(
 ) -> None:
     """Print a one-time sign-in link for a person (valid 15 minutes, usable once)."""
     settings = load_settings()
-    made = asyncio.run(_make_link(settings, org=org, user=user))
+    made = asyncio.run(_for_person(settings, org=org, user=user, job=_make_link))
     print(made.url(base_url or settings.base_url))
     until = datetime.fromtimestamp(made.expires_ms / 1000, UTC)
     errors.print(
@@ -59,23 +63,32 @@ def link(
     )
 
 
-async def _make_link(settings: Settings, *, org: str, user: str) -> SignInLink:
+async def _make_link(db: Database, org_id: int, learner_id: int) -> SignInLink:
     from lmsplans.server.clock import Clock
-    from lmsplans.server.errors import ApiError
     from lmsplans.server.sessions.schemas import SessionPolicy
     from lmsplans.server.sessions.service import create_sign_in_link
+
+    return await create_sign_in_link(
+        db, org_id=org_id, learner_id=learner_id, now_ms=Clock().now_ms(), policy=SessionPolicy()
+    )
+
+
+async def _for_person(
+    settings: Settings,
+    *,
+    org: str,
+    user: str,
+    job: Callable[[Database, int, int], Awaitable[R]],
+) -> R:
+    """`job(db, org_id, learner_id)` for the person `user` of `org`; a refusal of the
+    services is a `Failure` that says it in one line."""
+    from lmsplans.server.errors import ApiError
 
     async with migrated_database(settings) as db:
         async with db.read() as conn:
             org_id, learner_id = await find_person(conn, org=org, user=user)
         try:
-            return await create_sign_in_link(
-                db,
-                org_id=org_id,
-                learner_id=learner_id,
-                now_ms=Clock().now_ms(),
-                policy=SessionPolicy(),
-            )
+            return await job(db, org_id, learner_id)
         except ApiError as error:
             raise Failure(_said(error)) from None
 
@@ -95,30 +108,24 @@ def password(
         secret = sys.stdin.readline().rstrip("\r\n")
     else:
         secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    ended = asyncio.run(_set_password(settings, org=org, user=user, secret=secret))
+    job = functools.partial(_set_password, secret=secret)
+    ended = asyncio.run(_for_person(settings, org=org, user=user, job=job))
     sessions = "session" if ended == 1 else "sessions"
     console.print(f"Password set for {user}; {ended} {sessions} ended.", highlight=False)
 
 
-async def _set_password(settings: Settings, *, org: str, user: str, secret: str) -> int:
+async def _set_password(db: Database, org_id: int, learner_id: int, *, secret: str) -> int:
     from lmsplans.server.clock import Clock
-    from lmsplans.server.errors import ApiError
     from lmsplans.server.sessions.service import Passwords, set_password
 
-    async with migrated_database(settings) as db:
-        async with db.read() as conn:
-            org_id, learner_id = await find_person(conn, org=org, user=user)
-        try:
-            return await set_password(
-                db,
-                Passwords(),
-                org_id=org_id,
-                learner_id=learner_id,
-                password=secret,
-                now_ms=Clock().now_ms(),
-            )
-        except ApiError as error:
-            raise Failure(_said(error)) from None
+    return await set_password(
+        db,
+        Passwords(),
+        org_id=org_id,
+        learner_id=learner_id,
+        password=secret,
+        now_ms=Clock().now_ms(),
+    )
 
 
 def _said(error: ApiError) -> str:

@@ -4,6 +4,8 @@ Counts become `int`, flags `bool`, epoch-millisecond strings aware UTC `datetime
 None (see `lmsplans.client._wire`); ids stay strings. Every record keeps the object exactly as
 received in `.raw`, and is built with `Model.from_raw(record)`. Missing keys (Zoho's own
 answers carry fewer fields than this server's) read as None.
+
+The public records are `lmsplans.client`'s names (its `__all__` is the one list of them).
 """
 
 from __future__ import annotations
@@ -29,32 +31,6 @@ from lmsplans.client._wire import (
     to_text,
     wire,
 )
-
-__all__ = [
-    "Course",
-    "CourseInPlanProgress",
-    "CourseProgress",
-    "DurationType",
-    "Enrolment",
-    "Event",
-    "HistoryEvent",
-    "Learner",
-    "LearningPlanProgress",
-    "PlanCourse",
-    "PlanCourseSpec",
-    "PlanDetail",
-    "PlanImageInfo",
-    "PlanInfo",
-    "PlanUserInfo",
-    "ProgressInfo",
-    "RosterMember",
-    "RosterSummary",
-    "Webhook",
-    "WebhookAttempt",
-    "to_bool",
-    "to_datetime",
-    "to_int",
-]
 
 
 class DurationType(IntEnum):

@@ -35,6 +35,25 @@ def fields(**values: Any) -> dict[str, Any]:
     return {name: value for name, value in values.items() if value is not None}
 
 
+def learner_payload(
+    email_id: str | None,
+    display_name: str | None,
+    employee_id: str | None,
+    role: str | None,
+    manager_id: str | int | None,
+    **more: Any,
+) -> dict[str, Any]:
+    """A learner in the API's field names (and `more` of them), without those left as None."""
+    return fields(
+        emailId=email_id,
+        displayName=display_name,
+        employeeId=employee_id,
+        role=role,
+        managerId=None if manager_id is None else str(manager_id),
+        **more,
+    )
+
+
 def learner_filters(
     search: str | None, role: str | None, status: str | None
 ) -> dict[str, str] | None:

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Lifespan
 
 from lmsplans.migrations import migrate
 from lmsplans.server import openapi
@@ -21,6 +21,7 @@ from lmsplans.server.cache import TaggedCache
 from lmsplans.server.clock import Clock
 from lmsplans.server.courses import routes as course_routes
 from lmsplans.server.db import Database
+from lmsplans.server.dispatch import SegmentRouter
 from lmsplans.server.events import routes as event_routes
 from lmsplans.server.events.overdue import sweep_forever
 from lmsplans.server.http import Services
@@ -89,6 +90,11 @@ class Application(Starlette):
 
     outermost: RequestContextMiddleware
 
+    def __init__(self, *, routes: list[BaseRoute], lifespan: Lifespan[Starlette]) -> None:
+        super().__init__(lifespan=lifespan)
+        # Each request's route is searched among those of its path's first segment.
+        self.router = SegmentRouter(routes, lifespan=lifespan)
+
     def build_middleware_stack(self) -> ASGIApp:
         return self.outermost
 
@@ -127,6 +133,8 @@ def create_app(
         db = await Database.open(settings.database_url, pool_size=settings.db_pool_size)
         active_limiter = limiter or make_limiter(settings, clock)
         cache = TaggedCache(max_entries=settings.cache_entries)
+        # Set by `serve`'s protocol layer when the server begins to stop.
+        app.state.stopping = stopping = asyncio.Event()
         db.follow(cache.invalidate)
         app.state.services = Services(
             settings=settings,
@@ -135,6 +143,7 @@ def create_app(
             clock=clock,
             cache=cache,
             reads=gate_for(db.dialect),
+            stopping=stopping,
         )
         await startup.announce(settings, db=db, limiter=active_limiter)
         # Webhook deliveries: sent by this process unless `lmsplans worker` sends them.

@@ -9,10 +9,12 @@ catches up first, so a revoked token or a recorded course is seen by the very ne
 of any process, and a write leaves every entry it did not touch where it is.
 
 Each entry is kept with its tags: a token with its own tag, its learner's and its
-organisation's; a learner with theirs; a rendered progress page with its learner's and the
-tags of the organisation's plans; a roster with its plan's, its courses' and the
-organisation's people. A value read before an invalidation that another request processed
-meanwhile is not kept (`TaggedCache.put`): it may be older than what the cache holds.
+organisation's; a learner with theirs; a rendered progress page with its learner's, where
+they stand (`progress:<id>`, which recording progress names, leaving the learner's tokens
+and record kept) and the tags of the organisation's plans; a roster with its plan's, its
+courses' and the organisation's people. A value read before an invalidation that another
+request processed meanwhile is not kept (`TaggedCache.put`): it may be older than what the
+cache holds.
 """
 
 from __future__ import annotations

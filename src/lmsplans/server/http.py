@@ -16,6 +16,7 @@ are declared with `routing.RouteTable`, which builds them from these.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Collection, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,8 @@ class Services:
     clock: Clock
     cache: TaggedCache
     reads: ReadGate  # reads make way for writes (`lmsplans.server.reads`)
+    # Set when the server begins to stop (`protocol`): long polls answer at once.
+    stopping: asyncio.Event
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,7 @@ from lmsplans.server.errors import (
 
 # Per header line: ": " and CRLF around the name and value.
 _LINE_OVERHEAD = 4
+_READ_METHODS = (b"GET", b"HEAD", b"OPTIONS")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +60,13 @@ class ConnectionLimits:
         return self.max_request_line_bytes + self.max_header_bytes + 1024
 
 
-def connection_limits(app: Any) -> ConnectionLimits:
-    """The limits of the app uvicorn loaded (through any wrapper uvicorn put around it)."""
+def loaded_app_state(app: Any) -> Any:
+    """The state of the app uvicorn loaded (through any wrapper uvicorn put around it),
+    which holds its `ConnectionLimits`."""
     for _ in range(8):  # uvicorn wraps it in at most a couple of middlewares
         state = getattr(app, "state", None)
-        limits = getattr(state, "connection_limits", None)
-        if isinstance(limits, ConnectionLimits):
-            return limits
+        if isinstance(getattr(state, "connection_limits", None), ConnectionLimits):
+            return state
         app = getattr(app, "app", None)
     raise RuntimeError("the app has no connection limits: it was not made by create_app")
 
@@ -107,7 +108,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self.limits = connection_limits(config.loaded_app)
+        self._app_state = loaded_app_state(config.loaded_app)
+        self.limits: ConnectionLimits = self._app_state.connection_limits
         self._waiting_head = True  # between answers, until a request's head is complete
         self._head_bytes = 0
         self._header_count = 0
@@ -154,6 +156,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
     # --- asyncio.Protocol ------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """The server begins to stop: the app's `stopping` tells its long polls to answer
+        now (a stop would otherwise wait for each to time out); then uvicorn's own."""
+        stopping = getattr(self._app_state, "stopping", None)
+        if stopping is not None:
+            stopping.set()
+        super().shutdown()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -234,6 +244,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._waiting_head = False
         self._cancel_head_timer()
         super().on_headers_complete()
+        if self.parser.get_method() not in _READ_METHODS:
+            # A write: the reads make way for it from the next turn (`reads.ReadGate`).
+            services = getattr(self._app_state, "services", None)
+            if services is not None:
+                services.reads.write_arrived()
 
     def on_response_complete(self) -> None:
         idle = not self.pipeline  # a pipelined request's head is already complete

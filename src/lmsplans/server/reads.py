@@ -16,6 +16,10 @@ of each of its steps. Reads lose nothing when there are few of them: passing an 
 costs a counter; when it is shut, a read waits once, for as long as the reads before it
 take anyway.
 
+A write is also seen before its handler runs: `serve`'s protocol layer calls `write_arrived`
+as soon as a write's head is read, and the next turn starts no read, so the write's handler
+is the next heavy step the loop takes (instead of the step after a turn of reads).
+
 The bounds depend on the storage (`gate_for`). SQLite answers a read in one step, so it is
 the reads started in a turn that make the turn long: four a turn. A PostgreSQL read waits
 on round trips (the change log, the limiter on Redis) that the reads under way share, and
@@ -26,8 +30,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 # Measured with `bench/mixed.py` (64 reading connections, 10 and 100 writes a second): on
 # SQLite, 8 reads a turn left a write's median at about 6 times its time alone, 4 and 2 at
@@ -47,20 +49,32 @@ class ReadGate:
         self._started = 0  # reads started in this turn
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._turn_ends = False  # whether the end of this turn is scheduled
+        self._hold = False  # a write arrived: the next turn starts no read
 
-    @asynccontextmanager
-    async def held(self) -> AsyncIterator[None]:
-        """Passage for the block's read."""
+    def held(self) -> ReadGate:
+        """Passage for the block's read: `async with gate.held():` (a plain context
+        manager, not a generator: it is on every cached read's path)."""
+        return self
+
+    async def __aenter__(self) -> None:
         if self.per_turn > 0:
             await self._turn()
-        if self._slots is None:
-            yield
-            return
-        async with self._slots:
-            yield
+        if self._slots is not None:
+            await self._slots.acquire()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._slots is not None:
+            self._slots.release()
+
+    def write_arrived(self) -> None:
+        """A write's request has come (its handler is about to be scheduled): the reads
+        that come now wait, and the next turn starts none, so the write runs first."""
+        if self.per_turn > 0:
+            self._hold = True
+            self._end_turn_later()
 
     async def _turn(self) -> None:
-        if not self._waiting and self._started < self.per_turn:
+        if not self._hold and not self._waiting and self._started < self.per_turn:
             self._started += 1
             self._end_turn_later()
             return
@@ -79,6 +93,11 @@ class ReadGate:
         reads in line may start, as many as a turn holds."""
         self._turn_ends = False
         self._started = 0
+        if self._hold:  # this turn is the write's: the reads start in the next
+            self._hold = False
+            if self._waiting:
+                self._end_turn_later()
+            return
         while self._waiting and self._started < self.per_turn:
             ready = self._waiting.popleft()
             if not ready.done():  # done: its request went away

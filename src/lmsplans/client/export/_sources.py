@@ -8,8 +8,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from lmsplans.client._endpoints import Page
-from lmsplans.client._models import PlanInfo, RosterMember, to_int
+from lmsplans.client._models import PlanInfo, RosterMember
 from lmsplans.client._sync.client import Client
+from lmsplans.client._wire import to_int
 
 __all__ = [
     "PROGRESS_EVENTS",

@@ -33,8 +33,16 @@ _EVENT_SCOPES = {
 
 
 def tag(kind: str, value: object) -> str:
-    """A cache tag: `learner:12`, `plan:4`, `token:<hash>`, `people:3`..."""
+    """A cache tag: `learner:12`, `progress:12`, `plan:4`, `token:<hash>`, `people:3`..."""
     return f"{kind}:{value}"
+
+
+def learner_kind(event_type: str) -> str:
+    """Which of a learner's tags an event names: `learner` for the person (their role,
+    status, names: what their tokens and records stand on), `progress` for where they
+    stand (enrolments and course progress), so that recording progress, the commonest
+    write, leaves the learner's tokens and record kept."""
+    return "learner" if event_type.startswith("learner.") else "progress"
 
 
 class ChangesNotRecorded(RuntimeError):
@@ -54,16 +62,16 @@ class Event:
     occurred_ms: int
 
     def tags(self) -> list[str]:
+        family = self.event_type.rpartition(".")[0]
         found = [
             tag(kind, value)
             for kind, value in (
-                ("learner", self.learner_id),
+                (learner_kind(self.event_type), self.learner_id),
                 ("plan", self.plan_id),
                 ("course", self.course_id),
             )
             if value is not None
         ]
-        family = self.event_type.rpartition(".")[0]
         scope = _EVENT_SCOPES.get(family) or _EVENT_SCOPES.get(family.partition(".")[0])
         if scope is not None:
             found.append(tag(scope, self.org_id))

@@ -59,7 +59,8 @@ async def read_events(call: Call) -> Response:
     organisation; they are answered in the order their writes committed, whichever server
     process made them, and a reader that goes on from each answer's `nextCursor` (`after=`)
     sees every event exactly once. `nextCursor` moves on even when no event is answered; keep
-    it. With `wait`, an answer without events comes only when that time has passed.
+    it. With `wait`, an answer without events comes only when that time has passed, or
+    at once when the server is stopping.
     """
     org_id = call.principal.org_id
     after = call.query("after")
@@ -81,6 +82,7 @@ async def read_events(call: Call) -> Response:
         types=types,
         limit=limit,
         wait_seconds=wait,
+        stopping=call.services.stopping,
     )
     return ok(
         {

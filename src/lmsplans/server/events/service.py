@@ -3,6 +3,7 @@ the next event without holding a connection."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import fnmatch
@@ -160,24 +161,28 @@ async def read_feed(
     types: frozenset[str] | None,
     limit: int,
     wait_seconds: int,
+    stopping: asyncio.Event,
 ) -> FeedPage:
     """`read_page`, waiting up to `wait_seconds` for an event when there is none yet.
 
     While it waits it holds no connection: every `POLL_SECONDS` it catches up with the
     change log as every request does (`Database.catch_up`), and reads the feed again only
     when that saw a commit (the cache's epoch moved), whichever process made it, or
-    after `FULL_READ_EVERY` looks.
+    after `FULL_READ_EVERY` looks. When the server begins to stop (`stopping`), it answers
+    what it has at once (no events, and the cursor to go on from), so that a stop never
+    waits for the long polls.
     """
     epoch = cache.epoch  # noted before the read: a commit it misses moves the epoch later
     page = await read_page(db, cursor=cursor, types=types, limit=limit)
     if page.events or wait_seconds <= 0:
         return page
     with anyio.move_on_after(wait_seconds):
-        while not page.events:
+        while not page.events and not stopping.is_set():
             for _ in range(FULL_READ_EVERY):
-                await anyio.sleep(POLL_SECONDS)
+                with anyio.move_on_after(POLL_SECONDS):
+                    await stopping.wait()
                 await db.catch_up()
-                if cache.epoch != epoch:
+                if cache.epoch != epoch or stopping.is_set():
                     break
             epoch = cache.epoch
             page = await read_page(db, cursor=page.next_cursor, types=types, limit=limit)

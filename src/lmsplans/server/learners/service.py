@@ -13,6 +13,7 @@ from lmsplans.server.errors import Conflict, InvalidParameter, PermissionDenied
 from lmsplans.server.learners import queries
 from lmsplans.server.learners.queries import Learner, Visibility, resolve_learner
 from lmsplans.server.learners.schemas import LearnerIn, LearnerPatch
+from lmsplans.server.wire import zoho_str
 from lmsplans.server.writes import WriteContext
 
 
@@ -159,7 +160,9 @@ async def set_managers(
     )
     for learner_id, manager_id in managers:
         write.changes.event(
-            "learner.updated", learner_id=learner_id, data={"changed": {"managerId": manager_id}}
+            "learner.updated",
+            learner_id=learner_id,
+            data={"changed": {"managerId": zoho_str(manager_id)}},
         )
 
 
@@ -261,6 +264,7 @@ async def update_learner(
         zuid=None,
         except_id=learner.id,
     )
+    changed: dict[str, Any] = {}  # the event's: by the API's names, as the API writes them
     for field, column, value in (
         ("emailId", "email", email),
         ("displayName", "display_name", patch.displayName),
@@ -271,10 +275,11 @@ async def update_learner(
         if field in fields:
             if value is None:
                 raise InvalidParameter(field, "may not be null")
-            changes[column] = value
+            changes[column] = changed[field] = value
     if "managerId" in fields:
         if patch.managerId is None:
             changes["manager_id"] = None
+            changed["managerId"] = zoho_str(None)
         else:
             manager = await resolve_learner(
                 conn, org_id=learner.org_id, learner_ref=patch.managerId
@@ -287,13 +292,14 @@ async def update_learner(
                     errors=[{"field": "managerId", "message": "would make a reporting loop"}],
                 )
             changes["manager_id"] = manager.id
+            changed["managerId"] = zoho_str(manager.id)
     if changes:
         await conn.update_row("learners", learner.id, changes, now_ms=write.now_ms)
         deactivated = changes.get("status") == "inactive" and learner.status != "inactive"
         write.changes.event(
             "learner.deactivated" if deactivated else "learner.updated",
             learner_id=learner.id,
-            data={"changed": changes},
+            data={"changed": changed},
         )
     return learner.id
 

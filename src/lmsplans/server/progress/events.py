@@ -89,7 +89,7 @@ async def append_event(
     overrode, if any; and the change, in the write's change log."""
     event_type = feed_event_type(kind, before, after)
     if event_type is None:
-        write.changes.touch("learner", learner_id)
+        write.changes.touch("progress", learner_id)
         if plan_id is not None:
             write.changes.touch("plan", plan_id)
         if course_id is not None:

@@ -51,10 +51,10 @@ def progress_page_key(learner_id: int, page: Page) -> tuple[str, int, int, int]:
     return ("plans", learner_id, page.offset, page.limit)
 
 
-def progress_page_tags(learner_id: int, org_id: int) -> tuple[str, str]:
-    """What a learner's `ProgressPage` stands on: the learner (their enrolments and
-    progress) and the organisation's plans (their publication, courses and names)."""
-    return tag("learner", learner_id), tag("plans", org_id)
+def progress_page_tags(learner_id: int, org_id: int) -> tuple[str, str, str]:
+    """What a learner's `ProgressPage` stands on: the learner, their enrolments and
+    progress, and the organisation's plans (their publication, courses and names)."""
+    return tag("learner", learner_id), tag("progress", learner_id), tag("plans", org_id)
 
 
 async def _readable_learner(call: Call, conn: Any) -> Learner:

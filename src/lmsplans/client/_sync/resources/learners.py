@@ -30,7 +30,7 @@ from lmsplans.client._models import (
     LearnerUpsert,
     LearningPlanProgress,
 )
-from lmsplans.client._requests import fields, learner_filters
+from lmsplans.client._requests import learner_filters, learner_payload
 from lmsplans.client._sync.pager import Resource, SyncPager
 
 __all__ = ["Learners"]
@@ -104,14 +104,7 @@ class Learners(Resource):
     ) -> Learner:
         """Create one learner (admins only), POST /api/v1/learners. `role` is admin, manager
         or learner (the default); `manager_id` a userId, zuid or email of the organisation."""
-        data = fields(
-            emailId=email_id,
-            displayName=display_name,
-            employeeId=employee_id,
-            role=role,
-            managerId=None if manager_id is None else str(manager_id),
-            zuid=zuid,
-        )
+        data = learner_payload(email_id, display_name, employee_id, role, manager_id, zuid=zuid)
         e = LEARNERS_CREATE
         body = self._client._call(e, e.path(), json=data, idempotency_key=idempotency_key)
         return Learner.from_raw(first_record_of(body, e.key))
@@ -180,14 +173,7 @@ class Learners(Resource):
     ) -> Learner:
         """Change a learner (admins only), PATCH /api/v1/learners/{learnerId}; arguments left
         as None stay as they are, `remove_manager=True` removes the manager."""
-        data = fields(
-            emailId=email_id,
-            displayName=display_name,
-            employeeId=employee_id,
-            role=role,
-            managerId=None if manager_id is None else str(manager_id),
-            status=status,
-        )
+        data = learner_payload(email_id, display_name, employee_id, role, manager_id, status=status)
         if remove_manager:
             data["managerId"] = None
         return self._record(
