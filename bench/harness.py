@@ -653,6 +653,44 @@ def redis_prefix(tag: str) -> str:
     return f"lmsplans-bench:{tag}:"
 
 
+@contextlib.contextmanager
+def lmsplans_serving(
+    args: argparse.Namespace,
+    url: str,
+    backend: str,
+    *,
+    threshold: int,
+    tag: str,
+    log: Path,
+    **extra: str,
+) -> Iterator[tuple[Server, int, dict[str, str]]]:
+    """`lmsplans serve` on the dataset at `url` (`server_env`), on a free port, pinned to the
+    server's core, once its `/healthz` answers: the server, its port and its environment.
+    Stopped after; on PostgreSQL, the run's limiter keys are dropped from Redis too."""
+    from backends import drop_redis_keys
+
+    env = server_env(args, url, backend, threshold=threshold, tag=tag, **extra)
+    port = free_port()
+    command = [*lmsplans_command(), "serve", "--host", HOST, "--port", str(port)]
+    server = Server("lmsplans serve", pinned(SERVER_CORE, command), env, log)
+    try:
+        with running(server, f"http://{HOST}:{port}/healthz"):
+            yield server, port, env
+    finally:
+        if backend == "postgresql":
+            drop_redis_keys(args.redis_url, redis_prefix(tag))
+
+
+def limiter_defaults() -> tuple[int, float]:
+    """The server's default rate-limit threshold and window (seconds), from its settings."""
+    from lmsplans.server.settings import Settings
+
+    fields = Settings.model_fields
+    return int(fields["rate_limit_threshold"].default), float(
+        fields["rate_limit_window_seconds"].default
+    )
+
+
 def lmsplans_settings(env: dict[str, str]) -> dict[str, str]:
     """The LMSPLANS_* of an environment, as a run's report lists them."""
     return {k: v for k, v in env.items() if k.startswith("LMSPLANS_")}

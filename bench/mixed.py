@@ -30,14 +30,11 @@ from typing import Any
 import dataset
 import mixed_report
 import report
-from backends import drop_redis_keys
 from dataset import Dataset
 from harness import (
     BENCH_DIR,
-    HOST,
     LOAD_CORE,
     MAX_WARMUP_S,
-    SERVER_CORE,
     WRK_SCRIPT,
     Load,
     LoadResult,
@@ -45,16 +42,13 @@ from harness import (
     check_common_options,
     common_parser,
     csv_of,
-    free_port,
-    lmsplans_command,
+    limiter_defaults,
+    lmsplans_serving,
     lmsplans_settings,
     pinned,
     read_pairs,
     ready_to_run,
-    redis_prefix,
     route_statuses,
-    running,
-    server_env,
     sitting_order,
     warm_up,
     work_directory,
@@ -151,15 +145,11 @@ def threshold_for(args: argparse.Namespace, readers: int, writers: int) -> int:
     """A limiter threshold no key can reach in a sitting, at the most this machine could
     serve (`MAX_READS_PER_S`, `MAX_WRITES_PER_S`), so the limiter runs on every call
     without refusing one."""
-    from lmsplans.server.settings import Settings
-
-    fields = Settings.model_fields
-    window = float(fields["rate_limit_window_seconds"].default)
+    default, window = limiter_defaults()
     reading = 2 * MAX_WARMUP_S + (2 + len(args.rates)) * args.duration
     writing = (len(args.rates) + len(args.write_connections)) * args.duration
     per_reader = MAX_READS_PER_S * min(window, reading) / readers
     per_writer = MAX_WRITES_PER_S * min(window, writing) / max(1, writers)
-    default = int(fields["rate_limit_threshold"].default)
     return int(max(default, math.ceil(1.25 * max(per_reader, per_writer))))
 
 
@@ -256,19 +246,16 @@ def bench_sitting(
     write_targets(targets_file, targets)
     threshold = args.threshold or threshold_for(args, len(readers), writers)
     tag = f"{os.getpid()}-{int(time.time())}-mixed-{name}"
-    env = server_env(args, data.url, data.backend, threshold=threshold, tag=tag)
-    port = free_port()
-    command = pinned(
-        SERVER_CORE, [*lmsplans_command(), "serve", "--host", HOST, "--port", str(port)]
-    )
-    server = Server("lmsplans serve", command, env, workdir / f"{name}.log")
     script = workdir / "rotate.lua"
     script.write_text(WRK_SCRIPT)
     load = Load(tool, args.threads, args.connections, script, readers_file)
     before = dataset.marks(data)
     sample = readers[:: max(1, len(readers) // args.check)][: args.check]
+    serving = lmsplans_serving(
+        args, data.url, data.backend, threshold=threshold, tag=tag, log=workdir / f"{name}.log"
+    )
     try:
-        with running(server, f"http://{HOST}:{port}/healthz"):
+        with serving as (server, port, env):
             print(f"  checking {len(sample)} answers against the database ...", flush=True)
             dataset.check_answers(port, data, sample)
             print(f"  warm-up {args.warmup:g} s (threshold {threshold}) ...", flush=True)
@@ -297,8 +284,6 @@ def bench_sitting(
             for connections in args.write_connections:
                 phase(writes_alone(connections), reads=False, connections=connections)
     finally:
-        if data.backend == "postgresql":
-            drop_redis_keys(args.redis_url, redis_prefix(tag))
         events = dataset.events_after(data, before["progress_events"])
         dataset.restore(
             data,

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import dataset
 import report
-from backends import drop_redis_keys
 from dataset import Dataset
 from harness import (
     BENCH_DIR,
@@ -35,15 +34,14 @@ from harness import (
     common_parser,
     free_port,
     http_get,
-    lmsplans_command,
+    limiter_defaults,
+    lmsplans_serving,
     lmsplans_settings,
     pinned,
     read_pairs,
     ready_to_run,
-    redis_prefix,
     route_statuses,
     running,
-    server_env,
     shown,
     sitting_order,
     uvicorn_app_command,
@@ -134,11 +132,7 @@ def bench_reference(
 ) -> ReferenceRun:
     """One sitting on `data`. `start` is an earlier sitting of the same configuration: this
     one starts from the threshold that one ended with (raised again if the load needs it)."""
-    from lmsplans.server.settings import Settings
-
-    fields = Settings.model_fields
-    default_threshold = int(fields["rate_limit_threshold"].default)
-    window = float(fields["rate_limit_window_seconds"].default)
+    default_threshold, window = limiter_defaults()
     threshold = args.threshold or default_threshold
     note: str | None = None
     if start is not None:
@@ -155,38 +149,38 @@ def bench_reference(
         may_raise = args.threshold is None and attempt < MAX_ATTEMPTS
         tag = f"{os.getpid()}-{int(time.time())}-{run_name}-{attempt}"
         uncached = {} if cached else {"LMSPLANS_CACHE_ENTRIES": "0"}
-        env = server_env(args, data.url, data.backend, threshold=threshold, tag=tag, **uncached)
-        port = free_port()
-        command = pinned(SERVER_CORE, [*lmsplans_command(), "serve", "--host", HOST])
-        command += ["--port", str(port)]
-        server = Server("lmsplans serve", command, env, workdir / f"{run_name}.log")
-        try:
-            with running(server, f"http://{HOST}:{port}/healthz"):
-                print(f"  checking {len(sample)} answers against the database ...", flush=True)
-                body, sizes = dataset.check_answers(port, data, sample)
-                print(f"  warm-up {args.warmup:g} s (threshold {threshold}) ...", flush=True)
-                warmup = warm_up(server, load, port, args.warmup, keys if cached else 0)
+        serving = lmsplans_serving(
+            args,
+            data.url,
+            data.backend,
+            threshold=threshold,
+            tag=tag,
+            log=workdir / f"{run_name}.log",
+            **uncached,
+        )
+        with serving as (server, port, env):
+            print(f"  checking {len(sample)} answers against the database ...", flush=True)
+            body, sizes = dataset.check_answers(port, data, sample)
+            print(f"  warm-up {args.warmup:g} s (threshold {threshold}) ...", flush=True)
+            warmup = warm_up(server, load, port, args.warmup, keys if cached else 0)
+            expected = calls_per_key(
+                warmup.rps, warmup.seconds + args.duration, keys, load.threads, window
+            )
+            if may_raise and (expected > threshold or "429" in route_statuses(port)):
+                threshold, note = raised(threshold, expected, warmup.rps, keys, window, args)
+                print(f"  NOTE: {note}", flush=True)
+                continue
+            print(f"  measured run {args.duration:g} s ...", flush=True)
+            run = server.measure(load, port, args.duration)
+            statuses = route_statuses(port)
+            if may_raise and "429" in statuses:
+                # Faster than its warm-up: the keys went past the threshold after all.
                 expected = calls_per_key(
-                    warmup.rps, warmup.seconds + args.duration, keys, load.threads, window
+                    run.rps, warmup.seconds + args.duration, keys, load.threads, window
                 )
-                if may_raise and (expected > threshold or "429" in route_statuses(port)):
-                    threshold, note = raised(threshold, expected, warmup.rps, keys, window, args)
-                    print(f"  NOTE: {note}", flush=True)
-                    continue
-                print(f"  measured run {args.duration:g} s ...", flush=True)
-                run = server.measure(load, port, args.duration)
-                statuses = route_statuses(port)
-                if may_raise and "429" in statuses:
-                    # Faster than its warm-up: the keys went past the threshold after all.
-                    expected = calls_per_key(
-                        run.rps, warmup.seconds + args.duration, keys, load.threads, window
-                    )
-                    threshold, note = raised(threshold, expected, run.rps, keys, window, args)
-                    print(f"  NOTE: {statuses['429']} answers 429; {note}", flush=True)
-                    continue
-        finally:
-            if data.backend == "postgresql":
-                drop_redis_keys(args.redis_url, redis_prefix(tag))
+                threshold, note = raised(threshold, expected, run.rps, keys, window, args)
+                print(f"  NOTE: {statuses['429']} answers 429; {note}", flush=True)
+                continue
         print(
             f"  {run.rps:,.0f} req/s, p50 {run.p50_ms:.2f} ms, p99 {run.p99_ms:.2f} ms",
             flush=True,

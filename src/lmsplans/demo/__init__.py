@@ -121,20 +121,18 @@ async def _find(conn: Connection) -> DemoPeople | None:
     )
 
 
+def _as_admin(org_id: int, admin_id: int, now_ms: int) -> WriteContext:
+    """How the seed writes: as the organisation's admin, from `demo`."""
+    return WriteContext(org_id, admin_id, "demo", now_ms, Role.ADMIN)
+
+
 async def _build_org(
     conn: Connection, *, rng: random.Random, now_ms: int, learners: int
 ) -> DemoPeople:
     org_id = await create_organisation(conn, name=DEMO_ORG, now_ms=now_ms - 400 * _DAY_MS)
     base_id = 100002000000040600
     created = now_ms - 365 * _DAY_MS
-    # The seed writes as the organisation's admin (the first learner it creates).
-    seed = WriteContext(
-        org_id=org_id,
-        actor_id=base_id,
-        source="demo",
-        now_ms=created,
-        role=Role.ADMIN,
-    )
+    seed = _as_admin(org_id, base_id, created)  # the first learner it creates
 
     async def person(index: int, email: str, name: str, role: Role, manager_id: int | None) -> int:
         return await create_learner(
@@ -316,13 +314,7 @@ async def _build_other_org(conn: Connection, *, rng: random.Random, now_ms: int)
     org_id = await create_organisation(conn, name=OTHER_ORG, now_ms=now_ms - 200 * _DAY_MS)
     created = now_ms - 180 * _DAY_MS
     admin_id = 100003000000010007
-    seed = WriteContext(
-        org_id=org_id,
-        actor_id=admin_id,
-        source="demo",
-        now_ms=created,
-        role=Role.ADMIN,
-    )
+    seed = _as_admin(org_id, admin_id, created)
     await create_learner(
         conn,
         write=seed,

@@ -15,20 +15,35 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+
+from lmsplans.server.wire import ClosedRecord
 
 logger = logging.getLogger("lmsplans.errors")
 
 
 class ApiError(Exception):
-    """An error with a documented status and code (spec section 3)."""
+    """An error with a documented status and code (spec section 3). Each kind declares
+    them, and the message it says when it is given none, in its class statement:
+    `class Conflict(ApiError, status=409, code=7052, message="Conflict"): ...`."""
 
     status: int = 500
     code: int = 7500
     default_message: str = "Sorry! Server error occured"
+
+    def __init_subclass__(
+        cls, *, status: int | None = None, code: int | None = None, message: str | None = None
+    ) -> None:
+        super().__init_subclass__()
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.code = code
+        if message is not None:
+            cls.default_message = message
 
     def __init__(
         self,
@@ -45,116 +60,95 @@ class ApiError(Exception):
         super().__init__(self.message)
 
 
-class MissingParameter(ApiError):
-    status, code = 400, 7019
+def _field_errors(name: str, message: str) -> list[dict[str, str]]:
+    return [{"field": name, "message": message}]
 
+
+class MissingParameter(ApiError, status=400, code=7019):
     def __init__(self, name: str) -> None:
-        super().__init__(
-            f"Missing parameter: {name}", errors=[{"field": name, "message": "is required"}]
-        )
+        super().__init__(f"Missing parameter: {name}", errors=_field_errors(name, "is required"))
 
 
-class InvalidParameter(ApiError):
-    status, code, default_message = 400, 7204, "Invalid value"
-
+class InvalidParameter(ApiError, status=400, code=7204, message="Invalid value"):
     def __init__(self, name: str, detail: str = "is not valid") -> None:
-        super().__init__(
-            f"Invalid value for parameter {name}", errors=[{"field": name, "message": detail}]
-        )
+        super().__init__(f"Invalid value for parameter {name}", errors=_field_errors(name, detail))
 
 
-class InvalidToken(ApiError):
-    status, code, default_message = 401, 7201, "Invalid OAuth token"
+class InvalidToken(ApiError, status=401, code=7201, message="Invalid OAuth token"): ...
 
 
-class ExpiredToken(ApiError):
-    status, code, default_message = 401, 7202, "OAuth token expired"
+class ExpiredToken(ApiError, status=401, code=7202, message="OAuth token expired"): ...
 
 
-class InvalidScope(ApiError):
-    status, code, default_message = 403, 7218, "Invalid OAuth scope"
+class InvalidScope(ApiError, status=403, code=7218, message="Invalid OAuth scope"): ...
 
 
-class PermissionDenied(ApiError):
-    status, code, default_message = 403, 9000, "Permission denied"
+class PermissionDenied(ApiError, status=403, code=9000, message="Permission denied"): ...
 
 
-class NoSuchLearner(ApiError):
-    status, code, default_message = 404, 7048, "No such learner"
+class NoSuchLearner(ApiError, status=404, code=7048, message="No such learner"): ...
 
 
-class NoSuchRecord(ApiError):
-    status, code, default_message = 404, 7049, "No record for the given id"
+class NoSuchRecord(ApiError, status=404, code=7049, message="No record for the given id"): ...
 
 
-class UnknownPath(ApiError):
-    status, code, default_message = 404, 7050, "Not found"
+class UnknownPath(ApiError, status=404, code=7050, message="Not found"): ...
 
 
-class MethodNotAllowed(ApiError):
-    status, code, default_message = 405, 7051, "Method not allowed"
+class MethodNotAllowed(ApiError, status=405, code=7051, message="Method not allowed"): ...
 
 
-class RequestTimeout(ApiError):
+class RequestTimeout(ApiError, status=408, code=7055, message="Request timeout"):
     """The request's body did not arrive in time (`LMSPLANS_BODY_TIMEOUT_SECONDS`); its
     headers' own timeout is answered by the server's protocol layer, with the same code."""
 
-    status, code, default_message = 408, 7055, "Request timeout"
+
+class Conflict(ApiError, status=409, code=7052, message="Conflict"): ...
 
 
-class Conflict(ApiError):
-    status, code, default_message = 409, 7052, "Conflict"
+class BodyTooLarge(ApiError, status=413, code=7053, message="Request body too large"): ...
 
 
-class BodyTooLarge(ApiError):
-    status, code, default_message = 413, 7053, "Request body too large"
-
-
-class UriTooLong(ApiError):
+class UriTooLong(ApiError, status=414, code=7056, message="Request line too long"):
     """The request line is longer than `LMSPLANS_MAX_REQUEST_LINE_BYTES` (answered by the
     server's protocol layer)."""
 
-    status, code, default_message = 414, 7056, "Request line too long"
 
-
-class UnsupportedMediaType(ApiError):
+class UnsupportedMediaType(ApiError, status=415, code=7057, message="Unsupported media type"):
     """A payload in a body that is neither JSON nor a form."""
 
-    status, code, default_message = 415, 7057, "Unsupported media type"
 
-
-class HeaderFieldsTooLarge(ApiError):
+class HeaderFieldsTooLarge(
+    ApiError, status=431, code=7058, message="Request header fields too large"
+):
     """More header fields, or more header bytes, than the settings allow (answered by the
     server's protocol layer)."""
 
-    status, code, default_message = 431, 7058, "Request header fields too large"
+
+class LimitExceeded(ApiError, status=422, code=7021, message="Maximum limit exceeded"): ...
 
 
-class LimitExceeded(ApiError):
-    status, code, default_message = 422, 7021, "Maximum limit exceeded"
+class IdempotencyKeyReused(
+    ApiError, status=422, code=7054, message="Idempotency key reused with a different request"
+): ...
 
 
-class IdempotencyKeyReused(ApiError):
-    status, code = 422, 7054
-    default_message = "Idempotency key reused with a different request"
+class RateLimited(
+    ApiError,
+    status=429,
+    code=7209,
+    message="API access blocked since threshold limit exceeded. Please try after some time",
+): ...
 
 
-class RateLimited(ApiError):
-    status, code = 429, 7209
-    default_message = (
-        "API access blocked since threshold limit exceeded. Please try after some time"
-    )
+class ServiceUnavailable(ApiError, status=503, code=7503, message="Service unavailable"): ...
 
 
-class ServiceUnavailable(ApiError):
-    status, code, default_message = 503, 7503, "Service unavailable"
-
-
-class DatabaseUnavailable(ServiceUnavailable):
+class DatabaseUnavailable(
+    ServiceUnavailable, message="Service unavailable: the database cannot be reached"
+):
     """Raised by storage (`Database.read`, `transaction`, `catch_up`, `open`) when the
     database cannot be reached, whatever the driver said."""
-
-    default_message = "Service unavailable: the database cannot be reached"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,16 +185,14 @@ class BatchRefused(ApiError):
         )
 
 
-class FieldError(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FieldError(ClosedRecord):
     field: str
     message: str
 
 
-class ErrorEnvelope(BaseModel):
+class ErrorEnvelope(ClosedRecord):
     """The error body `error_body` writes, as documented in the OpenAPI description."""
 
-    model_config = ConfigDict(extra="forbid")
     status: int = Field(ge=100, le=599, description="The HTTP status, repeated")
     code: int = Field(ge=1000, le=9999, description="The error code (see the error table)")
     message: str

@@ -30,10 +30,9 @@ from lmsplans.server.auth.schemas import Operation, Principal, Role
 from lmsplans.server.cache import TaggedCache
 from lmsplans.server.changes.log import tag
 from lmsplans.server.clock import Clock
-from lmsplans.server.db import Connection, Database, Page, lock_key
+from lmsplans.server.db import Connection, Database, Page
 from lmsplans.server.errors import (
     ExpiredToken,
-    IdempotencyKeyReused,
     InvalidScope,
     InvalidToken,
     PermissionDenied,
@@ -237,61 +236,35 @@ def transactional(handler: WriteHandler) -> Handler:
     (see the module docstring)."""
 
     async def run(call: Call) -> Response:
-        principal = call.principal
-        write = WriteContext(
-            org_id=principal.org_id,
-            actor_id=principal.user_id,
+        request = call.request
+        write = WriteContext.by(
+            call.principal,
             source="api",
             now_ms=call.now_ms(),
-            role=principal.role,
-            idempotency_key=idempotency_key(call.request),
+            idempotency_key=idempotency_key(request),
         )
-        key = write.idempotency_key
         fingerprint = ""
-        if key is not None:
-            request = call.request
+        if write.idempotency_key is not None:
             fingerprint = idempotency.request_hash(
                 request.method, request.url.path, request.url.query, await request.body()
             )
         async with call.db.transaction() as conn:
-            if key is not None:
-                # Concurrent retries wait for the first to commit, then answer its response.
-                await conn.lock(lock_key("idempotency", principal.org_id, principal.user_id, key))
-                stored = await idempotency.find(
-                    conn,
-                    org_id=principal.org_id,
-                    user_id=principal.user_id,
-                    key=key,
-                    now_ms=write.now_ms,
+            stored = await idempotency.claim(conn, write, fingerprint)
+            if stored is not None:
+                return Response(
+                    stored.body,
+                    status_code=stored.status_code,
+                    media_type="application/json",
+                    headers={"Idempotent-Replayed": "true"},
                 )
-                if stored is not None:
-                    if stored.request_hash != fingerprint:
-                        raise IdempotencyKeyReused()
-                    return Response(
-                        stored.body,
-                        status_code=stored.status_code,
-                        media_type="application/json",
-                        headers={"Idempotent-Replayed": "true"},
-                    )
             response = await handler(
-                WriteCall(call.request, principal, call.services, call.epoch, None, conn, write)
+                WriteCall(request, call.principal, call.services, call.epoch, None, conn, write)
             )
-            if key is not None:
-                await idempotency.store(
-                    conn,
-                    org_id=principal.org_id,
-                    user_id=principal.user_id,
-                    key=key,
-                    request_hash=fingerprint,
-                    status_code=response.status_code,
-                    # A secret shown once is not kept: its replay answers without it.
-                    body=(
-                        response.replay_body
-                        if isinstance(response, ShownOnce)
-                        else bytes(response.body)
-                    ),
-                    now_ms=write.now_ms,
-                )
+            # A secret shown once is not kept: its replay answers without it.
+            body = response.replay_body if isinstance(response, ShownOnce) else response.body
+            await idempotency.keep(
+                conn, write, fingerprint, status_code=response.status_code, body=bytes(body)
+            )
         return response
 
     return run

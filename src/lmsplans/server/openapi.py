@@ -5,7 +5,7 @@ handler's docstring, what it answers, the errors it raises); the path parameters
 the route template, the security and the auth error answers
 from whether the route is authenticated, and the component schemas from the pydantic models
 of the real JSON (`*/schemas.py`). The document is built once, when the app is created, and
-served as cached bytes from `/openapi.json`; `/docs` renders it.
+served as cached bytes from `/openapi.json`; `/docs` (the interface's `Site`) renders it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import orjson
 from pydantic import BaseModel, Field, TypeAdapter
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 import lmsplans
@@ -382,28 +382,8 @@ async def openapi_json(request: Request) -> Response:
     return Response(request.app.state.openapi_json, media_type="application/json")
 
 
-_DOCS_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>lmsplans API</title>
-  <link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css">
-</head>
-<body>
-  <div id="swagger-ui"></div>
-  <script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-  <script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
-</body>
-</html>
-"""
-
-
-async def docs(request: Request) -> Response:
-    return HTMLResponse(_DOCS_PAGE)
-
-
-# Public (they need no services) and not described in the document: plain Starlette routes.
+# Public (it needs no services) and not described in the document: a plain Starlette route.
+# `/docs`, which reads it, is the interface's (`ui.rendering.Site`).
 routes: list[BaseRoute] = [
     Route("/openapi.json", openapi_json, methods=["GET"], include_in_schema=False),
-    Route("/docs", docs, methods=["GET"], include_in_schema=False),
 ]

@@ -10,6 +10,7 @@ each bad field is named in `errors[]`. Every bad value is a 400 (or 422) in the 
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Sized
 from typing import Any, TypeVar
 
 import orjson
@@ -216,10 +217,27 @@ def validate(shape: Any, document: Any, name: str) -> Any:
         raise error from None
 
 
-async def payload(request: Request, name: str, shape: type[T]) -> T:
-    """The payload named `name`, validated as `shape`; 400 7019 when there is none."""
+async def required_payload(request: Request, name: str) -> Any:
+    """The payload named `name`, decoded (`raw_payload`); 400 7019 when there is none."""
     document = await raw_payload(request, name)
     if document is None:
         raise MissingParameter(name)
-    result: T = validate(shape, document, name)
+    return document
+
+
+async def payload(request: Request, name: str, shape: type[T]) -> T:
+    """The payload named `name`, validated as `shape`; 400 7019 when there is none."""
+    result: T = validate(shape, await required_payload(request, name), name)
     return result
+
+
+def check_learner_batch(learners: Sized, name: str, *, most: int) -> None:
+    """A payload's batch of learners: 1 to `most` of them (422 7021 above, 400 7204 for
+    none)."""
+    if len(learners) > most:
+        raise LimitExceeded(
+            f"Maximum limit exceeded: at most {most} learners at once",
+            errors=[{"field": name, "message": f"has {len(learners)} learners"}],
+        )
+    if not learners:
+        raise InvalidParameter(name, "holds no learner")

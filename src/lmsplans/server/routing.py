@@ -36,7 +36,7 @@ import inspect
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from starlette.routing import BaseRoute, Route
 
@@ -127,12 +127,18 @@ class Declaration:
         )
 
 
-@dataclass
-class RouteTable:
-    """One domain's routes, in the order they are declared."""
+class _Declared(Protocol):
+    def route(self) -> Route: ...
 
-    tags: tuple[str, ...]
-    declarations: list[Declaration] = field(default_factory=list)
+
+DeclarationT = TypeVar("DeclarationT", bound=_Declared)
+
+
+@dataclass
+class _Table(Generic[DeclarationT]):
+    """Declarations, in the order they are declared, and the routes that serve them."""
+
+    declarations: list[DeclarationT] = field(default_factory=list)
     _built: list[Route] | None = None
 
     def routes(self) -> list[Route]:
@@ -140,6 +146,13 @@ class RouteTable:
         if self._built is None:
             self._built = [declaration.route() for declaration in self.declarations]
         return self._built
+
+
+@dataclass
+class RouteTable(_Table[Declaration]):
+    """One domain's routes, in the order they are declared."""
+
+    tags: tuple[str, ...] = field(kw_only=True)
 
     def _declare(
         self,
@@ -279,19 +292,10 @@ class PageDeclaration:
 
 
 @dataclass
-class PageTable:
+class PageTable(_Table[PageDeclaration]):
     """Pages of the interface, in the order they are declared (the counterpart of
     `RouteTable` for people: a session instead of a token). Every page needs a signed-in
     person unless declared with `public_get` or `public_post`, the reviewed opt-out."""
-
-    declarations: list[PageDeclaration] = field(default_factory=list)
-    _built: list[Route] | None = None
-
-    def routes(self) -> list[Route]:
-        """The Starlette routes, built once."""
-        if self._built is None:
-            self._built = [declaration.route() for declaration in self.declarations]
-        return self._built
 
     def _declare(
         self, method: str, path: str, kind: PageKind, role: Role | None

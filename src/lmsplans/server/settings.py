@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,15 +48,38 @@ def redacted(url: str, *, mask: str | None = "***") -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}{secret}@{host}"))
 
 
-def _url_problem(url: str, schemes: tuple[str, ...], example: str) -> str | None:
-    """Why `url` cannot be used (None when it can): an unknown scheme or a bad port."""
+def _checked_url(
+    url: str,
+    schemes: tuple[str, ...],
+    example: str,
+    *,
+    also: Callable[[str], str | None] | None = None,
+) -> str:
+    """`url` when it can be used; ValueError saying why not otherwise: an unknown scheme,
+    a bad port, or what `also` finds wrong with it."""
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
     except ValueError as exc:
-        return f"cannot parse {redacted(url)!r} ({exc}); expected {example}"
+        raise ValueError(f"cannot parse {redacted(url)!r} ({exc}); expected {example}") from None
     if parts.scheme not in schemes:
-        return f"unsupported URL {redacted(url)!r}; expected {example}"
+        raise ValueError(f"unsupported URL {redacted(url)!r}; expected {example}")
+    problem = also(url) if also is not None else None
+    if problem:
+        raise ValueError(problem)
+    return url
+
+
+def _sqlite_path_problem(url: str) -> str | None:
+    if url.startswith("sqlite:") and not url.startswith("sqlite:///"):
+        return f"a SQLite URL is sqlite:///relative or sqlite:////absolute/path: {url!r}"
+    return None
+
+
+def _base_url_problem(url: str) -> str | None:
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname or parts.query or parts.fragment:
+        return f"a base URL is scheme, host and an optional path: {url!r}"
     return None
 
 
@@ -196,35 +220,20 @@ class Settings(BaseSettings):
     @classmethod
     def _check_database_url(cls, url: str) -> str:
         example = "sqlite:///PATH or postgresql://USER@HOST:PORT/NAME"
-        problem = _url_problem(url, _DATABASE_SCHEMES, example)
-        if problem is None and url.startswith("sqlite:") and not url.startswith("sqlite:///"):
-            problem = f"a SQLite URL is sqlite:///relative or sqlite:////absolute/path: {url!r}"
-        if problem:
-            raise ValueError(problem)
-        return url
+        return _checked_url(url, _DATABASE_SCHEMES, example, also=_sqlite_path_problem)
 
     @field_validator("redis_url")
     @classmethod
     def _check_redis_url(cls, url: str | None) -> str | None:
-        if not url:
-            return None
-        problem = _url_problem(url, _REDIS_SCHEMES, "redis://HOST:6379/0")
-        if problem:
-            raise ValueError(problem)
-        return url
+        return _checked_url(url, _REDIS_SCHEMES, "redis://HOST:6379/0") if url else None
 
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, url: str | None) -> str | None:
         if not url:
             return None
-        problem = _url_problem(url, _PUBLIC_SCHEMES, "https://HOST[:PORT][/PATH]")
-        parts = urllib.parse.urlsplit(url)
-        if problem is None and (not parts.hostname or parts.query or parts.fragment):
-            problem = f"a base URL is scheme, host and an optional path: {url!r}"
-        if problem:
-            raise ValueError(problem)
-        return url.rstrip("/")
+        example = "https://HOST[:PORT][/PATH]"
+        return _checked_url(url, _PUBLIC_SCHEMES, example, also=_base_url_problem).rstrip("/")
 
     @property
     def base_url(self) -> str:

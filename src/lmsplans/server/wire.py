@@ -70,6 +70,12 @@ def ok(data: dict[str, Any], message: str) -> Response:
     return encoded_response(ok_body(data, message))
 
 
+def ok_page(name: str, records: list[Any], more: bool, message: str) -> Response:
+    """The success envelope of one page of a list: its records under `name`, then whether
+    another page follows (`isNextAvailable`)."""
+    return ok({name: records, "isNextAvailable": more}, message)
+
+
 class ShownOnce(Response):
     """A success answer that holds a secret shown once. Its request's idempotent replay
     answers `replay_body` instead (`http.transactional` stores only that): the same answer
@@ -267,8 +273,15 @@ class Patch(BaseModel):
         return schema
 
 
-class ZohoRecord(BaseModel):
+class ClosedRecord(BaseModel):
+    """A documented JSON object with its declared fields and no other (`extra="forbid"`):
+    an answer says no more than its description, a payload may send no more."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+class ZohoRecord(ClosedRecord):
+    """A record of Zoho's API, in its conventions (see the module docstring)."""
 
 
 class Envelope(ZohoRecord):

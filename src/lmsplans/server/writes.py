@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from lmsplans.server.auth.schemas import Role
+from lmsplans.server.auth.schemas import Principal, Role
 from lmsplans.server.changes.log import OrgChanges, current_log
 
 
@@ -31,6 +31,16 @@ class WriteContext:
     now_ms: int  # when it is made (epoch ms): every time it stamps
     role: Role | None = None  # the actor's role, for the services' permission rules
     idempotency_key: str | None = None
+
+    @classmethod
+    def by(
+        cls, principal: Principal, *, source: str, now_ms: int, idempotency_key: str | None
+    ) -> WriteContext:
+        """The write a signed-in caller (a token's or a session's principal) makes as
+        themself, in their organisation and with their role."""
+        return cls(
+            principal.org_id, principal.user_id, source, now_ms, principal.role, idempotency_key
+        )
 
     @property
     def changes(self) -> OrgChanges:

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from lmsplans.server.errors import ErrorEnvelope
+from lmsplans.server.wire import ClosedRecord
 
 
 class Operation(StrEnum):
@@ -87,8 +88,7 @@ class TokenRequest(BaseModel):
     scope: NonEmpty = Field(description="For grant_type=client_credentials: comma-separated scopes")
 
 
-class TokenResponse(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TokenResponse(ClosedRecord):
     access_token: str
     scope: str
     api_domain: str
@@ -103,8 +103,7 @@ class RevokeRequest(BaseModel):
     )
 
 
-class RevokeResponse(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RevokeResponse(ClosedRecord):
     message: str
     status: Literal[200]
 

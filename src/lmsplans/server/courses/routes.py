@@ -13,14 +13,23 @@ from lmsplans.server.courses.schemas import (
     CoursePatch,
     CoursesPage,
 )
+from lmsplans.server.db import Row
 from lmsplans.server.errors import Conflict, NoSuchLearner, NoSuchRecord
 from lmsplans.server.http import Call, WriteCall
 from lmsplans.server.learners.service import visibility
 from lmsplans.server.params import payload
 from lmsplans.server.routing import RouteTable
-from lmsplans.server.wire import ok
+from lmsplans.server.wire import ok, ok_page
 
 routes = RouteTable(tags=("Courses",))
+
+
+def _course_id(call: Call) -> int:
+    return call.id_param("courseId", "course")
+
+
+def _course(row: Row, message: str) -> Response:
+    return ok({"course": queries.course_record(row)}, message)
 
 
 @routes.post(
@@ -43,7 +52,7 @@ async def create_course(call: WriteCall) -> Response:
     course = await payload(call.request, "courseData", CourseIn)
     course_id = await service.create_from_payload(call.conn, write=call.write, data=course)
     row = await queries.course_row(call.conn, org_id=call.write.org_id, course_id=course_id)
-    return ok({"course": queries.course_record(row)}, "Course created successfully")
+    return _course(row, "Course created successfully")
 
 
 @routes.get("/api/v1/courses", response=CoursesPage, paging=1)
@@ -55,7 +64,7 @@ async def list_courses(call: Call) -> Response:
     page = call.page()
     async with call.db.read() as conn:
         courses, more = await queries.list_courses(conn, org_id=call.principal.org_id, page=page)
-    return ok({"courses": courses, "isNextAvailable": more}, "Courses fetched successfully")
+    return ok_page("courses", courses, more, "Courses fetched successfully")
 
 
 @routes.get("/api/v1/courses/{courseId}", response=CourseOne, errors=(NoSuchRecord,))
@@ -63,9 +72,9 @@ async def read_course(call: Call) -> Response:
     """One course"""
     async with call.db.read() as conn:
         row = await queries.course_row(
-            conn, org_id=call.principal.org_id, course_id=call.id_param("courseId", "course")
+            conn, org_id=call.principal.org_id, course_id=_course_id(call)
         )
-    return ok({"course": queries.course_record(row)}, "Course fetched successfully")
+    return _course(row, "Course fetched successfully")
 
 
 @routes.patch(
@@ -84,10 +93,10 @@ async def update_course(call: WriteCall) -> Response:
     `duration` without `durationUnit` is in the course's present unit.
     """
     patch = await payload(call.request, "courseData", CoursePatch)
-    course_id = call.id_param("courseId", "course")
+    course_id = _course_id(call)
     await service.update_course(call.conn, write=call.write, course_id=course_id, patch=patch)
     row = await queries.course_row(call.conn, org_id=call.write.org_id, course_id=course_id)
-    return ok({"course": queries.course_record(row)}, "Course updated successfully")
+    return _course(row, "Course updated successfully")
 
 
 @routes.delete(
@@ -102,10 +111,8 @@ async def delete_course(call: WriteCall) -> Response:
     Admins only; answers the course as it was. Refused (409 7052) while a published plan
     uses it; it leaves the draft plans that had it. Learners' progress in it is kept.
     """
-    row = await service.delete_course(
-        call.conn, write=call.write, course_id=call.id_param("courseId", "course")
-    )
-    return ok({"course": queries.course_record(row)}, "Course deleted successfully")
+    row = await service.delete_course(call.conn, write=call.write, course_id=_course_id(call))
+    return _course(row, "Course deleted successfully")
 
 
 @routes.get(
@@ -125,9 +132,9 @@ async def list_batches(call: Call) -> Response:
     page = call.page()
     async with call.db.read() as conn:
         row = await queries.course_row(
-            conn, org_id=call.principal.org_id, course_id=call.id_param("courseId", "course")
+            conn, org_id=call.principal.org_id, course_id=_course_id(call)
         )
         batches, more = await queries.course_batches(
             conn, row=row, visibility=visibility(call.principal), page=page
         )
-    return ok({"batches": batches, "isNextAvailable": more}, "Batches fetched successfully")
+    return ok_page("batches", batches, more, "Batches fetched successfully")

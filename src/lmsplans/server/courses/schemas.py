@@ -24,6 +24,7 @@ from pydantic import (
 from lmsplans.server.errors import InvalidParameter
 from lmsplans.server.wire import (
     MAX_INT32,
+    ClosedRecord,
     Envelope,
     EpochMs,
     NotAFlag,
@@ -93,13 +94,11 @@ CourseAdmins = Annotated[
 Permission = Literal["admin", "courseAdmin", "manager", "learner"]
 
 
-class PermissionSettings(BaseModel):
+class PermissionSettings(ClosedRecord):
     """Zoho's `permissionSettings` of a course: who may enrol and unenrol, and when an
     entity, a module and the course count as completed (1 when the learner marks it, 2 when
     its criteria are met). Stored and answered as sent; in lmsplans learners join courses
     through plans and a course is completed as a whole."""
-
-    model_config = ConfigDict(extra="forbid")
 
     whoCanEnroll: list[Permission] | None = Field(default=None, max_length=4)
     whoCanUnenroll: list[Permission] | None = Field(default=None, max_length=4)

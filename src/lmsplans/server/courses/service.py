@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -62,40 +63,41 @@ async def create_from_payload(conn: Connection, *, write: WriteContext, data: Co
     )
 
 
+# The Zoho course fields kept as they come, and those kept as JSON: field -> column.
+_TEXT_COLUMNS = {
+    "description": "description",
+    "aboutCourse": "about_course",
+    "courseCode": "course_code",
+    "durationUnit": "duration_unit",
+}
+_JSON_COLUMNS = {"categories": "categories", "permissionSettings": "permission_settings"}
+
+
+def _given(data: CourseIn | CoursePatch, fields: Iterable[str]) -> Iterator[tuple[str, Any]]:
+    """Each of `fields` that `data` gives, with its value; null is 400 7204 (it clears
+    `duration` alone, which is not among these)."""
+    for field in fields:
+        if field in data.model_fields_set:
+            value = getattr(data, field)
+            if value is None:
+                raise InvalidParameter(field, "may not be null")
+            yield field, value
+
+
 async def course_details(
     conn: Connection, *, write: WriteContext, data: CourseIn | CoursePatch
 ) -> dict[str, Any]:
     """The columns of the Zoho course fields `data` holds (course admins resolved in the
     organisation: 404 7048 naming an unknown one)."""
     details: dict[str, Any] = {}
-    for field, column in (
-        ("description", "description"),
-        ("aboutCourse", "about_course"),
-        ("courseCode", "course_code"),
-        ("durationUnit", "duration_unit"),
-    ):
-        if field in data.model_fields_set:
-            value = getattr(data, field)
-            if value is None:
-                raise InvalidParameter(field, "may not be null")
-            details[column] = value
-    for field, column in (
-        ("categories", "categories"),
-        ("permissionSettings", "permission_settings"),
-    ):
-        if field in data.model_fields_set:
-            value = getattr(data, field)
-            if value is None:
-                raise InvalidParameter(field, "may not be null")
-            details[column] = _json(
-                value.model_dump(exclude_none=True) if field == "permissionSettings" else value
-            )
-    if "courseAdmins" in data.model_fields_set:
-        if data.courseAdmins is None:
-            raise InvalidParameter("courseAdmins", "may not be null")
-        admins = await resolve_learners(
-            conn, org_id=write.org_id, refs=data.courseAdmins, field="courseAdmins"
+    for field, value in _given(data, _TEXT_COLUMNS):
+        details[_TEXT_COLUMNS[field]] = value
+    for field, value in _given(data, _JSON_COLUMNS):
+        details[_JSON_COLUMNS[field]] = _json(
+            value.model_dump(exclude_none=True) if field == "permissionSettings" else value
         )
+    for field, refs in _given(data, ("courseAdmins",)):
+        admins = await resolve_learners(conn, org_id=write.org_id, refs=refs, field=field)
         details["admin_ids"] = _json([str(admin) for admin in dict.fromkeys(admins)])
     return details
 

@@ -1,11 +1,18 @@
-"""Looking up and storing first responses, inside the write's own transaction."""
+"""Looking up and storing first responses, inside the write's own transaction.
+
+A write sent with a key (an API call's `Idempotency-Key`, a form's one-time key) takes the
+same two steps wherever it comes from: `claim` before it writes (a stored first response
+answers instead), `keep` after, in the same transaction.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 
-from lmsplans.server.db import Connection
+from lmsplans.server.db import Connection, lock_key
+from lmsplans.server.errors import IdempotencyKeyReused
+from lmsplans.server.writes import WriteContext
 
 # Keys are kept at least this long (spec: at least 24 hours).
 RETENTION_MS = 24 * 3600 * 1000
@@ -27,7 +34,50 @@ def request_hash(method: str, path: str, query: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
-async def find(
+async def claim(
+    conn: Connection, write: WriteContext, request_hash: str, *, reused: str | None = None
+) -> StoredResponse | None:
+    """The first response stored under the write's key for this request (its replay), or
+    None when there is none (or the write has no key): the write then goes ahead. The key
+    is held until the transaction ends, so a concurrent retry waits for the first to commit
+    and answers its response. The same key with another request is 422 7054 (`reused`:
+    its message, when not the API's own)."""
+    key = write.idempotency_key
+    if key is None:
+        return None
+    user_id = _writer(write)
+    await conn.lock(lock_key("idempotency", write.org_id, user_id, key))
+    stored = await _find(conn, org_id=write.org_id, user_id=user_id, key=key, now_ms=write.now_ms)
+    if stored is not None and stored.request_hash != request_hash:
+        raise IdempotencyKeyReused(reused)
+    return stored
+
+
+async def keep(
+    conn: Connection, write: WriteContext, request_hash: str, *, status_code: int, body: bytes
+) -> None:
+    """Store the write's first response under its key (nothing, without a key), for its
+    retries to answer (`claim`)."""
+    if write.idempotency_key is None:
+        return
+    await _store(
+        conn,
+        org_id=write.org_id,
+        user_id=_writer(write),
+        key=write.idempotency_key,
+        request_hash=request_hash,
+        status_code=status_code,
+        body=body,
+        now_ms=write.now_ms,
+    )
+
+
+def _writer(write: WriteContext) -> int:
+    assert write.actor_id is not None, "a key is its writer's: the system sends none"
+    return write.actor_id
+
+
+async def _find(
     conn: Connection, *, org_id: int, user_id: int, key: str, now_ms: int
 ) -> StoredResponse | None:
     row = await conn.fetch_one(
@@ -41,7 +91,7 @@ async def find(
     return StoredResponse(row["request_hash"], row["status_code"], bytes(row["response_body"]))
 
 
-async def store(
+async def _store(
     conn: Connection,
     *,
     org_id: int,

@@ -12,7 +12,6 @@ from lmsplans.server.errors import (
     Conflict,
     InvalidParameter,
     LimitExceeded,
-    MissingParameter,
     NoSuchLearner,
     PermissionDenied,
 )
@@ -32,9 +31,9 @@ from lmsplans.server.learners.schemas import (
     RoleName,
 )
 from lmsplans.server.openapi import LEARNER_ERRORS, Param
-from lmsplans.server.params import payload, raw_payload, validate
+from lmsplans.server.params import check_learner_batch, payload, required_payload, validate
 from lmsplans.server.routing import RouteTable
-from lmsplans.server.wire import ok
+from lmsplans.server.wire import ok, ok_page
 
 routes = RouteTable(tags=("Learners",))
 
@@ -55,17 +54,9 @@ async def create_learners(call: WriteCall) -> Response:
     item (`learnerData.1.emailId`). An email address, employee id or zuid another learner
     has is 409 7052; an unknown `managerId` 404 7048.
     """
-    document = await raw_payload(call.request, "learnerData")
-    if document is None:
-        raise MissingParameter("learnerData")
+    document = await required_payload(call.request, "learnerData")
     items = document if isinstance(document, list) else [document]
-    if len(items) > MAX_BATCH:
-        raise LimitExceeded(
-            f"Maximum limit exceeded: at most {MAX_BATCH} learners at once",
-            errors=[{"field": "learnerData", "message": f"has {len(items)} learners"}],
-        )
-    if not items:
-        raise InvalidParameter("learnerData", "holds no learner")
+    check_learner_batch(items, "learnerData", most=MAX_BATCH)
     # A single learner's errors name its fields; a batch's the item too: "learnerData.1.emailId".
     if isinstance(document, list):
         learners = validate(list[LearnerIn], items, "learnerData")
@@ -98,18 +89,10 @@ async def upsert_learners(call: WriteCall) -> Response:
     learner keeps, two items naming one learner, or a reporting loop. Answers the learners
     in the order sent, and which were `created`, `updated` or `unchanged`.
     """
-    document = await raw_payload(call.request, "learnerData")
-    if document is None:
-        raise MissingParameter("learnerData")
+    document = await required_payload(call.request, "learnerData")
     if not isinstance(document, list):
         raise InvalidParameter("learnerData", "must be a list of learners")
-    if len(document) > MAX_BATCH:
-        raise LimitExceeded(
-            f"Maximum limit exceeded: at most {MAX_BATCH} learners at once",
-            errors=[{"field": "learnerData", "message": f"has {len(document)} learners"}],
-        )
-    if not document:
-        raise InvalidParameter("learnerData", "holds no learner")
+    check_learner_batch(document, "learnerData", most=MAX_BATCH)
     learners = validate(list[LearnerUpsertIn], document, "learnerData")
     done = await upsert.upsert_learners(call.conn, write=call.write, items=learners)
     records = [await queries.learner_record(call.conn, learner_id=d.learner_id) for d in done]
@@ -162,7 +145,7 @@ async def list_learners(call: Call) -> Response:
             role=role,
             status=status,
         )
-    return ok({"learners": learners, "isNextAvailable": more}, "Learners fetched successfully")
+    return ok_page("learners", learners, more, "Learners fetched successfully")
 
 
 @routes.get("/api/v1/learners/{learnerId}", response=LearnerOne, errors=LEARNER_ERRORS)

@@ -4,28 +4,25 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from lmsplans.server.errors import ErrorEnvelope
-from lmsplans.server.wire import Digits
+from lmsplans.server.wire import ClosedRecord, Digits
 
 State = Literal["ok", "down"]
 
 
-class Health(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Health(ClosedRecord):
     status: Literal["ok"]
     process: Digits = Field(description="The id of the server process that answered.")
 
 
-class Checks(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Checks(ClosedRecord):
     database: State
     limiter: State
 
 
-class Readiness(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Readiness(ClosedRecord):
     status: Literal["ok"]
     checks: Checks
 
@@ -36,8 +33,7 @@ class NotReady(ErrorEnvelope):
     checks: Checks | None = None
 
 
-class Links(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Links(ClosedRecord):
     docs: str = Field(description="The interactive API description.")
     openapi: str = Field(description="The OpenAPI 3.1 description.")
     health: str
@@ -46,10 +42,9 @@ class Links(BaseModel):
     ui: str | None = Field(default=None, description="The web interface, when it is served.")
 
 
-class ServiceInfo(BaseModel):
+class ServiceInfo(ClosedRecord):
     """`GET /` for a program: what answers here, and where to go next."""
 
-    model_config = ConfigDict(extra="forbid")
     service: Literal["lmsplans"]
     version: str
     description: str

@@ -9,16 +9,14 @@ from lmsplans.server.auth.schemas import Operation, Role
 from lmsplans.server.db import Connection
 from lmsplans.server.errors import (
     Conflict,
-    InvalidParameter,
     LimitExceeded,
-    MissingParameter,
     NoSuchLearner,
     NoSuchRecord,
     PermissionDenied,
 )
 from lmsplans.server.http import Call, WriteCall
 from lmsplans.server.openapi import Param
-from lmsplans.server.params import payload, raw_payload, validate
+from lmsplans.server.params import check_learner_batch, payload, required_payload, validate
 from lmsplans.server.plans import enrolments, queries, service
 from lmsplans.server.plans.roster import kept_roster, roster_answer
 from lmsplans.server.plans.schemas import (
@@ -39,7 +37,7 @@ from lmsplans.server.plans.schemas import (
 )
 from lmsplans.server.progress.schemas import EnrolmentStatus, enrolment_status_param
 from lmsplans.server.routing import RouteTable
-from lmsplans.server.wire import ok
+from lmsplans.server.wire import ok, ok_page
 
 routes = RouteTable(tags=("Learning plans",))
 # The plan in the path, managed by an admin of the organisation or of the plan.
@@ -66,9 +64,7 @@ async def list_plans(call: Call) -> Response:
             viewer_id=call.principal.user_id,
             page=page,
         )
-    return ok(
-        {"learningPlans": plans, "isNextAvailable": more}, "Learning plans fetched successfully"
-    )
+    return ok_page("learningPlans", plans, more, "Learning plans fetched successfully")
 
 
 @routes.get(  # an alias, declared with the same answer
@@ -245,11 +241,9 @@ async def set_plan_courses(call: WriteCall) -> Response:
     course is 404 7049, a course twice 400 7204, a published plan left without a mandatory
     course 409 7052.
     """
-    document = await raw_payload(call.request, "courses")
+    document = await required_payload(call.request, "courses")
     if isinstance(document, list):
         document = {"courses": document}
-    if document is None:
-        raise MissingParameter("courses")
     data = validate(PlanCoursesIn, document, "courses")
     plan_id = _plan_id(call)
     await service.replace_plan_courses(
@@ -278,13 +272,7 @@ async def enrol_learners(call: WriteCall) -> Response:
     404 7048 (nobody is enrolled).
     """
     refs = await payload(call.request, "erecnosList", list[ErecnoRef])
-    if len(refs) > MAX_ENROL_BATCH:
-        raise LimitExceeded(
-            f"Maximum limit exceeded: at most {MAX_ENROL_BATCH} learners at once",
-            errors=[{"field": "erecnosList", "message": f"has {len(refs)} learners"}],
-        )
-    if not refs:
-        raise InvalidParameter("erecnosList", "holds no learner")
+    check_learner_batch(refs, "erecnosList", most=MAX_ENROL_BATCH)
     plan_id = _plan_id(call)
     enrolled, already = await enrolments.enrol_learners(
         call.conn, write=call.write, plan_id=plan_id, refs=refs

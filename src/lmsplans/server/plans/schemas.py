@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from lmsplans.server.progress.schemas import ProgressInfo, UserInfo
 from lmsplans.server.wire import (
+    ClosedRecord,
     Digits,
     Envelope,
     EpochMs,
@@ -66,9 +67,7 @@ class PlanPatch(Patch):
     disabled: ZohoFlag | None = None
 
 
-class PlanCourseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PlanCourseIn(ClosedRecord):
     courseId: IdIn
     level: Level = 1
     isMandatory: Flag = False
@@ -77,9 +76,7 @@ class PlanCourseIn(BaseModel):
     )
 
 
-class PlanCoursesIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PlanCoursesIn(ClosedRecord):
     courses: list[PlanCourseIn] = Field(max_length=500)
 
 

@@ -3,7 +3,7 @@ enrolment's history, and recording progress."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from starlette.responses import Response
 
@@ -23,7 +23,7 @@ from lmsplans.server.progress import queries, schemas, service
 from lmsplans.server.progress.rules import ALL_TIME
 from lmsplans.server.progress.schemas import ProgressIn
 from lmsplans.server.routing import RouteTable
-from lmsplans.server.wire import encoded_response, ok, ok_body
+from lmsplans.server.wire import encoded_response, ok, ok_body, ok_page
 
 routes = RouteTable(tags=("Progress",))
 
@@ -131,6 +131,26 @@ async def learner_plans_progress(call: Call) -> Response:
     return encoded_response(answer.body(call.now_ms()))
 
 
+class _InPlan(Protocol):
+    """A query of one page of what a learner has in an organisation's plan."""
+
+    async def __call__(
+        self, conn: Connection, *, org_id: int, plan_id: int, learner_id: int, page: Page
+    ) -> tuple[list[dict[str, Any]], bool]: ...
+
+
+async def _in_plan(call: Call, query: _InPlan) -> tuple[list[dict[str, Any]], bool]:
+    """The page asked for of what `query` reads of the learner in the path (whom the caller
+    may read) in the plan in the path."""
+    page = call.page()
+    plan_id = call.id_param("planId", "learning plan")
+    async with call.db.read() as conn:
+        learner = await _readable_learner(call, conn)
+        return await query(
+            conn, org_id=call.principal.org_id, plan_id=plan_id, learner_id=learner.id, page=page
+        )
+
+
 @routes.get(
     "/api/v1/learners/{learnerId}/learning-plans/{planId}/courses/progress",
     response=schemas.PlanCoursesProgressPage,
@@ -143,14 +163,8 @@ async def learner_plan_courses_progress(call: Call) -> Response:
     The plan's courses by level; `isLocked` while the previous level is incomplete. 404 7049
     when the learner is not in the plan.
     """
-    page = call.page()
-    plan_id = call.id_param("planId", "learning plan")
-    async with call.db.read() as conn:
-        learner = await _readable_learner(call, conn)
-        courses, more = await queries.plan_courses_progress(
-            conn, org_id=call.principal.org_id, plan_id=plan_id, learner_id=learner.id, page=page
-        )
-    return ok({"courses": courses, "isNextAvailable": more}, "Courses fetched successfully")
+    courses, more = await _in_plan(call, queries.plan_courses_progress)
+    return ok_page("courses", courses, more, "Courses fetched successfully")
 
 
 @routes.get(
@@ -170,10 +184,7 @@ async def learner_course_progress(call: Call) -> Response:
         records, more = await queries.learner_course_progress(
             conn, learner_id=learner.id, page=page
         )
-    return ok(
-        {"courseProgress": records, "isNextAvailable": more},
-        "Course progress fetched successfully",
-    )
+    return ok_page("courseProgress", records, more, "Course progress fetched successfully")
 
 
 async def _course_id(call: Call, conn: Connection) -> int:
@@ -196,10 +207,7 @@ async def _course_progress(call: Call) -> Response:
         records, more = await queries.course_progress(
             conn, course_id=course_id, visibility=visibility(call.principal), page=page
         )
-    return ok(
-        {"courseProgress": records, "isNextAvailable": more},
-        "Course progress fetched successfully",
-    )
+    return ok_page("courseProgress", records, more, "Course progress fetched successfully")
 
 
 @routes.get(
@@ -297,15 +305,16 @@ async def record_progress(call: WriteCall) -> Response:
     `reset: true` (409 7052 otherwise).
     """
     data = await payload(call.request, "progressData", ProgressIn)
+    course_id = call.id_param("courseId", "course")
     learner = await service.record_progress(
         call.conn,
         write=call.write,
         learner_ref=call.path_param("learnerId"),
-        course_id=call.id_param("courseId", "course"),
+        course_id=course_id,
         data=data,
     )
     record = await queries.one_course_progress(
-        call.conn, course_id=call.id_param("courseId", "course"), learner_id=learner.id
+        call.conn, course_id=course_id, learner_id=learner.id
     )
     return ok({"courseProgress": record}, "Course progress recorded successfully")
 
@@ -323,11 +332,5 @@ async def plan_history(call: Call) -> Response:
     courses, oldest first: who, from where, when, with which `Idempotency-Key`, and the
     state before and after.
     """
-    page = call.page()
-    plan_id = call.id_param("planId", "learning plan")
-    async with call.db.read() as conn:
-        learner = await _readable_learner(call, conn)
-        events, more = await queries.plan_history(
-            conn, org_id=call.principal.org_id, plan_id=plan_id, learner_id=learner.id, page=page
-        )
-    return ok({"events": events, "isNextAvailable": more}, "History fetched successfully")
+    events, more = await _in_plan(call, queries.plan_history)
+    return ok_page("events", events, more, "History fetched successfully")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from lmsplans.server.errors import InvalidParameter
 from lmsplans.server.wire import (
+    ClosedRecord,
     Digits,
     Envelope,
     EpochMs,
@@ -52,15 +53,13 @@ def enrolment_status_param(raw: str | None) -> EnrolmentStatus | None:
 Percentage = Annotated[int, Field(ge=0, le=100), NotAFlag]
 
 
-class ProgressIn(BaseModel):
+class ProgressIn(ClosedRecord):
     """A progress record for one learner in one course.
 
     Give a percentage, a status, or both (they must agree: 100 is completed, 0 is not
     started); `completionTime` (epoch ms) dates it, default now. `reset: true` takes the
     course back to not started, the only way out of `completed`.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     completionPercentage: Percentage | None = None
     completionStatus: CourseStatus | None = None

@@ -273,10 +273,16 @@ async def end_all_sessions(db: Database, *, org_id: int, learner_id: int, now_ms
     """Revoke every live session of one person (signing out: everywhere at once); answers
     how many there were."""
     async with db.transaction() as conn:
-        conn.changes.touch(org_id, tag("learner", learner_id))
-        return await queries.revoke_learner_sessions(
-            conn, org_id=org_id, learner_id=learner_id, now_ms=now_ms
-        )
+        return await _end_sessions(conn, org_id=org_id, learner_id=learner_id, now_ms=now_ms)
+
+
+async def _end_sessions(conn: Connection, *, org_id: int, learner_id: int, now_ms: int) -> int:
+    """Revoke every live session of one person, in `conn`'s transaction; answers how many
+    there were."""
+    conn.changes.touch(org_id, tag("learner", learner_id))  # what kept their sessions
+    return await queries.revoke_learner_sessions(
+        conn, org_id=org_id, learner_id=learner_id, now_ms=now_ms
+    )
 
 
 async def set_password(
@@ -293,14 +299,11 @@ async def set_password(
     check_password_rules(password)
     password_hash = await passwords.hash(password)
     async with db.transaction() as conn:
-        conn.changes.touch(org_id, tag("learner", learner_id))  # their sessions end
         await _active_member(conn, org_id=org_id, learner_id=learner_id)
         await queries.upsert_password(
             conn, org_id=org_id, learner_id=learner_id, password_hash=password_hash, now_ms=now_ms
         )
-        return await queries.revoke_learner_sessions(
-            conn, org_id=org_id, learner_id=learner_id, now_ms=now_ms
-        )
+        return await _end_sessions(conn, org_id=org_id, learner_id=learner_id, now_ms=now_ms)
 
 
 async def sign_in_with_password(

@@ -27,10 +27,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match, Route
 
 from lmsplans.server.auth.schemas import Principal, Role
-from lmsplans.server.db import Connection, Database, lock_key
+from lmsplans.server.db import Connection, Database
 from lmsplans.server.errors import (
     ExpiredToken,
-    IdempotencyKeyReused,
     InvalidToken,
     MethodNotAllowed,
     UnknownPath,
@@ -308,6 +307,11 @@ def _visit_fields(visit: Visit) -> dict[str, Any]:
     }
 
 
+_SENT_AGAIN_CHANGED = (
+    "This form was already sent with other values: reload the page and send it again"
+)
+
+
 def writing(handler: WriteHandler, *, role: Role | None) -> AsgiEndpoint:
     """A checked form that writes: one transaction, one `WriteContext`, and its one-time
     `form_key` as the write's idempotency key. Its handler answers where to go next (a
@@ -318,49 +322,22 @@ def writing(handler: WriteHandler, *, role: Role | None) -> AsgiEndpoint:
         body = await request.body()  # kept by the request: the form is parsed from it
         fields = await forms.checked_form(visit)
         key = forms.form_key(fields)
-        principal = visit.principal
-        write = WriteContext(
-            org_id=principal.org_id,
-            actor_id=principal.user_id,
-            source=WRITE_SOURCE,
-            now_ms=visit.now_ms,
-            role=principal.role,
-            idempotency_key=key,
+        write = WriteContext.by(
+            visit.principal, source=WRITE_SOURCE, now_ms=visit.now_ms, idempotency_key=key
         )
         fingerprint = idempotency.request_hash("POST", request.url.path, request.url.query, body)
         async with visit.db.transaction() as conn:
-            if key is not None:
-                await conn.lock(lock_key("idempotency", principal.org_id, principal.user_id, key))
-                stored = await idempotency.find(
-                    conn,
-                    org_id=principal.org_id,
-                    user_id=principal.user_id,
-                    key=key,
-                    now_ms=write.now_ms,
-                )
-                if stored is not None:
-                    if stored.request_hash != fingerprint:
-                        raise IdempotencyKeyReused(
-                            "This form was already sent with other values: reload the page "
-                            "and send it again"
-                        )
-                    return see_other(stored.body.decode())
+            stored = await idempotency.claim(conn, write, fingerprint, reused=_SENT_AGAIN_CHANGED)
+            if stored is not None:
+                return see_other(stored.body.decode())
             response = await handler(
                 WriteVisit(**_visit_fields(visit), form=fields, conn=conn, write=write)
             )
             location = response.headers.get("location")
             assert response.status_code == 303 and location, "a form answers where to go next"
-            if key is not None:
-                await idempotency.store(
-                    conn,
-                    org_id=principal.org_id,
-                    user_id=principal.user_id,
-                    key=key,
-                    request_hash=fingerprint,
-                    status_code=303,
-                    body=location.encode(),
-                    now_ms=write.now_ms,
-                )
+            await idempotency.keep(
+                conn, write, fingerprint, status_code=303, body=location.encode()
+            )
         return response
 
     return _session_endpoint(run, role=role)

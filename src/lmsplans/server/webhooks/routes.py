@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lmsplans.server.auth.schemas import Role
+from lmsplans.server.db import Row
 from lmsplans.server.errors import InvalidParameter, NoSuchRecord
 from lmsplans.server.events.service import Cursor
 from lmsplans.server.http import Call, WriteCall
@@ -28,7 +29,7 @@ from lmsplans.server.webhooks.schemas import (
     WebhookPatch,
     WebhooksPage,
 )
-from lmsplans.server.wire import ok, ok_shown_once
+from lmsplans.server.wire import ok, ok_page, ok_shown_once
 
 routes = RouteTable(tags=("Webhooks",))
 
@@ -36,6 +37,20 @@ routes = RouteTable(tags=("Webhooks",))
 def _webhooks(request: Request) -> Webhooks:
     webhooks: Webhooks = request.app.state.webhooks
     return webhooks
+
+
+def _webhook_id(call: Call) -> int:
+    return call.id_param("webhookId", "webhook")
+
+
+def _webhook(row: Row, message: str) -> Response:
+    return ok({"webhook": queries.endpoint_record(row)}, message)
+
+
+def _with_secret(row: Row, secret: str, message: str) -> Response:
+    """The endpoint and its signing secret, shown only in this answer (`ok_shown_once`)."""
+    record = {**queries.endpoint_record(row), "secret": secret}
+    return ok_shown_once({"webhook": record}, message, record="webhook", field="secret")
 
 
 @routes.post(
@@ -60,10 +75,7 @@ async def create_webhook(call: WriteCall) -> Response:
         call.conn, write=call.write, data=data, box=webhooks.box, url=url
     )
     row = await queries.endpoint_row(call.conn, org_id=call.write.org_id, webhook_id=webhook_id)
-    record = {**queries.endpoint_record(row), "secret": secret}
-    return ok_shown_once(
-        {"webhook": record}, "Webhook created successfully", record="webhook", field="secret"
-    )
+    return _with_secret(row, secret, "Webhook created successfully")
 
 
 @routes.get("/api/v1/webhooks", role=Role.ADMIN, response=WebhooksPage, paging=0)
@@ -75,7 +87,7 @@ async def list_webhooks(call: Call) -> Response:
     page = call.page()
     async with call.db.read() as conn:
         webhooks, more = await queries.list_endpoints(conn, org_id=call.principal.org_id, page=page)
-    return ok({"webhooks": webhooks, "isNextAvailable": more}, "Webhooks fetched successfully")
+    return ok_page("webhooks", webhooks, more, "Webhooks fetched successfully")
 
 
 @routes.get(
@@ -88,9 +100,9 @@ async def read_webhook(call: Call) -> Response:
     """
     async with call.db.read() as conn:
         row = await queries.endpoint_row(
-            conn, org_id=call.principal.org_id, webhook_id=call.id_param("webhookId", "webhook")
+            conn, org_id=call.principal.org_id, webhook_id=_webhook_id(call)
         )
-    return ok({"webhook": queries.endpoint_record(row)}, "Webhook fetched successfully")
+    return _webhook(row, "Webhook fetched successfully")
 
 
 @routes.patch(
@@ -108,7 +120,7 @@ async def update_webhook(call: WriteCall) -> Response:
     are. `enabled: true` on an endpoint the server disabled (a 410 answer, five days of
     failures) resumes its deliveries where they stopped.
     """
-    webhook_id = call.id_param("webhookId", "webhook")
+    webhook_id = _webhook_id(call)
     patch = await payload(call.request, "webhookData", WebhookPatch)
     webhooks = _webhooks(call.request)
     await queries.endpoint_row(call.conn, org_id=call.write.org_id, webhook_id=webhook_id)
@@ -120,7 +132,7 @@ async def update_webhook(call: WriteCall) -> Response:
     )
     row = await queries.endpoint_row(call.conn, org_id=call.write.org_id, webhook_id=webhook_id)
     webhooks.wake()
-    return ok({"webhook": queries.endpoint_record(row)}, "Webhook updated successfully")
+    return _webhook(row, "Webhook updated successfully")
 
 
 @routes.delete(
@@ -132,10 +144,8 @@ async def delete_webhook(call: WriteCall) -> Response:
     Admins only; its undelivered events and its delivery log go with it. Answers the
     endpoint as it was.
     """
-    row = await service.delete_endpoint(
-        call.conn, write=call.write, webhook_id=call.id_param("webhookId", "webhook")
-    )
-    return ok({"webhook": queries.endpoint_record(row)}, "Webhook deleted successfully")
+    row = await service.delete_endpoint(call.conn, write=call.write, webhook_id=_webhook_id(call))
+    return _webhook(row, "Webhook deleted successfully")
 
 
 @routes.post(
@@ -151,18 +161,12 @@ async def rotate_webhook_secret(call: WriteCall) -> Response:
     two signatures in `webhook-signature`, by the new secret and by the old one, so the
     receiver can switch without losing any.
     """
-    webhook_id = call.id_param("webhookId", "webhook")
+    webhook_id = _webhook_id(call)
     secret = await service.rotate_secret(
         call.conn, write=call.write, webhook_id=webhook_id, box=_webhooks(call.request).box
     )
     row = await queries.endpoint_row(call.conn, org_id=call.write.org_id, webhook_id=webhook_id)
-    record = {**queries.endpoint_record(row), "secret": secret}
-    return ok_shown_once(
-        {"webhook": record},
-        "Webhook secret rotated successfully",
-        record="webhook",
-        field="secret",
-    )
+    return _with_secret(row, secret, "Webhook secret rotated successfully")
 
 
 @routes.post(
@@ -178,7 +182,7 @@ async def test_webhook(call: WriteCall) -> Response:
     subscribes to, delivered signed like every event; the delivery log shows how it went.
     """
     event_id = await service.queue_test_event(
-        call.conn, write=call.write, webhook_id=call.id_param("webhookId", "webhook")
+        call.conn, write=call.write, webhook_id=_webhook_id(call)
     )
     _webhooks(call.request).wake()
     return ok({"eventIds": [event_id]}, "Test event queued successfully")
@@ -200,10 +204,10 @@ async def list_deliveries(call: Call) -> Response:
     page = call.page()
     async with call.db.read() as conn:
         row = await queries.endpoint_row(
-            conn, org_id=call.principal.org_id, webhook_id=call.id_param("webhookId", "webhook")
+            conn, org_id=call.principal.org_id, webhook_id=_webhook_id(call)
         )
         attempts, more = await queries.list_attempts(conn, endpoint_id=int(row["id"]), page=page)
-    return ok({"deliveries": attempts, "isNextAvailable": more}, "Deliveries fetched successfully")
+    return ok_page("deliveries", attempts, more, "Deliveries fetched successfully")
 
 
 @routes.post(
@@ -224,7 +228,7 @@ async def replay_webhook(call: WriteCall) -> Response:
     endpoint subscribes to, with the feed's ids and bodies, up to 100 examined per call
     (the answer's `nextCursor` and `isNextAvailable` say where to go on).
     """
-    webhook_id = call.id_param("webhookId", "webhook")
+    webhook_id = _webhook_id(call)
     data = await payload(call.request, "replayData", ReplayIn)
     if (data.eventIds is None) == (data.after is None):
         raise InvalidParameter("replayData", "gives either eventIds or after")
