@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -252,9 +252,17 @@ VALUES (:org_id, :seq, :tags, :event_type, :learner_id, :plan_id, :course_id, :d
         :occurred_time)"""
 
 
-# What hears of the events a transaction writes, in that transaction, with their ids (the
-# webhooks' outbox, `webhooks.service.publish`): rows of `changes` with an event type.
-Publisher = Callable[["Connection", list[Any]], Awaitable[None]]
+class Publisher(Protocol):
+    """What hears of the events a transaction writes, in that transaction, with their ids
+    (the webhooks' outbox, `webhooks.service.publish`): rows of `changes` with an event
+    type, as the INSERT that stored them answers them. `returning` adds columns to that
+    answer (SQL over the row stored, e.g. whether its organisation has a subscriber), so
+    that what the publisher asks of every write costs no statement of its own."""
+
+    returning: str
+
+    async def __call__(self, conn: Connection, events: list[Any], /) -> None: ...
+
 
 _COLUMNS = (
     "org_id",
@@ -295,7 +303,7 @@ async def _insert(conn: Connection, rows: list[dict[str, Any]], publish: Publish
         stored += await conn.fetch_all(
             f"""INSERT INTO changes ({", ".join(_COLUMNS)}) VALUES {values}
                 RETURNING id, org_id, event_type, learner_id, plan_id, course_id, data,
-                          occurred_time""",
+                          occurred_time, {publish.returning}""",
             params,
         )
     await publish(conn, [row for row in stored if row["event_type"] is not None])
