@@ -13,6 +13,7 @@ import pytest
 
 from lmsplans.demo import DemoTokens
 from lmsplans.server.clock import ManualClock
+from lmsplans.server.events.overdue import BATCH as OVERDUE_BATCH
 from lmsplans.server.events.overdue import sweep_overdue
 from lmsplans.server.http import Services
 from lmsplans.server.settings import Settings
@@ -174,3 +175,27 @@ async def test_every_server_process_sweeps_periodically(
                 cursor = body["nextCursor"]
     mine = [event for event in seen if event["planId"] == plan]
     assert sorted(event["learnerId"] for event in mine) == sorted(learners)
+
+
+async def test_a_long_sweep_gives_the_event_loop_turns(
+    admin: Api, services: Services, clock: ManualClock
+) -> None:
+    """A sweep with many enrolments to announce leaves the loop to the requests between
+    its batches (on SQLite, called inline, it held a server's loop for tens of seconds)."""
+    clock.advance(400 * DAY_MS / 1000)  # every demo enrolment with a due time is past it
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    started = ticks
+    announced = await sweep_overdue(services.db, now_ms=clock.now_ms())
+    during = ticks - started
+    ticker.cancel()
+    assert announced > OVERDUE_BATCH, announced  # several batches to announce
+    assert during >= announced // OVERDUE_BATCH, (during, announced)

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass
 
 import anyio
+import anyio.lowlevel
 
 from lmsplans.server.clock import Clock
 from lmsplans.server.db import Database
@@ -25,7 +26,11 @@ from lmsplans.server.writes import WriteContext
 logger = logging.getLogger("lmsplans.events")
 
 EVENT_TYPE = "plan.enrollment.overdue"
-_BATCH = 500
+# Enrolments read, and announced in one transaction, at a time. SQLite is called inline on
+# the event loop: a batch is a stretch no request is answered in, so it stays short, and
+# the sweep gives the loop a turn between batches (a first sweep over a million learners'
+# enrolments held a server's loop for tens of seconds).
+BATCH = 100
 _DAY_MS = 86_400_000
 
 # Enrolments that may be overdue, past `:after_id`: active, not completed, in a published
@@ -73,7 +78,7 @@ async def sweep_overdue(db: Database, *, now_ms: int) -> int:
     while True:
         async with db.read() as conn:
             rows = await conn.fetch_all(
-                _CANDIDATES, {"after_id": after_id, "now": now_ms, "batch": _BATCH}
+                _CANDIDATES, {"after_id": after_id, "now": now_ms, "batch": BATCH}
             )
         if not rows:
             return announced
@@ -89,6 +94,8 @@ async def sweep_overdue(db: Database, *, now_ms: int) -> int:
                 by_org.setdefault(overdue.org_id, []).append(overdue)
         for org_id, found in by_org.items():
             announced += await _announce(db, org_id=org_id, found=found, now_ms=now_ms)
+            await anyio.lowlevel.checkpoint()  # the requests waiting meanwhile go first
+        await anyio.lowlevel.checkpoint()
 
 
 async def _announce(db: Database, *, org_id: int, found: list[Overdue], now_ms: int) -> int:
