@@ -4,6 +4,7 @@ whichever process wrote it: two apps on one database stand for two server proces
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -35,6 +36,31 @@ def progress_path(demo: DemoTokens) -> str:
     return f"/api/v1/learners/{demo.people.learner_id}/learning-plans/progress"
 
 
+async def complete_a_course(
+    writer: httpx.AsyncClient, demo: DemoTokens, answer: dict[str, Any]
+) -> dict[str, Any]:
+    """Record, through `writer` as the admin, a course completed for the demo learner in a
+    plan of `answer` (their progress answer) not completed yet; answers that plan."""
+    headers = auth(demo.admin_token)
+    learner_id = demo.people.learner_id
+    plan = next(p for p in answer["learningPlans"] if p["progressInfo"]["status"] != "completed")
+    courses = (
+        await writer.get(
+            f"/api/v1/learners/{learner_id}/learning-plans/{plan['planId']}/courses/progress",
+            headers=headers,
+        )
+    ).json()["courses"]
+    course = next(c for c in courses if c["completionStatus"] != "completed")
+    recorded = await writer.put(
+        f"/api/v1/courses/{course['courseId']}/learners/{learner_id}/course-progress",
+        json={"completionStatus": "completed"},
+        headers=headers,
+    )
+    assert recorded.status_code == 200, recorded.text
+    found: dict[str, Any] = plan
+    return found
+
+
 async def test_progress_recorded_elsewhere_is_in_the_next_answer(
     client: httpx.AsyncClient, other_process: httpx.AsyncClient, demo: DemoTokens
 ) -> None:
@@ -42,21 +68,7 @@ async def test_progress_recorded_elsewhere_is_in_the_next_answer(
     before = (await client.get(progress_path(demo), headers=headers)).json()
     again = (await client.get(progress_path(demo), headers=headers)).json()
     assert again == before  # the second answer came from the cache
-    plan = next(p for p in before["learningPlans"] if p["progressInfo"]["status"] != "completed")
-    courses = (
-        await other_process.get(
-            f"/api/v1/learners/{demo.people.learner_id}/learning-plans/{plan['planId']}"
-            "/courses/progress",
-            headers=headers,
-        )
-    ).json()["courses"]
-    course = next(c for c in courses if c["completionStatus"] != "completed")
-    recorded = await other_process.put(
-        f"/api/v1/courses/{course['courseId']}/learners/{demo.people.learner_id}/course-progress",
-        json={"completionStatus": "completed"},
-        headers=headers,
-    )
-    assert recorded.status_code == 200, recorded.text
+    plan = await complete_a_course(other_process, demo, before)
     after = (await client.get(progress_path(demo), headers=headers)).json()
     changed = next(p for p in after["learningPlans"] if p["planId"] == plan["planId"])
     assert int(changed["progressInfo"]["completedCourseCount"]) == (
@@ -124,20 +136,7 @@ async def test_recording_progress_keeps_the_learners_token_and_record(
     assert services.cache.get(record_key) is not None
     assert services.cache.get(page_key) is not None
 
-    plan = next(p for p in before["learningPlans"] if p["progressInfo"]["status"] != "completed")
-    courses = (
-        await client.get(
-            f"/api/v1/learners/{learner_id}/learning-plans/{plan['planId']}/courses/progress",
-            headers=reading,
-        )
-    ).json()["courses"]
-    course = next(c for c in courses if c["completionStatus"] != "completed")
-    recorded = await client.put(
-        f"/api/v1/courses/{course['courseId']}/learners/{learner_id}/course-progress",
-        json={"completionStatus": "completed"},
-        headers=auth(demo.admin_token),
-    )
-    assert recorded.status_code == 200, recorded.text
+    plan = await complete_a_course(client, demo, before)
     await services.db.catch_up()
     assert services.cache.get(page_key) is None
     assert services.cache.get(token_key) is not None
