@@ -133,8 +133,6 @@ def create_app(
         db = await Database.open(settings.database_url, pool_size=settings.db_pool_size)
         active_limiter = limiter or make_limiter(settings, clock)
         cache = TaggedCache(max_entries=settings.cache_entries)
-        # Set by `serve`'s protocol layer when the server begins to stop.
-        app.state.stopping = stopping = asyncio.Event()
         db.follow(cache.invalidate)
         app.state.services = Services(
             settings=settings,
@@ -143,7 +141,7 @@ def create_app(
             clock=clock,
             cache=cache,
             reads=gate_for(db.dialect),
-            stopping=stopping,
+            stopping=asyncio.Event(),  # set by `serve`'s protocol layer (`protocol`)
         )
         await startup.announce(settings, db=db, limiter=active_limiter)
         # Webhook deliveries: sent by this process unless `lmsplans worker` sends them.

@@ -157,12 +157,16 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
     # --- asyncio.Protocol ------------------------------------------------------------------
 
+    def _services(self) -> Any:
+        """The app's `http.Services`, once its lifespan has started (None before)."""
+        return getattr(self._app_state, "services", None)
+
     def shutdown(self) -> None:
         """The server begins to stop: the app's `stopping` tells its long polls to answer
         now (a stop would otherwise wait for each to time out); then uvicorn's own."""
-        stopping = getattr(self._app_state, "stopping", None)
-        if stopping is not None:
-            stopping.set()
+        services = self._services()
+        if services is not None:
+            services.stopping.set()
         super().shutdown()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -246,7 +250,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         if self.parser.get_method() not in _READ_METHODS:
             # A write: the reads make way for it from the next turn (`reads.ReadGate`).
-            services = getattr(self._app_state, "services", None)
+            services = self._services()
             if services is not None:
                 services.reads.write_arrived()
 
