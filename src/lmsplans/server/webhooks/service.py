@@ -309,13 +309,9 @@ class _Outbox:
         in that transaction: a webhook gets the feed's own events, with the feed's ids.
         Nothing is looked up for an organisation that had no enabled endpoint when its
         events were stored (`subscribed`)."""
-        by_org: dict[int, list[Any]] = {}
         for row in events:
             if row["subscribed"]:
-                by_org.setdefault(int(row["org_id"]), []).append(row)
-        for org_id, rows in by_org.items():
-            for row in rows:
-                await enqueue_event(conn, org_id=org_id, event=event_record(row))
+                await enqueue_event(conn, org_id=int(row["org_id"]), event=event_record(row))
 
 
 publish = _Outbox()
