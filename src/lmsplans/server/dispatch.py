@@ -40,20 +40,16 @@ class SegmentRouter(Router):
 
     def __init__(self, routes: Sequence[BaseRoute], *, lifespan: Lifespan[Any]) -> None:
         super().__init__(routes=list(routes), lifespan=lifespan)
-        segments = {_literal_first_segment(route) for route in self.routes} - {None}
-        anywhere = [route for route in self.routes if _literal_first_segment(route) is None]
-        self._any_segment = Router(routes=anywhere, default=self.default)
-        self._by_segment = {
-            segment: Router(
-                routes=[
-                    route
-                    for route in self.routes
-                    if _literal_first_segment(route) in (segment, None)
-                ],
-                default=self.default,
-            )
-            for segment in segments
-        }
+        firsts = [(route, _literal_first_segment(route)) for route in self.routes]
+
+        def searching(segment: str | None) -> Router:
+            """The routes a path whose first segment is `segment` may match, in order."""
+            found = [route for route, first in firsts if first in (segment, None)]
+            return Router(routes=found, default=self.default)
+
+        self._any_segment = searching(None)
+        segments = {first for _, first in firsts if first is not None}
+        self._by_segment = {segment: searching(segment) for segment in segments}
 
     async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
